@@ -1,0 +1,1 @@
+/* icl_models impl: part of prompt_attn.h during development; inlined at release */

@@ -1,0 +1,1 @@
+/* p1_models impl: part of prompt_attn.h during development; inlined at release */
