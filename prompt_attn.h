@@ -385,6 +385,7 @@ PATTN__INLINE pattn__i8 pattn__f8_to_i8(pattn__f8 a) { return _mm256_cvttps_epi3
 PATTN__INLINE pattn__f8 pattn__i8_to_f8(pattn__i8 k) { return _mm256_cvtepi32_ps(k); }
 PATTN__INLINE pattn__i8 pattn__i8_and(pattn__i8 k, int m) { return _mm256_and_si256(k, _mm256_set1_epi32(m)); }
 PATTN__INLINE pattn__i8 pattn__i8_add(pattn__i8 k, int c) { return _mm256_add_epi32(k, _mm256_set1_epi32(c)); }
+PATTN__INLINE pattn__i8 pattn__i8_sub(pattn__i8 a, pattn__i8 b) { return _mm256_sub_epi32(a, b); }
 PATTN__INLINE pattn__i8 pattn__f8_bits(pattn__f8 a) { return _mm256_castps_si256(a); }
 PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { return _mm256_castsi256_ps(k); }
 PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { return _mm256_slli_epi32(k, s); }
@@ -446,6 +447,7 @@ PATTN__INLINE pattn__i8 pattn__f8_to_i8(pattn__f8 a) { pattn__i8 k; PATTN__LANES
 PATTN__INLINE pattn__f8 pattn__i8_to_f8(pattn__i8 k) { pattn__f8 a; PATTN__LANES(a.v[j_] = (float)k.v[j_]); return a; }
 PATTN__INLINE pattn__i8 pattn__i8_and(pattn__i8 k, int m) { PATTN__LANES(k.v[j_] &= m); return k; }
 PATTN__INLINE pattn__i8 pattn__i8_add(pattn__i8 k, int c) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] + (uint32_t)c)); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_sub(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] = (int32_t)((uint32_t)a.v[j_] - (uint32_t)b.v[j_])); return a; }
 PATTN__INLINE pattn__i8 pattn__f8_bits(pattn__f8 a) { pattn__i8 k; memcpy(k.v, a.v, sizeof k.v); return k; }
 PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { pattn__f8 a; memcpy(a.v, k.v, sizeof a.v); return a; }
 PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] << s)); return k; }
@@ -470,13 +472,16 @@ PATTN__INLINE pattn__f8 pattn__f8_zero(void) { return pattn__f8_set1(0.0f); }
 /* ---- elementary functions on 8 lanes ---------------------------------------------------- */
 
 /* exp: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial (Cephes
-   coefficients), 2^n assembled in the exponent bits. Inputs below -87.33 (results under
-   FLT_MIN) give 0, above 88.38 are clamped. */
+   coefficients). 2^n is applied as 2^(n1) * 2^(n2) with n1 = floor(n/2): both factors are
+   normal floats, the first product is exact and the second rounds once, so results in the
+   subnormal range (x down to -103.97) are as accurate as the format allows. Inputs below
+   -104 give 0, above 88.38 are clamped. */
 PATTN__INLINE pattn__f8 pattn__f8_exp(pattn__f8 x)
 {
-    const pattn__f8 lo = pattn__f8_set1(-87.3365478515625f);
+    const pattn__f8 lo = pattn__f8_set1(-104.0f);
     pattn__f8 xc = pattn__f8_min(pattn__f8_set1(88.3762626647949f), x); /* NaN x stays NaN */
     pattn__f8 n, r, p, r2, y;
+    pattn__i8 ni, n1;
     xc = pattn__f8_max(lo, xc);
     /* round to nearest through the 1.5*2^23 shifter: exact for |t| < 2^22 */
     n = pattn__f8_sub(pattn__f8_add(pattn__f8_mul(xc, pattn__f8_set1(1.44269504088896341f)),
@@ -491,7 +496,11 @@ PATTN__INLINE pattn__f8 pattn__f8_exp(pattn__f8 x)
     p = pattn__f8_fma(p, r, pattn__f8_set1(5.0000001201e-1f));
     r2 = pattn__f8_mul(r, r);
     y = pattn__f8_add(pattn__f8_fma(p, r2, r), pattn__f8_set1(1.0f));
-    y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(pattn__f8_to_i8(n), 127), 23)));
+    ni = pattn__f8_to_i8(n);                                         /* -150 .. 128 */
+    n1 = pattn__i8_add(pattn__i8_shr(pattn__i8_add(ni, 256), 1), -128); /* floor(n/2) */
+    y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(n1, 127), 23)));
+    n1 = pattn__i8_sub(ni, n1);
+    y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(n1, 127), 23)));
     return pattn__f8_select_lt(x, lo, pattn__f8_zero(), y);
 }
 

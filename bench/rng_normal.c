@@ -1,0 +1,25 @@
+/* The normal sampler: standard normals per second into an L1-resident buffer (one thread). */
+#define PATTN_IMPLEMENTATION
+#include "prompt_attn.h"
+#include "bench.h"
+
+enum { N = 4096, ROUNDS = 2000 };
+typedef struct { pattn_rng r; float buf[N]; } ctx_t;
+
+static void run(void *q)
+{
+    ctx_t *c = (ctx_t *)q;
+    int k;
+    for (k = 0; k < ROUNDS; ++k) pattn_rng_normal_f32(&c->r, c->buf, N);
+}
+
+int main(void)
+{
+    static ctx_t c;
+    bench_stat s;
+    bench_header("rng_normal");
+    pattn_rng_seed(&c.r, 1);
+    s = bench_time(run, &c);
+    bench_print("rng_normal_f32_rate", (double)N * ROUNDS / s.median, "normals/s");
+    return 0;
+}

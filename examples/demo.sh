@@ -1,0 +1,46 @@
+#!/bin/sh
+# make demo: builds the examples and reproduces both papers' headline results. Tables go to
+# the terminal, CSV and SVG plots to out/. `--full` (or PATTN_FULL=1) runs publication sizes.
+set -u
+cd "$(dirname "$0")/.."
+full=""
+[ "${1:-}" = "--full" ] && full="--full"
+[ "${PATTN_FULL:-0}" = "1" ] && full="--full"
+
+# what the demo needs: a C compiler, make, stb_ds (libstb-dev); gnuplot-nox for the pictures
+missing=""
+[ -f "${STB_INC:-/usr/include/stb}/stb_ds.h" ] || missing="$missing libstb-dev"
+command -v gnuplot >/dev/null 2>&1 || missing="$missing gnuplot-nox"
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "demo: installing$missing" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1 ||
+            { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1; }
+    fi
+    if [ ! -f "${STB_INC:-/usr/include/stb}/stb_ds.h" ]; then
+        echo "demo: stb_ds.h not found. Install it with: sudo apt-get install libstb-dev" >&2
+        echo "      (or set STB_INC to a folder holding stb_ds.h; see README.md)" >&2
+        exit 1
+    fi
+    command -v gnuplot >/dev/null 2>&1 ||
+        echo "demo: gnuplot not found (sudo apt-get install gnuplot-nox): CSV only, no SVG" >&2
+fi
+
+make -s examples || exit 1
+mkdir -p out
+t0=$(date +%s)
+for ex in quickstart expressivity gd_trajectory head_risk icl_prompts; do
+    [ -x "build/$ex" ] || continue
+    echo
+    echo "==================== $ex ===================="
+    "build/$ex" $full || { echo "demo: $ex failed" >&2; exit 1; }
+done
+if command -v gnuplot >/dev/null 2>&1; then
+    for gp in out/*.gp; do
+        [ -f "$gp" ] || continue
+        (cd out && gnuplot "$(basename "$gp")") || echo "demo: gnuplot failed on $gp" >&2
+    done
+fi
+echo
+echo "demo: done in $(( $(date +%s) - t0 )) s; CSV and SVG in out/:"
+ls out | sed 's/^/  /'
