@@ -44,7 +44,8 @@
    API MAP (sections in the order data flows)
      status        pattn_status, pattn_status_str, pattn_simd_path, pattn_version
      RNG           pattn_rng (xoshiro256**): _seed, _u64, _jump, _stream, _uniform_f32/_f64,
-                   _below, _normal_f64, _normal_f32 (vectorised Box-Muller)
+                   _below, _normal_f64, _normal_f32 (vectorised Box-Muller);
+                   pattn_rng8 (8 lanes of xoshiro128**): _seed, _normal_f32, _uniform_f32
      SIMD          pattn_dot_f32, pattn_axpy_f32, pattn_scale_f32, pattn_exp_f32,
                    pattn_softmax_f32, pattn_softmax_rows_f32, pattn_matvec_f32 (X p),
                    pattn_matvec_t_f32 (X' a), pattn_pa_forward_backward_f32
@@ -125,6 +126,16 @@ PATTN_DEF double pattn_rng_normal_f64(pattn_rng *r);  /* N(0,1), double Box-Mull
    even if n is not a multiple of 16, so the output for a given seed is a prefix-stable
    function of n rounded up to 16. No-op for out == NULL or n <= 0. */
 PATTN_DEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n);
+
+/* Eight interleaved xoshiro128** generators, one per SIMD lane: the bulk sampler behind the
+   generators (no scalar bottleneck). Lane j of stream `stream` is seeded from splitmix64 of
+   a hash of (seed, stream); the AVX2 and scalar builds give the same numbers. */
+typedef struct pattn_rng8 { uint32_t s[4][8]; } pattn_rng8;
+PATTN_DEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream);
+/* n standard normals, 16 per step (the last step whole, as in pattn_rng_normal_f32) */
+PATTN_DEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n);
+/* n uniforms in [0,1) with 24 random bits, 8 per step */
+PATTN_DEF void pattn_rng8_uniform_f32(pattn_rng8 *r, float *out, int n);
 
 /* ==== SIMD primitives (float, AVX2+FMA with a bit-identical scalar twin) ================== */
 
@@ -344,6 +355,9 @@ typedef __m256i pattn__i8;
 PATTN__INLINE pattn__f8 pattn__f8_set1(float a) { return _mm256_set1_ps(a); }
 PATTN__INLINE pattn__f8 pattn__f8_load(const float *p) { return _mm256_loadu_ps(p); }
 PATTN__INLINE void pattn__f8_store(float *p, pattn__f8 a) { _mm256_storeu_ps(p, a); }
+/* non-temporal store (p 32-byte aligned): skips the read-for-ownership of big outputs */
+PATTN__INLINE void pattn__f8_store_stream(float *p, pattn__f8 a) { _mm256_stream_ps(p, a); }
+PATTN__INLINE void pattn__stream_fence(void) { _mm_sfence(); }
 PATTN__INLINE pattn__i8 pattn__tailmask(int rem)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -391,12 +405,27 @@ PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { return _mm256_castsi2
 PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { return _mm256_slli_epi32(k, s); }
 PATTN__INLINE pattn__i8 pattn__i8_shr(pattn__i8 k, int s) { return _mm256_srli_epi32(k, s); }
 PATTN__INLINE pattn__i8 pattn__i8_load(const uint32_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
+PATTN__INLINE void pattn__i8_store(uint32_t *p, pattn__i8 k) { _mm256_storeu_si256((__m256i *)(void *)p, k); }
+PATTN__INLINE pattn__i8 pattn__i8_addv(pattn__i8 a, pattn__i8 b) { return _mm256_add_epi32(a, b); }
+PATTN__INLINE pattn__i8 pattn__i8_xor(pattn__i8 a, pattn__i8 b) { return _mm256_xor_si256(a, b); }
+PATTN__INLINE pattn__i8 pattn__i8_or(pattn__i8 a, pattn__i8 b) { return _mm256_or_si256(a, b); }
+/* Horizontal sum in the canonical order ((v0+v4)+(v1+v5)) + ((v2+v6)+(v3+v7)); hsum8 gives
+   eight such sums at once (lane j = hsum(a[j])) by a transposing hadd tree with exactly the
+   same additions, so a kernel may reduce tokens one at a time or eight at a time. */
 PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    s = _mm_hadd_ps(s, s);
+    s = _mm_hadd_ps(s, s);
     return _mm_cvtss_f32(s);
+}
+PATTN__INLINE pattn__f8 pattn__f8_hsum8(const pattn__f8 *a)
+{
+    __m256 p0 = _mm256_add_ps(_mm256_permute2f128_ps(a[0], a[4], 0x20), _mm256_permute2f128_ps(a[0], a[4], 0x31));
+    __m256 p1 = _mm256_add_ps(_mm256_permute2f128_ps(a[1], a[5], 0x20), _mm256_permute2f128_ps(a[1], a[5], 0x31));
+    __m256 p2 = _mm256_add_ps(_mm256_permute2f128_ps(a[2], a[6], 0x20), _mm256_permute2f128_ps(a[2], a[6], 0x31));
+    __m256 p3 = _mm256_add_ps(_mm256_permute2f128_ps(a[3], a[7], 0x20), _mm256_permute2f128_ps(a[3], a[7], 0x31));
+    return _mm256_hadd_ps(_mm256_hadd_ps(p0, p1), _mm256_hadd_ps(p2, p3));
 }
 PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
 {
@@ -413,6 +442,8 @@ typedef struct pattn__i8 { int32_t v[8]; } pattn__i8;
 PATTN__INLINE pattn__f8 pattn__f8_set1(float a) { pattn__f8 r; PATTN__LANES(r.v[j_] = a); return r; }
 PATTN__INLINE pattn__f8 pattn__f8_load(const float *p) { pattn__f8 r; memcpy(r.v, p, sizeof r.v); return r; }
 PATTN__INLINE void pattn__f8_store(float *p, pattn__f8 a) { memcpy(p, a.v, sizeof a.v); }
+PATTN__INLINE void pattn__f8_store_stream(float *p, pattn__f8 a) { memcpy(p, a.v, sizeof a.v); }
+PATTN__INLINE void pattn__stream_fence(void) {}
 PATTN__INLINE pattn__f8 pattn__f8_load_part(const float *p, int rem, float fill)
 {
     pattn__f8 r;
@@ -453,10 +484,20 @@ PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { pattn__f8 a; memcpy(a
 PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] << s)); return k; }
 PATTN__INLINE pattn__i8 pattn__i8_shr(pattn__i8 k, int s) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] >> s)); return k; }
 PATTN__INLINE pattn__i8 pattn__i8_load(const uint32_t *p) { pattn__i8 k; memcpy(k.v, p, sizeof k.v); return k; }
+PATTN__INLINE void pattn__i8_store(uint32_t *p, pattn__i8 k) { memcpy(p, k.v, sizeof k.v); }
+PATTN__INLINE pattn__i8 pattn__i8_addv(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] = (int32_t)((uint32_t)a.v[j_] + (uint32_t)b.v[j_])); return a; }
+PATTN__INLINE pattn__i8 pattn__i8_xor(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] ^= b.v[j_]); return a; }
+PATTN__INLINE pattn__i8 pattn__i8_or(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] |= b.v[j_]); return a; }
 PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
 {
     const float *v = a.v;
-    return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+PATTN__INLINE pattn__f8 pattn__f8_hsum8(const pattn__f8 *a)
+{
+    pattn__f8 r;
+    PATTN__LANES(r.v[j_] = pattn__f8_hsum(a[j_]));
+    return r;
 }
 PATTN__INLINE float pattn__f8_hmax1(float a, float b) { return a > b ? a : b; }
 PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
@@ -502,6 +543,25 @@ PATTN__INLINE pattn__f8 pattn__f8_exp(pattn__f8 x)
     n1 = pattn__i8_sub(ni, n1);
     y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(n1, 127), 23)));
     return pattn__f8_select_lt(x, lo, pattn__f8_zero(), y);
+}
+
+/* The same exp for arguments known to lie in [-87.33, 88.37] (normal results): 2^n goes
+   straight into the exponent field, and the result equals pattn__f8_exp bit for bit. */
+PATTN__INLINE pattn__f8 pattn__f8_exp_normal(pattn__f8 x)
+{
+    pattn__f8 k = pattn__f8_add(pattn__f8_mul(x, pattn__f8_set1(1.44269504088896341f)), pattn__f8_set1(12582912.0f));
+    pattn__f8 n = pattn__f8_sub(k, pattn__f8_set1(12582912.0f)), r, p, y;
+    r = pattn__f8_fnma(n, pattn__f8_set1(0.693359375f), x);
+    r = pattn__f8_fnma(n, pattn__f8_set1(-2.12194440e-4f), r);
+    p = pattn__f8_set1(1.9875691500e-4f);
+    p = pattn__f8_fma(p, r, pattn__f8_set1(1.3981999507e-3f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(8.3334519073e-3f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(4.1665795894e-2f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(1.6666665459e-1f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(5.0000001201e-1f));
+    y = pattn__f8_add(pattn__f8_fma(p, pattn__f8_mul(r, r), r), pattn__f8_set1(1.0f));
+    /* the shifter k holds 0x4b400000 + n in its bits; shifted by 23 only n << 23 remains */
+    return pattn__f8_from_bits(pattn__i8_addv(pattn__f8_bits(y), pattn__i8_shl(pattn__f8_bits(k), 23)));
 }
 
 /* natural log for x in (0, 1] (all Box-Muller needs): x = 2^e m, m in [sqrt(1/2), sqrt(2)),
@@ -589,6 +649,80 @@ PATTN_DEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n)
     }
 }
 
+/* ---- eight-lane generator ------------------------------------------------------------- */
+
+PATTN_DEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream)
+{
+    pattn_rng base;
+    int j, w;
+    if (!r) return;
+    pattn_rng_stream(&base, seed, stream);
+    for (j = 0; j < 8; ++j) {
+        uint64_t a = pattn_rng_u64(&base), b = pattn_rng_u64(&base);
+        if (!(a | b)) a = 0x9e3779b97f4a7c15ULL; /* the all-zero state is a fixed point */
+        for (w = 0; w < 4; ++w) r->s[w][j] = (uint32_t)((w < 2 ? a : b) >> (32 * (w & 1)));
+    }
+}
+
+PATTN__INLINE pattn__i8 pattn__i8_rotl(pattn__i8 x, int k) { return pattn__i8_or(pattn__i8_shl(x, k), pattn__i8_shr(x, 32 - k)); }
+
+/* one xoshiro128** step in every lane; the state stays in registers across a fill */
+PATTN__INLINE pattn__i8 pattn__rng8_next(pattn__i8 *s)
+{
+    pattn__i8 x5 = pattn__i8_addv(pattn__i8_shl(s[1], 2), s[1]);
+    pattn__i8 rot = pattn__i8_rotl(x5, 7);
+    pattn__i8 out = pattn__i8_addv(pattn__i8_shl(rot, 3), rot);
+    pattn__i8 t = pattn__i8_shl(s[1], 9);
+    s[2] = pattn__i8_xor(s[2], s[0]);
+    s[3] = pattn__i8_xor(s[3], s[1]);
+    s[1] = pattn__i8_xor(s[1], s[2]);
+    s[0] = pattn__i8_xor(s[0], s[3]);
+    s[2] = pattn__i8_xor(s[2], t);
+    s[3] = pattn__i8_rotl(s[3], 11);
+    return out;
+}
+
+/* 16 normals from two steps: Box-Muller as in pattn__normal16 */
+PATTN__INLINE void pattn__rng8_normal16(pattn__i8 *s, float *out)
+{
+    pattn__i8 a = pattn__rng8_next(s), b = pattn__rng8_next(s);
+    pattn__f8 u1 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_add(pattn__i8_shr(a, 8), 1)), pattn__f8_set1(1.0f / 16777216.0f));
+    pattn__f8 u2 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_shr(b, 8)), pattn__f8_set1(1.0f / 16777216.0f));
+    pattn__f8 rad = pattn__f8_sqrt(pattn__f8_mul(pattn__f8_set1(-2.0f), pattn__f8_log01(u1))), sn, cs;
+    pattn__f8_sincos2pi(u2, &sn, &cs);
+    pattn__f8_store(out, pattn__f8_mul(rad, cs));
+    pattn__f8_store(out + 8, pattn__f8_mul(rad, sn));
+}
+
+PATTN_DEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n)
+{
+    pattn__i8 s[4];
+    float tmp[16];
+    int i, w;
+    if (!r || !out || n <= 0) return;
+    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
+    for (i = 0; i + 16 <= n; i += 16) pattn__rng8_normal16(s, out + i);
+    if (i < n) {
+        pattn__rng8_normal16(s, tmp);
+        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
+    }
+    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
+}
+
+PATTN_DEF void pattn_rng8_uniform_f32(pattn_rng8 *r, float *out, int n)
+{
+    pattn__i8 s[4];
+    int i, w;
+    if (!r || !out || n <= 0) return;
+    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
+    for (i = 0; i < n; i += 8) {
+        pattn__f8 u = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_shr(pattn__rng8_next(s), 8)), pattn__f8_set1(1.0f / 16777216.0f));
+        if (i + 8 <= n) pattn__f8_store(out + i, u);
+        else pattn__f8_store_part(out + i, n - i, u);
+    }
+    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
+}
+
 /* ---- SIMD primitives -------------------------------------------------------------------- */
 
 PATTN__INLINE float pattn__dot(const float *x, const float *y, int n)
@@ -650,34 +784,98 @@ PATTN__INLINE float pattn__max(const float *x, int n)
     return pattn__f8_hmax(m);
 }
 
-static void pattn__softmax(const float *x, float *y, int n)
+/* rows up to this length keep their exponentials on the stack between the two passes */
+#define PATTN__SOFTMAX_STACK 1024
+
+/* Three passes over the row: max (and min), exponentials and their sum, scaling; each
+   unrolled twice with two accumulators, since a row is a short dependent chain. When the
+   row's spread is under 87 no exponential can be subnormal and the cheaper exp_normal gives
+   the same bits as the general exp. `stream`: y is 32-byte aligned and the caller wants
+   non-temporal stores. */
+#define PATTN__SOFTMAX_EXP_PASS(EXP)                                                      \
+    for (i = 0; i + 16 <= n; i += 16) {                                                  \
+        t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
+        u = EXP(pattn__f8_sub(pattn__f8_load(x + i + 8), vm));                           \
+        s0 = pattn__f8_add(s0, t);                                                       \
+        s1 = pattn__f8_add(s1, u);                                                       \
+        pattn__f8_store(e + i, t);                                                       \
+        pattn__f8_store(e + i + 8, u);                                                   \
+    }                                                                                    \
+    if (i + 8 <= n) {                                                                    \
+        t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
+        s0 = pattn__f8_add(s0, t);                                                       \
+        pattn__f8_store(e + i, t);                                                       \
+        i += 8;                                                                          \
+    }
+
+static void pattn__softmax_row(const float *x, float *y, int n, int stream)
 {
-    float mx = pattn__max(x, n), inv;
-    pattn__f8 vm, sum = pattn__f8_zero(), e;
-    int i = 0;
+    float buf[PATTN__SOFTMAX_STACK], *e = n <= PATTN__SOFTMAX_STACK ? buf : y, mx, mn, inv;
+    pattn__f8 a0 = pattn__f8_set1(-INFINITY), a1 = a0, b0 = pattn__f8_set1(INFINITY), b1 = b0;
+    pattn__f8 vm, s0 = pattn__f8_zero(), s1 = s0, t, u;
+    int i;
+    for (i = 0; i + 16 <= n; i += 16) {
+        t = pattn__f8_load(x + i);
+        u = pattn__f8_load(x + i + 8);
+        a0 = pattn__f8_max(t, a0);
+        a1 = pattn__f8_max(u, a1);
+        b0 = pattn__f8_min(t, b0);
+        b1 = pattn__f8_min(u, b1);
+    }
+    if (i + 8 <= n) {
+        t = pattn__f8_load(x + i);
+        a0 = pattn__f8_max(t, a0);
+        b0 = pattn__f8_min(t, b0);
+        i += 8;
+    }
+    if (i < n) {
+        a1 = pattn__f8_max(pattn__f8_load_part(x + i, n - i, -INFINITY), a1);
+        b1 = pattn__f8_min(pattn__f8_load_part(x + i, n - i, INFINITY), b1);
+    }
+    mx = pattn__f8_hmax(pattn__f8_max(a0, a1));
+    mn = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(b0, b1)));
     /* the max skips NaN lanes; a NaN input surfaces as a NaN sum below */
     if (!pattn__finite((double)mx)) {
         for (i = 0; i < n; ++i) y[i] = NAN;
         return;
     }
     vm = pattn__f8_set1(mx);
-    for (; i + 8 <= n; i += 8) {
-        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(x + i), vm));
-        sum = pattn__f8_add(sum, e);
-        pattn__f8_store(y + i, e);
+    if (mn - mx >= -87.0f) {
+        PATTN__SOFTMAX_EXP_PASS(pattn__f8_exp_normal)
+    } else {
+        PATTN__SOFTMAX_EXP_PASS(pattn__f8_exp)
     }
     if (i < n) {
-        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
-        sum = pattn__f8_add(sum, e);
-        pattn__f8_store_part(y + i, n - i, e);
+        t = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
+        s1 = pattn__f8_add(s1, t);
+        pattn__f8_store_part(e + i, n - i, t);
     }
-    inv = 1.0f / pattn__f8_hsum(sum);
+    inv = 1.0f / pattn__f8_hsum(pattn__f8_add(s0, s1));
     if (inv != inv) { /* a NaN among the inputs */
         for (i = 0; i < n; ++i) y[i] = NAN;
         return;
     }
-    pattn__scale(n, inv, y);
+    vm = pattn__f8_set1(inv);
+    if (stream) {
+        for (i = 0; i + 8 <= n; i += 8) pattn__f8_store_stream(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
+    } else {
+        for (i = 0; i + 16 <= n; i += 16) {
+            t = pattn__f8_mul(vm, pattn__f8_load(e + i));
+            u = pattn__f8_mul(vm, pattn__f8_load(e + i + 8));
+            pattn__f8_store(y + i, t);
+            pattn__f8_store(y + i + 8, u);
+        }
+        if (i + 8 <= n) {
+            pattn__f8_store(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
+            i += 8;
+        }
+    }
+    if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_mul(vm, pattn__f8_load_part(e + i, n - i, 0.0f)));
 }
+#undef PATTN__SOFTMAX_EXP_PASS
+
+/* softmax of one row held in cache (no streaming stores); y may alias x */
+PATTN__INLINE void pattn__softmax(const float *x, float *y, int n) { pattn__softmax_row(x, y, n, 0); }
 
 PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n)
 {
@@ -688,9 +886,14 @@ PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n)
 PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
 {
     long r;
+    int stream;
     if (!x || !y || rows <= 0 || n <= 0) return;
+    /* outputs far larger than the caches go around them, when every row stays aligned */
+    stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
     PATTN__OMP_FOR
-    for (r = 0; r < (long)rows; ++r) pattn__softmax(x + (size_t)r * (size_t)n, y + (size_t)r * (size_t)n, n);
+    for (r = 0; r < (long)rows; ++r)
+        pattn__softmax_row(x + (size_t)r * (size_t)n, y + (size_t)r * (size_t)n, n, stream);
+    if (stream) pattn__stream_fence();
 }
 
 PATTN_DEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, float *s)

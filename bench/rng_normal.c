@@ -1,16 +1,24 @@
-/* The normal sampler: standard normals per second into an L1-resident buffer (one thread). */
+/* The normal samplers (scalar-state pattn_rng and eight-lane pattn_rng8): standard normals
+   per second into an L1-resident buffer, one thread. */
 #define PATTN_IMPLEMENTATION
 #include "prompt_attn.h"
 #include "bench.h"
 
 enum { N = 4096, ROUNDS = 2000 };
-typedef struct { pattn_rng r; float buf[N]; } ctx_t;
+typedef struct { pattn_rng r; pattn_rng8 r8; float buf[N]; } ctx_t;
 
 static void run(void *q)
 {
     ctx_t *c = (ctx_t *)q;
     int k;
     for (k = 0; k < ROUNDS; ++k) pattn_rng_normal_f32(&c->r, c->buf, N);
+}
+
+static void run8(void *q)
+{
+    ctx_t *c = (ctx_t *)q;
+    int k;
+    for (k = 0; k < ROUNDS; ++k) pattn_rng8_normal_f32(&c->r8, c->buf, N);
 }
 
 int main(void)
@@ -21,5 +29,8 @@ int main(void)
     pattn_rng_seed(&c.r, 1);
     s = bench_time(run, &c);
     bench_print("rng_normal_f32_rate", (double)N * ROUNDS / s.median, "normals/s");
+    pattn_rng8_seed(&c.r8, 1, 0);
+    s = bench_time(run8, &c);
+    bench_print("rng8_normal_f32_rate", (double)N * ROUNDS / s.median, "normals/s");
     return 0;
 }

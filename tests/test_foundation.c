@@ -242,6 +242,70 @@ static void test_normals(void)
     free(z2);
 }
 
+
+/* the eight-lane generator: every lane is a reference xoshiro128** */
+static uint32_t ref_rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+static uint32_t ref_xoshiro128ss(uint32_t *s)
+{
+    uint32_t out = ref_rotl32(s[1] * 5, 7) * 9, t = s[1] << 9;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = ref_rotl32(s[3], 11);
+    return out;
+}
+
+static void test_rng8(void)
+{
+    pattn_rng8 r, r0, r2;
+    uint32_t st[8][4], ref1 = 0;
+    float u[64], z[64], *big;
+    int j, k, ok = 1, n = 1000000, i, bad = 0;
+    double m = 0, v = 0, D;
+    uint32_t s4[4] = {1, 2, 3, 4};
+    ref1 = ref_xoshiro128ss(s4);
+    PT_CHECK(ref1 == 11520u, "xoshiro128** reference first output from {1,2,3,4}");
+    pattn_rng8_seed(&r, 7, 3);
+    r0 = r;
+    for (j = 0; j < 8; ++j)
+        for (k = 0; k < 4; ++k) st[j][k] = r.s[k][j];
+    pattn_rng8_uniform_f32(&r, u, 64);
+    for (k = 0; k < 8; ++k)
+        for (j = 0; j < 8; ++j)
+            ok &= u[k * 8 + j] == (float)(ref_xoshiro128ss(st[j]) >> 8) * (1.0f / 16777216.0f);
+    PT_CHECK(ok, "rng8 lanes are independent xoshiro128** generators");
+    pattn_rng8_seed(&r2, 7, 4);
+    PT_CHECK(memcmp(&r0, &r2, sizeof r0), "rng8 streams differ");
+    for (j = 1, ok = 1; j < 8; ++j) ok &= memcmp(st[0], st[j], sizeof st[0]) != 0;
+    PT_CHECK(ok, "rng8 lanes start in distinct states");
+    /* normal statistics and prefix stability */
+    big = fbuf((size_t)n);
+    pattn_rng8_seed(&r, 2025, 0);
+    pattn_rng8_normal_f32(&r, big, n);
+    pt_dump("rng8 normals", big, 4096 * sizeof(float));
+    for (i = 0; i < n; ++i) {
+        if (!(big[i] == big[i]) || fabsf(big[i]) > 6.0f) ++bad;
+        m += big[i];
+        v += (double)big[i] * big[i];
+    }
+    m /= n;
+    v = v / n - m * m;
+    PT_CHECK(bad == 0, "rng8 normals finite and in range");
+    PT_NEAR(m, 0.0, 0, 4 / sqrt((double)n));
+    PT_NEAR(v, 1.0, 0, 4 * sqrt(2.0 / n));
+    D = ks_normal(big, n);
+    PT_CHECKF(D < 1.95 / sqrt((double)n), "rng8 KS statistic %g on 1e6 normals", D);
+    pt_info("rng8 normals: mean %.2e, var %.5f, KS D = %.2e", m, v, D);
+    pattn_rng8_seed(&r, 1, 1);
+    pattn_rng8_normal_f32(&r, z, 32);
+    pattn_rng8_seed(&r, 1, 1);
+    pattn_rng8_normal_f32(&r, u, 21);
+    PT_CHECK(!memcmp(z, u, 21 * sizeof(float)), "rng8 normal prefix stable");
+    for (i = 0; i < 64; ++i) u[i] = 4.0f;
+    pattn_rng8_normal_f32(&r, u, 0);
+    pattn_rng8_normal_f32(NULL, u, 8);
+    pattn_rng8_uniform_f32(&r, u, -1);
+    PT_CHECK(all_equal_f32(u, 4.0f, 64), "rng8 fills with bad input write nothing");
+    free(big);
+}
+
 /* ---- exp, dot, axpy, scale, matvec -------------------------------------------------------- */
 
 static void test_exp(void)
@@ -422,6 +486,22 @@ static void test_softmax(void)
         }
         PT_CHECK(i == 5, "row-wise softmax equals per-row softmax");
         pt_dump("softmax rows", Y, sizeof Y);
+    }
+    /* a matrix big enough (> 16 MB, 32-byte aligned) for the non-temporal-store path */
+    {
+        int rows = 65600, cols = 64, bad = 0;
+        size_t nel = (size_t)rows * cols;
+        char *raw = (char *)malloc(nel * sizeof(float) + 32), *raw2 = (char *)malloc(nel * sizeof(float));
+        float *Yb = (float *)(void *)(raw + (32 - ((uintptr_t)raw & 31))), *Mb = (float *)(void *)raw2;
+        pattn_rng_normal_f32(&r, Mb, (int)nel);
+        pattn_softmax_rows_f32(Mb, Yb, rows, cols);
+        for (i = 0; i < rows; i += 97) {
+            pattn_softmax_f32(Mb + (size_t)i * cols, y, cols);
+            bad += memcmp(y, Yb + (size_t)i * cols, (size_t)cols * sizeof(float)) != 0;
+        }
+        PT_CHECK(bad == 0, "streaming row-wise softmax equals per-row softmax");
+        free(raw);
+        free(raw2);
     }
     /* non-finite maximum: NaN out; bad sizes: nothing written */
     x[0] = 1; x[1] = NAN; x[2] = 3;
@@ -675,6 +755,7 @@ void suite_foundation(void)
     test_status();
     test_rng();
     test_normals();
+    test_rng8();
     test_exp();
     test_blas1();
     test_matvec();
