@@ -45,6 +45,14 @@ static inline bench_stat bench_time(void (*fn)(void *), void *ctx)
     return s;
 }
 
+/* 64-byte aligned allocation (streaming stores want 32-byte alignment) */
+static inline void *bench_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes)) return NULL;
+    return p;
+}
+
 static inline void bench_print(const char *name, double v, const char *unit)
 {
     printf("bench=%s value=%.6g unit=%s\n", name, v, unit);

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign */
 /* The normal samplers (scalar-state pattn_rng and eight-lane pattn_rng8): standard normals
    per second into an L1-resident buffer, one thread. */
 #define PATTN_IMPLEMENTATION

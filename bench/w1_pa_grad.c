@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign */
 /* W1: prompt-attention forward + backward with the logistic loss over a batch already in
    memory (B = 8192, T = 32, d = 64): f, h, df/dp, and the batch gradients dL/dp, dL/dv.
    Figures: ns per sample and GFLOP/s with 8BTd + 13BT + 8B flops per batch. */
@@ -54,8 +55,8 @@ int main(void)
     double flops = 8.0 * B * T * D + 13.0 * B * T + 8.0 * B;
     char name[64];
     bench_header("w1_pa_grad");
-    c.X = (float *)malloc(sizeof(float) * (size_t)B * T * D);
-    c.y = (float *)malloc(sizeof(float) * B);
+    c.X = (float *)bench_alloc(sizeof(float) * (size_t)B * T * D);
+    c.y = (float *)bench_alloc(sizeof(float) * B);
     pattn_rng_seed(&r, 1);
     pattn_rng_normal_f32(&r, c.X, B * T * D);
     for (i = 0; i < B; ++i) c.y[i] = (pattn_rng_u64(&r) >> 63) ? 1.0f : -1.0f;

@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign */
 /* W4: row-wise stable softmax over a 262144 x 64 float matrix into a reused output buffer.
    Figure: GB/s of compulsory traffic (read x + write y), 1 and 2 threads. */
 #define PATTN_IMPLEMENTATION
@@ -22,8 +23,8 @@ int main(void)
     int th, maxth = bench_max_threads();
     char name[64];
     bench_header("w4_softmax");
-    c.x = (float *)malloc(n * sizeof(float));
-    c.y = (float *)malloc(n * sizeof(float));
+    c.x = (float *)bench_alloc(n * sizeof(float));
+    c.y = (float *)bench_alloc(n * sizeof(float));
     pattn_rng_seed(&r, 4);
     pattn_rng_normal_f32(&r, c.x, (int)n);
     for (th = 1; th <= (maxth < 2 ? maxth : 2); ++th) {

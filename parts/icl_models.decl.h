@@ -26,7 +26,9 @@ typedef struct pattn_icl_gen {
     double *chol_x;          /* d*d, lower L with L L' = S */
     double *fac_beta;        /* K*d*d, F_k with F_k F_k' = Sigma_k */
     double *cum_pi;          /* K, cumulative weights (last = 1) */
-    float *f_mu, *f_fac, *f_chol, *f_sigma; /* float copies (f_sigma: noise std) */
+    /* float copies for sampling, rows zero-padded to a multiple of 8 (internal) */
+    float *f_mu, *f_fac, *f_diag, *f_chol, *f_sigma;
+    int *diag;               /* K flags: Sigma_k diagonal (F_k = diag(f_diag)) */
 } pattn_icl_gen;
 
 /* the task argument of pattn_icl_sample: draw each sample's task from pi */
@@ -44,9 +46,10 @@ PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g);
    PATTN_ICL_MIXTURE draws the task of each sample from pi. Samples come in fixed blocks of
    PATTN_ICL_BLOCK, block j from pattn_rng_stream(seed, j): the batch is a prefix-stable,
    thread-count- and SIMD-path-independent function of (seed, task, n). Per sample the draws
-   are, in this order: the task (mixture only, one uniform), then one call of
-   pattn_rng_normal_f32 for z_beta (d), the n context inputs, the query input, and (only when
-   sigma_k > 0) the n + 1 noises. */
+   are, in this order: the task (mixture only, one pattn_rng_uniform_f64), then one call of
+   pattn_rng_normal_f32 for z_beta (d; beta = mu_k + F_k z), the n context inputs
+   (coordinate-major: coordinate c of token t is normal c*n + t, then x = L g), the query
+   input (d), and only when sigma_k > 0 the n + 1 noises (n context, 1 query). */
 #define PATTN_ICL_BLOCK 64
 PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
                                         uint64_t seed, float *X, float *y, float *xq, float *yq,
@@ -117,8 +120,12 @@ PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const doub
    2 JT   W and prompts; FULL heads set to e_D
    3 DEC  FULL: Wq, Wk, Wv, prompts and heads ("prompt + heads"); PGD: W
    4 LB   PGD_TASK: the per-task W_k
-   Every step draws a fresh batch of `batch` samples per task (as the authors do) and
-   minimises sum_k pi_k mean_k (yhat - y)^2 (no 1/2). */
+   A regime that trains prompts cannot start them all at 0 (a stationary point of the prompt
+   term p p'): all-zero FULL prompt tokens of a task start at e_D (token 0) and 0.1 g (others).
+   Every step draws a fresh batch of `batch` samples per task (as the authors do; for PT too,
+   where the authors draw one mixture batch - same expected gradient, less variance) and
+   minimises sum_k pi_k mean_k (yhat - y)^2 (no 1/2). Parameters are double; the passes over
+   the data run in float (SIMD) with double sums over fixed blocks. */
 enum { PATTN_ICL_ADAM = 0, PATTN_ICL_GD = 1 };
 
 typedef struct pattn_icl_train_opts {
@@ -134,6 +141,14 @@ typedef struct pattn_icl_train_opts {
     double weight_decay;  /* 0 = none. L2: wd*theta added to the gradient (torch Adam's
                              weight_decay, what the authors use); AdamW if decoupled */
     int decoupled;        /* nonzero: decoupled decay theta -= lr*wd*theta */
+    int scaled;           /* nonzero: per-group learning rates at the parameters' natural
+                             scale s = n + d: REDUCED/PGD W lr/s, prompts b lr*s; FULL Wq, Wk
+                             lr/sqrt(s), prompt tokens lr*sqrt(s), Wv and heads lr. Adam moves
+                             each coordinate by about lr per step whatever its gradient, while
+                             the optimal W is O(1/(n+d)) and the optimal prompts O(n+d): this is
+                             Adam on the normalised model x'W'(X'y + b)/s, W' = sW (up to eps),
+                             and converges in far fewer steps. 0 = one lr for all (the
+                             authors' setting) */
     uint64_t seed;        /* the batches of step t: pattn_icl_step_seed(seed, t, k) */
     void (*progress)(void *user, long step, long steps, double loss);
     void *user;
@@ -147,8 +162,9 @@ typedef struct pattn_icl_trainer pattn_icl_trainer;
 PATTN_DEF uint64_t pattn_icl_step_seed(uint64_t seed, long step, int task);
 
 /* A training run as an object, for stepping (and benchmarking) one step at a time. The
-   trainer updates *mdl in place; mdl and g must outlive it. Applies the regime's settings
-   (zeroed prompts, fixed heads) to mdl at creation. */
+   trainer updates *mdl in place; mdl and g must outlive it, and mdl must be a model of g's
+   mixture (same d, K; PGD: the same task means). Applies the regime's settings (zeroed
+   prompts, fixed heads) to mdl at creation. */
 PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl,
                                                 const pattn_icl_train_opts *o,
                                                 pattn_icl_trainer **out);

@@ -424,11 +424,59 @@ PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const doub
 
 /* ==== paper 2 generator: multi-task in-context regression ================================= */
 
+/* Float work is laid out in runs padded with zeros to a multiple of 8 (d8, n8, D8), so
+   every loop runs whole 8-lane chunks: no masked loads or stores in the hot loops. */
+PATTN__INLINE int pattn__icl_r8(int x) { return (x + 7) & ~7; }
+
+static const float pattn__icl_iota[8] = {0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f};
+
+/* the 8 floats at p with lanes >= rem zeroed (p may run past the valid data: it is read,
+   never used) */
+PATTN__INLINE pattn__f8 pattn__icl_load_head(const float *p, int rem)
+{
+    return pattn__f8_select_lt(pattn__f8_load(pattn__icl_iota), pattn__f8_set1((float)rem),
+                               pattn__f8_load(p), pattn__f8_zero());
+}
+
+/* dst[0 .. r8(len)) = src[0 .. len) then zeros */
+PATTN__INLINE void pattn__icl_copy_pad(float *dst, const float *src, int len)
+{
+    int j = 0;
+    for (; j + 8 <= len; j += 8) pattn__f8_store(dst + j, pattn__f8_load(src + j));
+    if (j < len) pattn__f8_store(dst + j, pattn__icl_load_head(src + j, len - j));
+}
+
+PATTN__INLINE float pattn__icl_dot8(const float *x, const float *y, int len8)
+{
+    pattn__f8 acc = pattn__f8_zero();
+    int j;
+    for (j = 0; j < len8; j += 8) acc = pattn__f8_fma(pattn__f8_load(x + j), pattn__f8_load(y + j), acc);
+    return pattn__f8_hsum(acc);
+}
+
+PATTN__INLINE void pattn__icl_axpy8(int len8, float a, const float *x, float *y)
+{
+    pattn__f8 va = pattn__f8_set1(a);
+    int j;
+    for (j = 0; j < len8; j += 8) pattn__f8_store(y + j, pattn__f8_fma(va, pattn__f8_load(x + j), pattn__f8_load(y + j)));
+}
+
+/* out[0 .. len8) = sum_a c[a] M[a*ld ..], a < rows: the chunk sum stays in a register */
+PATTN__INLINE void pattn__icl_comb8(int rows, const float *c, const float *M, int ld, int len8, float *out)
+{
+    int a, j;
+    for (j = 0; j < len8; j += 8) {
+        pattn__f8 acc = pattn__f8_zero();
+        for (a = 0; a < rows; ++a) acc = pattn__f8_fma(pattn__f8_set1(c[a]), pattn__f8_load(M + (size_t)a * ld + j), acc);
+        pattn__f8_store(out + j, acc);
+    }
+}
+
 PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g)
 {
     if (!g) return;
     PATTN_FREE(g->pi); /* every double array lives in this one block */
-    PATTN_FREE(g->f_mu);
+    PATTN_FREE(g->f_mu); /* and every float array (and diag) in this one */
     PATTN_FREE(g);
 }
 
@@ -436,7 +484,7 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
 {
     pattn_icl_gen *g;
     pattn_status st;
-    size_t d, K, dd, nd, nf, i, j, k;
+    size_t d, K, dd, d8, nd, nf, i, j, k;
     double *w, *V, acc = 0.0;
     if (!out || !m) return PATTN_EINVAL;
     st = pattn__icl_mix_valid(m);
@@ -445,14 +493,16 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     d = (size_t)m->d;
     K = (size_t)m->K;
     dd = d * d;
+    d8 = (size_t)pattn__icl_r8(m->d);
     g = (pattn_icl_gen *)PATTN_MALLOC(sizeof *g);
     if (!g) return PATTN_ENOMEM;
     memset(g, 0, sizeof *g);
     nd = K + K * d + K * dd + K + dd + dd + K * dd + K + d + dd; /* + eigen work */
-    nf = K * d + K * dd + dd + K;
+    nf = K * d8 + K * d * d8 + K * d8 + dd + K + K; /* + diag flags (int-sized) */
     g->pi = (double *)PATTN_MALLOC(nd * sizeof(double));
     g->f_mu = (float *)PATTN_MALLOC(nf * sizeof(float));
     if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return PATTN_ENOMEM; }
+    memset(g->f_mu, 0, nf * sizeof(float));
     g->d = m->d;
     g->K = m->K;
     g->mu = g->pi + K;
@@ -464,9 +514,11 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     g->cum_pi = g->fac_beta + K * dd;
     w = g->cum_pi + K;
     V = w + d;
-    g->f_fac = g->f_mu + K * d;
-    g->f_chol = g->f_fac + K * dd;
+    g->f_fac = g->f_mu + K * d8;
+    g->f_diag = g->f_fac + K * d * d8;
+    g->f_chol = g->f_diag + K * d8;
     g->f_sigma = g->f_chol + dd;
+    g->diag = (int *)(void *)(g->f_sigma + K);
     memcpy(g->pi, m->pi, K * sizeof(double));
     if (m->mu) memcpy(g->mu, m->mu, K * d * sizeof(double));
     else memset(g->mu, 0, K * d * sizeof(double));
@@ -485,6 +537,16 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     for (k = 0; k < K && st == PATTN_OK; ++k) {
         const double *S = g->cov_beta + k * dd;
         double *F = g->fac_beta + k * dd;
+        int diag = 1;
+        for (i = 0; i < d; ++i)
+            for (j = 0; j < d; ++j)
+                if (i != j && S[i * d + j] != 0.0) diag = 0;
+        g->diag[k] = diag;
+        if (diag) { /* the common Sigma_k = c I or diagonal: an elementwise product */
+            memset(F, 0, dd * sizeof(double));
+            for (i = 0; i < d; ++i) F[i * d + i] = sqrt(S[i * d + i] > 0.0 ? S[i * d + i] : 0.0);
+            continue;
+        }
         st = pattn_sym_eig(S, (int)d, w, V);
         /* F = V diag(sqrt(max(w, 0))): rounding-level negative eigenvalues of a
            semidefinite Sigma_k become 0 (the check already rejected real ones) */
@@ -496,10 +558,13 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
         acc += g->pi[k];
         g->cum_pi[k] = acc;
         g->f_sigma[k] = (float)sqrt(g->noise_var[k]);
+        for (i = 0; i < d; ++i) {
+            g->f_mu[k * d8 + i] = (float)g->mu[k * d + i];
+            g->f_diag[k * d8 + i] = (float)g->fac_beta[k * dd + i * d + i];
+            for (j = 0; j < d; ++j) g->f_fac[(k * d + i) * d8 + j] = (float)g->fac_beta[k * dd + i * d + j];
+        }
     }
     g->cum_pi[K - 1] = 1.0;
-    for (i = 0; i < K * d; ++i) g->f_mu[i] = (float)g->mu[i];
-    for (i = 0; i < K * dd; ++i) g->f_fac[i] = (float)g->fac_beta[i];
     for (i = 0; i < dd; ++i) g->f_chol[i] = (float)g->chol_x[i];
     g->mix.d = m->d;
     g->mix.K = m->K;
@@ -512,61 +577,102 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     return PATTN_OK;
 }
 
-/* normals one sample consumes: z_beta, n + 1 inputs, n + 1 noises, rounded up to 16 */
+/* normals one sample may consume (z_beta, n + 1 inputs, n + 1 noises) rounded up to 16, plus
+   8 floats of slack for the padded reads of pattn__icl_load_head */
 static size_t pattn__icl_nnorm(int d, int n)
 {
     size_t c = (size_t)d + ((size_t)n + 1) * (size_t)d + (size_t)n + 1;
-    return (c + 15) & ~(size_t)15;
+    return ((c + 15) & ~(size_t)15) + 8;
 }
 
-/* One sample of task k, into scratch. nrm (pattn__icl_nnorm floats) receives the normals
-   and then holds the inputs in column-major order (coordinate c of token t at
-   nrm[d + c*n + t]: the loops over tokens are then contiguous 8-lane runs) followed by the
-   query input at nrm + d + n*d. y gets n targets; beta d floats; returns the query target. */
-static float pattn__icl_draw(const pattn_icl_gen *g, pattn_rng *r, int k, int n, float *nrm,
-                             float *y, float *beta)
+/* Per-worker scratch: [normals][X: d columns of n8][x: d8][y: n8][beta: d8] then the model
+   kernels' vectors (2 of n8, 6 of D8). Zeroed per block, so every padding lane is 0. */
+typedef struct pattn__icl_scr {
+    float *nrm, *X, *xq, *y, *beta, *u, *w, *v[6];
+} pattn__icl_scr;
+
+static size_t pattn__icl_scratch(int d, int n)
 {
-    int d = g->d, c, j;
+    size_t d8 = (size_t)pattn__icl_r8(d), n8 = (size_t)pattn__icl_r8(n), D8 = (size_t)pattn__icl_r8(d + 1);
+    return pattn__icl_nnorm(d, n) + (size_t)d * n8 + d8 + n8 + d8 + 2 * n8 + 6 * D8;
+}
+
+static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
+{
+    int d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), D8 = pattn__icl_r8(d + 1), i;
+    s->nrm = base;
+    s->X = s->nrm + pattn__icl_nnorm(d, n);
+    s->xq = s->X + (size_t)d * n8;
+    s->y = s->xq + d8;
+    s->beta = s->y + n8;
+    s->u = s->beta + d8;
+    s->w = s->u + n8;
+    s->v[0] = s->w + n8;
+    for (i = 1; i < 6; ++i) s->v[i] = s->v[i - 1] + D8;
+}
+
+/* One sample of task k into the scratch: X (column c, token t at X[c*n8 + t]: the loops over
+   tokens are contiguous 8-lane runs), the query input xq, the targets y, beta; returns the
+   query target. Draws, in order: one pattn_rng_normal_f32 call for z_beta (d), the n
+   context inputs (n*d, coordinate-major), the query input (d), and, if sigma_k > 0, the
+   n + 1 noises. */
+static float pattn__icl_draw(const pattn_icl_gen *g, pattn_rng *r, int k, int n, const pattn__icl_scr *s)
+{
+    int d = g->d, d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), c, j;
     float sig = g->f_sigma[k], yq;
-    float *z = nrm, *Xc = nrm + d, *xq = nrm + d + (size_t)n * d, *xi = xq + d;
-    const float *F = g->f_fac + (size_t)k * d * d, *mu = g->f_mu + (size_t)k * d, *L = g->f_chol;
-    pattn_rng_normal_f32(r, nrm, d + (n + 1) * d + (sig > 0.0f ? n + 1 : 0));
-    for (c = 0; c < d; ++c) beta[c] = mu[c] + pattn__dot(F + (size_t)c * d, z, d);
+    const float *z = s->nrm, *raw = s->nrm + d, *gq = raw + (size_t)n * d, *xi = gq + d;
+    const float *mu = g->f_mu + (size_t)k * d8, *L = g->f_chol;
+    float *X = s->X, *xq = s->xq, *y = s->y, *beta = s->beta;
+    pattn_rng_normal_f32(r, s->nrm, d + (n + 1) * d + (sig > 0.0f ? n + 1 : 0));
+    /* beta = mu_k + F_k z; z's padding lanes read the next normals, times zero padding */
+    if (g->diag[k]) {
+        const float *fd = g->f_diag + (size_t)k * d8;
+        for (j = 0; j < d8; j += 8)
+            pattn__f8_store(beta + j, pattn__f8_fma(pattn__f8_load(fd + j), pattn__f8_load(z + j), pattn__f8_load(mu + j)));
+    } else {
+        const float *F = g->f_fac + (size_t)k * d * d8;
+        for (c = 0; c < d; ++c) beta[c] = mu[c] + pattn__icl_dot8(F + (size_t)c * d8, z, d8);
+    }
+    /* the raw inputs are coordinate-major (coordinate c of token t at raw[c*n + t]) */
+    for (c = 0; c < d; ++c) pattn__icl_copy_pad(X + (size_t)c * n8, raw + (size_t)c * n, n);
+    pattn__icl_copy_pad(xq, gq, d);
     if (!g->x_identity) {
         /* x = L g in place: coordinate c needs raw coordinates <= c, so go downwards */
         for (c = d - 1; c >= 0; --c) {
-            float *col = Xc + (size_t)c * n, acc = L[c * d + c] * xq[c];
-            pattn__scale(n, L[c * d + c], col);
+            float *col = X + (size_t)c * n8, acc = L[c * d + c] * xq[c];
+            pattn__scale(n8, L[c * d + c], col);
             for (j = 0; j < c; ++j) {
-                pattn__axpy(n, L[c * d + j], Xc + (size_t)j * n, col);
+                pattn__icl_axpy8(n8, L[c * d + j], X + (size_t)j * n8, col);
                 acc = fmaf(L[c * d + j], xq[j], acc);
             }
             xq[c] = acc;
         }
     }
-    memset(y, 0, (size_t)n * sizeof(float));
-    for (c = 0; c < d; ++c) pattn__axpy(n, beta[c], Xc + (size_t)c * n, y);
-    yq = pattn__dot(xq, beta, d);
+    /* y = X beta (+ sigma xi), one register per 8 tokens */
+    pattn__icl_comb8(d, beta, X, n8, n8, y);
+    yq = pattn__icl_dot8(xq, beta, d8);
     if (sig > 0.0f) {
-        pattn__axpy(n, sig, xi, y);
+        pattn__f8 vs = pattn__f8_set1(sig);
+        for (j = 0; j < n8; j += 8)
+            pattn__f8_store(y + j, pattn__f8_fma(vs, pattn__icl_load_head(xi + j, n - j), pattn__f8_load(y + j)));
         yq = fmaf(sig, xi[n], yq);
     }
     return yq;
 }
 
-/* scratch floats per worker: normals, y, beta and the model kernels' vectors */
-static size_t pattn__icl_scratch(int d, int n)
-{
-    size_t D16 = ((size_t)d + 1 + 15) & ~(size_t)15, n16 = ((size_t)n + 15) & ~(size_t)15;
-    return pattn__icl_nnorm(d, n) + 3 * n16 + 8 * D16;
-}
-
+/* A pass opens a parallel region only with enough work (normals to draw): a region costs
+   microseconds to fork and join, and much more when a thread of it has been descheduled, so
+   small batches run on the calling thread. Blocks and their summation order are the same
+   either way, so this never changes a result. */
+#define PATTN__ICL_PAR_MIN 65536.0
 #ifdef _OPENMP
 #define PATTN__ICL_TID() omp_get_thread_num()
 #define PATTN__ICL_NTHR() omp_get_max_threads()
+#define PATTN__ICL_OMP_FOR_IF(c) PATTN__PRAGMA(omp parallel for schedule(static) if (c))
 #else
 #define PATTN__ICL_TID() 0
 #define PATTN__ICL_NTHR() 1
+#define PATTN__ICL_OMP_FOR_IF(c) (void)(c);
 #endif
 
 PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
@@ -574,7 +680,7 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
                                         int *task_out, float *beta)
 {
     long nblk, bi;
-    int nthr, d;
+    int nthr, d, par;
     size_t ss;
     float *scr;
     if (!g || !g->pi || !X || !y || !xq || !yq || n < 1 || batch < 1) return PATTN_EINVAL;
@@ -586,27 +692,30 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
     scr = (float *)PATTN_MALLOC((size_t)nthr * ss * sizeof(float));
     if (!scr) return PATTN_ENOMEM;
     nblk = ((long)batch + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
-    PATTN__OMP_FOR
+    par = (double)batch * (double)pattn__icl_nnorm(d, n) >= PATTN__ICL_PAR_MIN;
+    PATTN__ICL_OMP_FOR_IF(par)
     for (bi = 0; bi < nblk; ++bi) {
-        float *nrm = scr + (size_t)PATTN__ICL_TID() * ss;
-        float *yb = nrm + pattn__icl_nnorm(d, n), *bb = yb + (((size_t)n + 15) & ~(size_t)15);
+        int n8 = pattn__icl_r8(n);
+        pattn__icl_scr s;
         pattn_rng r;
         long i0 = bi * PATTN_ICL_BLOCK, i1 = i0 + PATTN_ICL_BLOCK < batch ? i0 + PATTN_ICL_BLOCK : batch, i;
+        float *base = scr + (size_t)PATTN__ICL_TID() * ss;
+        memset(base, 0, ss * sizeof(float));
+        pattn__icl_scr_map(&s, base, d, n);
         pattn_rng_stream(&r, seed, (uint64_t)bi);
         for (i = i0; i < i1; ++i) {
             int k = task, t, c;
-            const float *Xc = nrm + d;
             if (k == PATTN_ICL_MIXTURE) {
                 double u = pattn_rng_uniform_f64(&r);
                 for (k = 0; k < g->K - 1 && u >= g->cum_pi[k]; ++k) {}
             }
-            yq[i] = pattn__icl_draw(g, &r, k, n, nrm, yb, bb);
+            yq[i] = pattn__icl_draw(g, &r, k, n, &s);
             for (t = 0; t < n; ++t)
-                for (c = 0; c < d; ++c) X[((size_t)i * n + t) * d + c] = Xc[(size_t)c * n + t];
-            memcpy(y + (size_t)i * n, yb, (size_t)n * sizeof(float));
-            memcpy(xq + (size_t)i * d, nrm + d + (size_t)n * d, (size_t)d * sizeof(float));
+                for (c = 0; c < d; ++c) X[((size_t)i * n + t) * d + c] = s.X[(size_t)c * n8 + t];
+            memcpy(y + (size_t)i * n, s.y, (size_t)n * sizeof(float));
+            memcpy(xq + (size_t)i * d, s.xq, (size_t)d * sizeof(float));
             if (task_out) task_out[i] = k;
-            if (beta) memcpy(beta + (size_t)i * d, bb, (size_t)d * sizeof(float));
+            if (beta) memcpy(beta + (size_t)i * d, s.beta, (size_t)d * sizeof(float));
         }
     }
     PATTN_FREE(scr);
@@ -615,9 +724,11 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
 
 /* ==== paper 2 training: fused generate-and-differentiate passes, Adam and GD =============== */
 
-/* float copies of the parameters, refreshed once per step */
+/* float copies of the parameters, refreshed once per step, rows zero-padded: W (d x d8, K
+   of them for PGD_TASK), b and mu (K x d8), Q (its first d rows, d x D8), V_k, cP_k (K x D8),
+   prompt tokens (K*m x D8) */
 typedef struct pattn__icl_fast {
-    int type, d, K, m, D;
+    int type, d, K, m, D, d8, D8;
     float *W, *b, *Q, *V, *cP, *P, *mu;
 } pattn__icl_fast;
 
@@ -634,14 +745,16 @@ typedef struct pattn__icl_ctx {
     long nblk;
 } pattn__icl_ctx;
 
+/* per-block gradient statistics, padded rows: REDUCED G (d x d8) and prompt sums (K x d8);
+   PGD G (d x d8, K of them per task); FULL G (d x D8), E (K x D8), H (K x d8) */
 static size_t pattn__icl_stat_len(int type, int d, int K)
 {
-    size_t D = (size_t)d + 1, dd = (size_t)d * d;
+    size_t d8 = (size_t)pattn__icl_r8(d), D8 = (size_t)pattn__icl_r8(d + 1);
     switch (type) {
-    case PATTN_ICL_REDUCED: return dd + (size_t)K * d;
-    case PATTN_ICL_PGD: return dd;
-    case PATTN_ICL_PGD_TASK: return (size_t)K * dd;
-    default: return (size_t)d * D + (size_t)K * D + (size_t)K * d;
+    case PATTN_ICL_REDUCED: return (size_t)d * d8 + (size_t)K * d8;
+    case PATTN_ICL_PGD: return (size_t)d * d8;
+    case PATTN_ICL_PGD_TASK: return (size_t)K * d * d8;
+    default: return (size_t)d * D8 + (size_t)K * D8 + (size_t)K * d8;
     }
 }
 
@@ -657,8 +770,8 @@ static void pattn__icl_ctx_free(pattn__icl_ctx *c)
 
 static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model *md, int n, int B, int grad)
 {
-    int d = md->d, K = md->K, m = md->m, D = d + 1;
-    size_t nf = (size_t)K * d * d + (size_t)K * d + (size_t)D * D + 2 * (size_t)K * D + (size_t)K * m * D + (size_t)K * d;
+    int d = md->d, K = md->K, m = md->m, D = d + 1, d8 = pattn__icl_r8(d), D8 = pattn__icl_r8(D);
+    size_t nf = (size_t)K * d * d8 + (size_t)K * d8 + (size_t)d * D8 + 2 * (size_t)K * D8 + (size_t)K * m * D8 + (size_t)K * d8;
     size_t nd;
     memset(c, 0, sizeof *c);
     c->n = n;
@@ -682,14 +795,17 @@ static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model
     c->f.K = K;
     c->f.m = m;
     c->f.D = D;
+    c->f.d8 = d8;
+    c->f.D8 = D8;
+    memset(c->fbuf, 0, (nf + (size_t)K) * sizeof(float));
     c->f.W = c->fbuf;
-    c->f.b = c->f.W + (size_t)K * d * d;
-    c->f.Q = c->f.b + (size_t)K * d;
-    c->f.V = c->f.Q + (size_t)D * D;
-    c->f.cP = c->f.V + (size_t)K * D;
-    c->f.P = c->f.cP + (size_t)K * D;
-    c->f.mu = c->f.P + (size_t)K * m * D;
-    c->wgt = c->f.mu + (size_t)K * d;
+    c->f.b = c->f.W + (size_t)K * d * d8;
+    c->f.Q = c->f.b + (size_t)K * d8;
+    c->f.V = c->f.Q + (size_t)d * D8;
+    c->f.cP = c->f.V + (size_t)K * D8;
+    c->f.P = c->f.cP + (size_t)K * D8;
+    c->f.mu = c->f.P + (size_t)K * m * D8;
+    c->wgt = c->f.mu + (size_t)K * d8;
     c->Qd = c->dbuf;
     c->Vd = c->Qd + (size_t)D * D;
     c->R = c->Vd + (size_t)K * D;
@@ -702,19 +818,25 @@ static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model
 static void pattn__icl_fast_load(pattn__icl_ctx *c, const pattn_icl_model *md)
 {
     pattn__icl_fast *f = &c->f;
-    int d = md->d, K = md->K, D = d + 1, i, k, j, a;
-    for (i = 0; i < K * d; ++i) f->mu[i] = (float)md->mu[i];
+    int d = md->d, K = md->K, D = d + 1, d8 = f->d8, D8 = f->D8, i, k, j, a;
+    for (k = 0; k < K; ++k)
+        for (i = 0; i < d; ++i) f->mu[k * d8 + i] = (float)md->mu[k * d + i];
     if (md->type != PATTN_ICL_FULL) {
-        int nw = md->type == PATTN_ICL_PGD_TASK ? K * d * d : d * d;
-        for (i = 0; i < nw; ++i) f->W[i] = (float)md->W[i];
+        int nm = md->type == PATTN_ICL_PGD_TASK ? K : 1;
+        for (k = 0; k < nm * d; ++k)
+            for (i = 0; i < d; ++i) f->W[k * d8 + i] = (float)md->W[k * d + i];
         if (md->type == PATTN_ICL_REDUCED)
-            for (i = 0; i < K * d; ++i) f->b[i] = (float)md->b[i];
+            for (k = 0; k < K; ++k)
+                for (i = 0; i < d; ++i) f->b[k * d8 + i] = (float)md->b[k * d + i];
         return;
     }
     pattn__icl_full_qv(md, c->Qd, c->Vd);
-    for (i = 0; i < D * D; ++i) f->Q[i] = (float)c->Qd[i];
-    for (i = 0; i < K * D; ++i) f->V[i] = (float)c->Vd[i];
-    for (i = 0; i < K * md->m * D; ++i) f->P[i] = (float)md->P[i];
+    for (a = 0; a < d; ++a)
+        for (i = 0; i < D; ++i) f->Q[a * D8 + i] = (float)c->Qd[a * D + i];
+    for (k = 0; k < K; ++k)
+        for (i = 0; i < D; ++i) f->V[k * D8 + i] = (float)c->Vd[k * D + i];
+    for (j = 0; j < K * md->m; ++j)
+        for (i = 0; i < D; ++i) f->P[j * D8 + i] = (float)md->P[j * D + i];
     /* the prompt tokens' share of A V_k is the same for every sample of task k */
     for (k = 0; k < K; ++k)
         for (a = 0; a < D; ++a) {
@@ -725,7 +847,7 @@ static void pattn__icl_fast_load(pattn__icl_ctx *c, const pattn_icl_model *md)
                 for (i = 0; i < D; ++i) pv += p[i] * c->Vd[k * D + i];
                 s += p[a] * pv;
             }
-            f->cP[k * D + a] = (float)s;
+            f->cP[k * D8 + a] = (float)s;
         }
 }
 
@@ -733,58 +855,73 @@ static void pattn__icl_fast_load(pattn__icl_ctx *c, const pattn_icl_model *md)
    scratch, predict, and (st non-NULL) accumulate the gradient statistics with weight wgt
    (= 2 pi_k / B). ls gets the block's sum of e^2 and e^4 (e = yhat - y). */
 static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, int k, int n, int cnt,
-                             uint64_t seed, uint64_t stream, float wgt, float *scr, float *st,
-                             size_t sl, double *ls)
+                             uint64_t seed, uint64_t stream, float wgt, float *base, size_t ss,
+                             float *st, size_t sl, double *ls)
 {
-    int d = g->d, D = d + 1, K = g->K, i, a, c, j;
-    size_t n16 = ((size_t)n + 15) & ~(size_t)15, D16 = ((size_t)D + 15) & ~(size_t)15;
-    float *nrm = scr, *y = nrm + pattn__icl_nnorm(d, n), *u = y + n16, *w = u + n16;
-    float *beta = w + n16, *s = beta + D16, *av = s + D16, *cv = av + D16, *r = cv + D16, *ar = r + D16;
-    const float *Xc = nrm + d, *xq = nrm + d + (size_t)n * d;
+    int d = g->d, K = g->K, d8 = f->d8, D8 = f->D8, n8 = pattn__icl_r8(n), i, a, c, j;
+    pattn__icl_scr s;
+    float *X, *xq, *y, *u, *w, *sv, *av, *cv, *r, *ar;
     double l2 = 0.0, l4 = 0.0;
     pattn_rng rng;
+    memset(base, 0, ss * sizeof(float));
+    pattn__icl_scr_map(&s, base, d, n);
+    X = s.X;
+    xq = s.xq;
+    y = s.y;
+    u = s.u;
+    w = s.w;
+    sv = s.v[0];
+    av = s.v[1];
+    cv = s.v[2];
+    r = s.v[3];
+    ar = s.v[4];
     pattn_rng_stream(&rng, seed, stream);
     if (st) memset(st, 0, sl * sizeof(float));
     for (i = 0; i < cnt; ++i) {
-        float yq = pattn__icl_draw(g, &rng, k, n, nrm, y, beta), yh, e, ew;
+        float yq = pattn__icl_draw(g, &rng, k, n, &s), yh, e, ew;
         if (f->type == PATTN_ICL_FULL) {
-            const float *Vk = f->V + (size_t)k * D, *cP = f->cP + (size_t)k * D;
-            /* yhat = r' (A V_k), r = Q'[x;0]; A V_k = sum_t z_t (z_t'V_k) + prompt share */
-            memset(r, 0, (size_t)D * sizeof(float));
-            for (a = 0; a < d; ++a) pattn__axpy(D, xq[a], f->Q + (size_t)a * D, r);
-            memset(u, 0, (size_t)n * sizeof(float));
-            pattn__axpy(n, Vk[d], y, u);
-            for (c = 0; c < d; ++c) pattn__axpy(n, Vk[c], Xc + (size_t)c * n, u);
-            for (c = 0; c < d; ++c) cv[c] = cP[c] + pattn__dot(Xc + (size_t)c * n, u, n);
-            cv[d] = cP[d] + pattn__dot(y, u, n);
-            yh = pattn__dot(r, cv, D);
-            if (st) { /* A r, over the tokens and the prompt tokens */
-                memset(w, 0, (size_t)n * sizeof(float));
-                pattn__axpy(n, r[d], y, w);
-                for (c = 0; c < d; ++c) pattn__axpy(n, r[c], Xc + (size_t)c * n, w);
-                for (c = 0; c < d; ++c) ar[c] = pattn__dot(Xc + (size_t)c * n, w, n);
-                ar[d] = pattn__dot(y, w, n);
+            const float *Vk = f->V + (size_t)k * D8, *cP = f->cP + (size_t)k * D8;
+            /* yhat = r' (A V_k) with r = Q'[x;0] and A V_k = Z'(Z V_k) + the prompts' share */
+            pattn__icl_comb8(d, xq, f->Q, D8, D8, r);
+            for (j = 0; j < n8; j += 8) {
+                pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(Vk[d]), pattn__f8_load(y + j));
+                for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(Vk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                pattn__f8_store(u + j, acc);
+            }
+            for (c = 0; c < d; ++c) cv[c] = cP[c] + pattn__icl_dot8(X + (size_t)c * n8, u, n8);
+            cv[d] = cP[d] + pattn__icl_dot8(y, u, n8);
+            yh = pattn__icl_dot8(r, cv, D8);
+            if (st) { /* A r = Z'(Z r) + sum_j p_j (p_j'r) */
+                for (j = 0; j < n8; j += 8) {
+                    pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(r[d]), pattn__f8_load(y + j));
+                    for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(r[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                    pattn__f8_store(w + j, acc);
+                }
+                for (c = 0; c < d; ++c) ar[c] = pattn__icl_dot8(X + (size_t)c * n8, w, n8);
+                ar[d] = pattn__icl_dot8(y, w, n8);
                 for (j = 0; j < f->m; ++j) {
-                    const float *p = f->P + ((size_t)k * f->m + j) * D;
-                    pattn__axpy(D, pattn__dot(p, r, D), p, ar);
+                    const float *p = f->P + ((size_t)k * f->m + j) * D8;
+                    pattn__icl_axpy8(D8, pattn__icl_dot8(p, r, D8), p, ar);
                 }
             }
         } else {
-            const float *W = f->W + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
-            const float *muk = f->mu + (size_t)k * d;
+            const float *W = f->W + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
+            const float *muk = f->mu + (size_t)k * d8;
             const float *res = y;
             yh = 0.0f;
             if (f->type != PATTN_ICL_REDUCED) { /* y - X mu_k */
-                memcpy(u, y, (size_t)n * sizeof(float));
-                for (c = 0; c < d; ++c) pattn__axpy(n, -muk[c], Xc + (size_t)c * n, u);
+                for (j = 0; j < n8; j += 8) {
+                    pattn__f8 acc = pattn__f8_load(y + j);
+                    for (c = 0; c < d; ++c) acc = pattn__f8_fnma(pattn__f8_set1(muk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                    pattn__f8_store(u + j, acc);
+                }
                 res = u;
-                yh = pattn__dot(xq, muk, d);
+                yh = pattn__icl_dot8(xq, muk, d8);
             }
-            for (c = 0; c < d; ++c) s[c] = pattn__dot(Xc + (size_t)c * n, res, n);
-            if (f->type == PATTN_ICL_REDUCED) pattn__axpy(d, 1.0f, f->b + (size_t)k * d, s);
-            memset(av, 0, (size_t)d * sizeof(float));
-            for (a = 0; a < d; ++a) pattn__axpy(d, xq[a], W + (size_t)a * d, av);
-            yh += pattn__dot(av, s, d);
+            for (c = 0; c < d; ++c) sv[c] = pattn__icl_dot8(X + (size_t)c * n8, res, n8);
+            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, 1.0f, f->b + (size_t)k * d8, sv);
+            pattn__icl_comb8(d, xq, W, d8, d8, av); /* W'x */
+            yh += pattn__icl_dot8(av, sv, d8);
         }
         e = yh - yq;
         l2 += (double)e * e;
@@ -792,13 +929,13 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
         if (!st) continue;
         ew = wgt * e;
         if (f->type == PATTN_ICL_FULL) {
-            for (a = 0; a < d; ++a) pattn__axpy(D, ew * xq[a], cv, st + (size_t)a * D);
-            pattn__axpy(D, ew, ar, st + (size_t)d * D + (size_t)k * D);
-            pattn__axpy(d, ew, xq, st + (size_t)d * D + (size_t)K * D + (size_t)k * d);
+            for (a = 0; a < d; ++a) pattn__icl_axpy8(D8, ew * xq[a], cv, st + (size_t)a * D8);
+            pattn__icl_axpy8(D8, ew, ar, st + (size_t)d * D8 + (size_t)k * D8);
+            pattn__icl_axpy8(d8, ew, xq, st + (size_t)d * D8 + (size_t)K * D8 + (size_t)k * d8);
         } else {
-            float *G = st + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
-            for (a = 0; a < d; ++a) pattn__axpy(d, ew * xq[a], s, G + (size_t)a * d);
-            if (f->type == PATTN_ICL_REDUCED) pattn__axpy(d, ew, av, st + (size_t)d * d + (size_t)k * d);
+            float *G = st + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
+            for (a = 0; a < d; ++a) pattn__icl_axpy8(d8, ew * xq[a], sv, G + (size_t)a * d8);
+            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, ew, av, st + (size_t)d * d8 + (size_t)k * d8);
         }
     }
     ls[0] = l2;
@@ -811,6 +948,7 @@ static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, c
 {
     long j, nblk = c->nblk;
     int nbk = c->nbk, n = c->n, B = c->B, nthr = PATTN__ICL_NTHR();
+    int par = (double)B * c->f.K * (double)pattn__icl_nnorm(c->f.d, n) >= PATTN__ICL_PAR_MIN;
     size_t i;
     if (nthr > c->nthr) { /* more threads than at creation: widen the scratch */
         float *ns = (float *)PATTN_MALLOC((size_t)nthr * c->ss * sizeof(float));
@@ -820,14 +958,14 @@ static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, c
         c->nthr = nthr;
     }
     pattn__icl_fast_load(c, md);
-    PATTN__OMP_FOR
+    PATTN__ICL_OMP_FOR_IF(par)
     for (j = 0; j < nblk; ++j) {
         int k = (int)(j / nbk);
         long b = j % nbk;
         int cnt = B - (int)b * PATTN_ICL_BLOCK < PATTN_ICL_BLOCK ? B - (int)b * PATTN_ICL_BLOCK : PATTN_ICL_BLOCK;
         pattn__icl_block(g, &c->f, k, n, cnt, c->seeds[k], (uint64_t)b, c->st ? c->wgt[k] : 0.0f,
-                         c->scr + (size_t)PATTN__ICL_TID() * c->ss, c->st ? c->st + (size_t)j * c->sl : NULL,
-                         c->sl, c->ls + 2 * j);
+                         c->scr + (size_t)PATTN__ICL_TID() * c->ss, c->ss,
+                         c->st ? c->st + (size_t)j * c->sl : NULL, c->sl, c->ls + 2 * j);
     }
     if (c->st) {
         for (i = 0; i < c->sl; ++i) c->tot[i] = 0.0;
@@ -848,24 +986,29 @@ static double pattn__icl_loss(const pattn__icl_ctx *c, const pattn_icl_gen *g)
     return L;
 }
 
-/* the parameter gradient from c->tot (laid out as theta) */
+/* the parameter gradient from c->tot (padded statistics -> theta layout) */
 static void pattn__icl_assemble(pattn__icl_ctx *c, const pattn_icl_model *md, double *grad, double *work)
 {
-    int d = md->d, D = d + 1, K = md->K, a, b, k;
+    int d = md->d, D = d + 1, K = md->K, d8 = c->f.d8, D8 = c->f.D8, a, b, k;
     double *G, *E, *H;
     if (md->type != PATTN_ICL_FULL) {
-        memcpy(grad, c->tot, c->sl * sizeof(double));
+        int rows = md->type == PATTN_ICL_PGD_TASK ? K * d : d;
+        for (a = 0; a < rows; ++a)
+            for (b = 0; b < d; ++b) grad[a * d + b] = c->tot[a * d8 + b];
+        if (md->type == PATTN_ICL_REDUCED)
+            for (k = 0; k < K; ++k)
+                for (b = 0; b < d; ++b) grad[d * d + k * d + b] = c->tot[d * d8 + k * d8 + b];
         return;
     }
     G = work;
     E = G + (size_t)D * D;
     H = E + (size_t)K * D;
     for (a = 0; a < D; ++a)
-        for (b = 0; b < D; ++b) G[a * D + b] = a < d ? c->tot[a * D + b] : 0.0;
+        for (b = 0; b < D; ++b) G[a * D + b] = a < d ? c->tot[a * D8 + b] : 0.0;
     for (k = 0; k < K; ++k)
         for (a = 0; a < D; ++a) {
-            E[k * D + a] = c->tot[d * D + k * D + a];
-            H[k * D + a] = a < d ? c->tot[d * D + K * D + k * d + a] : 0.0;
+            E[k * D + a] = c->tot[d * D8 + k * D8 + a];
+            H[k * D + a] = a < d ? c->tot[d * D8 + K * D8 + k * d8 + a] : 0.0;
         }
     pattn__icl_full_grad(md, c->Qd, c->Vd, G, E, H, c->R, grad);
 }
@@ -885,7 +1028,7 @@ struct pattn_icl_trainer {
     pattn_icl_train_opts o;
     long step;
     pattn__icl_ctx c;
-    double *grad, *m1, *m2, *work;
+    double *grad, *m1, *m2, *work, *lrs;
     unsigned char *mask;
 };
 
@@ -958,6 +1101,28 @@ static void pattn__icl_regime_apply(pattn_icl_model *md, int regime, uint64_t se
     }
 }
 
+/* per-parameter learning-rate multipliers (see pattn_icl_train_opts.scaled) */
+static void pattn__icl_lr_scales(const pattn_icl_model *md, int n, int scaled, double *lrs)
+{
+    int d = md->d, D = d + 1, i, nW = 3 * D * D, nP = md->K * md->m * D;
+    double sc = (double)n + d, sn = sqrt(sc);
+    for (i = 0; i < md->np; ++i) {
+        double s = 1.0;
+        if (scaled) {
+            if (md->type == PATTN_ICL_FULL) s = i < 2 * D * D ? 1.0 / sn : i < nW ? 1.0 : i < nW + nP ? sn : 1.0;
+            else s = i < (md->type == PATTN_ICL_PGD_TASK ? md->K : 1) * d * d ? 1.0 / sc : sc;
+        }
+        lrs[i] = s;
+    }
+}
+
+/* PGD predicts with the model's means: they must be the generator's */
+static int pattn__icl_same_means(const pattn_icl_gen *g, const pattn_icl_model *md)
+{
+    if (md->type != PATTN_ICL_PGD && md->type != PATTN_ICL_PGD_TASK) return 1;
+    return !memcmp(g->mu, md->mu, (size_t)g->K * (size_t)g->d * sizeof(double));
+}
+
 static int pattn__icl_opts_ok(const pattn_icl_train_opts *o)
 {
     return o->n >= 1 && o->batch >= 0 && o->steps >= 0 && (o->optimizer == PATTN_ICL_ADAM || o->optimizer == PATTN_ICL_GD) &&
@@ -978,7 +1143,7 @@ PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_ic
     if (!g || !g->pi || !pattn__icl_model_ok(mdl) || !o || !out) return PATTN_EINVAL;
     if (mdl->d != g->d || mdl->K != g->K || !pattn__icl_opts_ok(o)) return PATTN_EINVAL;
     if (!pattn__icl_size_ok(g->d, g->K, o->n) || (long)o->batch * g->K > 1L << 30) return PATTN_EINVAL;
-    if (!pattn__icl_regime_mask(mdl, o->regime, NULL)) return PATTN_EINVAL;
+    if (!pattn__icl_regime_mask(mdl, o->regime, NULL) || !pattn__icl_same_means(g, mdl)) return PATTN_EINVAL;
     if (!pattn__all_finite_f64(mdl->theta, (size_t)mdl->np)) return PATTN_EINVAL;
     np = mdl->np;
     D = mdl->d + 1;
@@ -996,16 +1161,18 @@ PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_ic
     if (t->o.eps == 0.0) t->o.eps = 1e-8;
     if (t->o.progress_every == 0) t->o.progress_every = t->o.steps / 100 > 0 ? t->o.steps / 100 : 1;
     nwork = (size_t)D * D + 2 * (size_t)mdl->K * D;
-    t->grad = (double *)PATTN_MALLOC((3 * (size_t)np + nwork) * sizeof(double));
+    t->grad = (double *)PATTN_MALLOC((4 * (size_t)np + nwork) * sizeof(double));
     t->mask = (unsigned char *)PATTN_MALLOC((size_t)np);
     if (!t->grad || !t->mask) { pattn_icl_trainer_free(t); return PATTN_ENOMEM; }
     st = pattn__icl_ctx_init(&t->c, mdl, o->n, t->o.batch, 1);
     if (st != PATTN_OK) { pattn_icl_trainer_free(t); return st; }
     t->m1 = t->grad + np;
     t->m2 = t->m1 + np;
-    t->work = t->m2 + np;
+    t->lrs = t->m2 + np;
+    t->work = t->lrs + np;
     memset(t->m1, 0, 2 * (size_t)np * sizeof(double));
     pattn__icl_regime_mask(mdl, o->regime, t->mask);
+    pattn__icl_lr_scales(mdl, o->n, o->scaled, t->lrs);
     pattn__icl_regime_apply(mdl, o->regime, o->seed);
     *out = t;
     return PATTN_OK;
@@ -1041,7 +1208,7 @@ PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss
 PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss)
 {
     const pattn_icl_train_opts *o;
-    double L, lr, b1c, b2c, *th;
+    double L, lr0, b1c, b2c, *th;
     long T;
     int i;
     pattn_status st;
@@ -1050,16 +1217,16 @@ PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss
     st = pattn__icl_trainer_eval(t, &L);
     if (st != PATTN_OK) return st;
     T = o->steps;
-    lr = o->lr;
+    lr0 = o->lr;
     if (o->cosine && T > 1) {
         double f = t->step >= T - 1 ? 1.0 : (double)t->step / (double)(T - 1);
-        lr = o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
+        lr0 = o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
     }
     th = t->md->theta;
     b1c = 1.0 - pow(o->beta1, (double)(t->step + 1));
     b2c = 1.0 - pow(o->beta2, (double)(t->step + 1));
     for (i = 0; i < t->md->np; ++i) {
-        double gi = t->grad[i];
+        double gi = t->grad[i], lr = lr0 * t->lrs[i];
         if (!t->mask[i]) continue;
         if (o->optimizer == PATTN_ICL_GD) {
             th[i] -= lr * (gi + o->weight_decay * th[i]);
@@ -1105,7 +1272,8 @@ PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_i
     long j;
     double L = 0.0, V = 0.0;
     if (!g || !g->pi || !pattn__icl_model_ok(mdl) || n < 1 || batch < 2) return PATTN_EINVAL;
-    if (mdl->d != g->d || mdl->K != g->K || !pattn__icl_size_ok(g->d, g->K, n)) return PATTN_EINVAL;
+    if (mdl->d != g->d || mdl->K != g->K || !pattn__icl_size_ok(g->d, g->K, n) || !pattn__icl_same_means(g, mdl))
+        return PATTN_EINVAL;
     if ((long)batch * g->K > 1L << 30 || !pattn__all_finite_f64(mdl->theta, (size_t)mdl->np)) return PATTN_EINVAL;
     K = g->K;
     st = pattn__icl_ctx_init(&c, mdl, n, batch, 0);

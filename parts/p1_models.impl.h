@@ -2,21 +2,34 @@
 
 /* Samples per block: the unit of partial gradient sums (added in block order, so results do
    not depend on the thread count). Blocks per group: partials held at once, which bounds the
-   workspace independently of n. */
+   workspace independently of n; each group ends in a barrier, so groups are made large (a
+   barrier costs a whole time slice when another process holds a core). SA's partials carry
+   a d x d gradient, hence its smaller groups. */
 #define PATTN__P1_BLK 64
-#define PATTN__P1_GROUP 64
+#define PATTN__P1_GROUP 256
+#define PATTN__P1_GROUP_SA 32
 
 #ifdef _OPENMP
 #define PATTN__P1_OMP_FOR_NT(nt) PATTN__PRAGMA(omp parallel for schedule(static) num_threads(nt))
 PATTN__INLINE int pattn__p1_tid(void) { return omp_get_thread_num(); }
 PATTN__INLINE int pattn__p1_max_threads(void) { return omp_get_max_threads(); }
 #else
-#define PATTN__P1_OMP_FOR_NT(nt)
+#define PATTN__P1_OMP_FOR_NT(nt) (void)(nt); /* a statement of its own before the loop */
 PATTN__INLINE int pattn__p1_tid(void) { return 0; }
 PATTN__INLINE int pattn__p1_max_threads(void) { return 1; }
 #endif
 
 PATTN__INLINE size_t pattn__p1_round16(size_t x) { return (x + 15) & ~(size_t)15; }
+
+/* Threads for a loop over `units` independent pieces touching about `work` floats: one
+   below ~64K (a fork/join costs microseconds when idle, and a whole time slice when another
+   process holds the other core), never more than there are pieces. The results never depend
+   on this choice. */
+static int pattn__p1_threads(int nth, double work, long units)
+{
+    if (work < 65536.0 || units < 2) return 1;
+    return units < (long)nth ? (int)units : nth;
+}
 
 /* H (+)= X'a for a T x d sample. Column chunks outer, tokens inner: the accumulators stay in
    registers (four independent chains per chunk of 32), and each lane sums over t in order, so
@@ -151,6 +164,25 @@ static void pattn__p1_scores2(const float *X, int T, int d, const float *p, cons
     for (; t < T; ++t) pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, s + t, u + t);
 }
 
+/* In-place softmax of a short row (SA's T keys): one max pass, one exp-and-sum pass, one
+   scaling pass, without the bookkeeping a long-row softmax pays for. */
+static void pattn__p1_softmax(float *x, int n)
+{
+    pattn__f8 vm = pattn__f8_set1(pattn__max(x, n)), sum = pattn__f8_zero(), e;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(x + i), vm));
+        pattn__f8_store(x + i, e);
+        sum = pattn__f8_add(sum, e);
+    }
+    if (i < n) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
+        pattn__f8_store_part(x + i, n - i, e);
+        sum = pattn__f8_add(sum, e);
+    }
+    pattn__scale(n, 1.0f / pattn__f8_hsum(sum), x);
+}
+
 /* PA on one sample, p already W p. Two passes over the (L1-resident) sample rather than one
    online-softmax pass: the first computes the scores s = Xp and u = Xv, so the T exponentials
    are taken 8 at a time and f is known before the second pass, which then accumulates
@@ -226,51 +258,66 @@ static float pattn__p1_lin_one(const float *X, int T, int d, const float *v, flo
     return pattn__dot(v, H, d);
 }
 
-/* SA scratch: K (T d), A (T T), u, ft, abar, tmp (T each), C (T d). */
+/* SA works on rows of Tp = T rounded up to 8 floats: padded keys score -inf (weight 0),
+   so no vector op needs a masked tail. Scratch: Kt (d Tp), A (T Tp), u, ft, abar, tmp (Tp
+   each), C (T d), krow (d). */
+PATTN__INLINE int pattn__p1_pad8(int T) { return (T + 7) & ~7; }
 PATTN__INLINE size_t pattn__p1_sa_floats(int T, int d)
 {
-    return 2 * (size_t)T * (size_t)d + (size_t)T * (size_t)T + 4 * (size_t)T;
+    size_t Tp = (size_t)pattn__p1_pad8(T);
+    return (size_t)d * Tp + (size_t)T * Tp + 4 * Tp + (size_t)T * (size_t)d + (size_t)d;
 }
 
-/* SA forward on one sample: rows of A are the attention of each query t over the keys s,
-   scores x_s'W x_t = K_s . x_t with K_s = W'x_s; f = abar'u with abar the mean attention and
-   u = Xv; h = X'abar. Leaves A, u, ft in the scratch for the backward pass. */
+/* SA forward on one sample: row t of A is the attention of query t over the keys s, scores
+   x_s'W x_t = K_s . x_t with K_s = W'x_s. The keys are kept transposed (Kt = K', d x Tp), so
+   a query's scores are one register-resident pass A_t = sum_j x_t[j] Kt_j with no horizontal
+   sums. f = abar'u with abar the mean attention and u = Xv; h = X'abar. Leaves A, u, ft in
+   the scratch for the backward pass. */
 static float pattn__p1_sa_fwd(const float *X, int T, int d, const float *W, const float *v,
                               float *sc, float *H)
 {
-    float *K = sc, *A = K + (size_t)T * (size_t)d, *u = A + (size_t)T * (size_t)T;
-    float *ft = u + T, *ab = ft + T, invT = 1.0f / (float)T;
-    const float *Kp = X;
-    int s, t;
-    if (W) {
-        for (s = 0; s < T; ++s) pattn__p1_xt1(W, d, d, X + (size_t)s * (size_t)d, K + (size_t)s * (size_t)d, 0);
-        Kp = K;
+    int Tp = pattn__p1_pad8(T), s, t, j;
+    float *Kt = sc, *A = Kt + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp;
+    float *ft = u + Tp, *ab = ft + Tp, *krow = ab + 2 * (size_t)Tp + (size_t)T * (size_t)d;
+    float invT = 1.0f / (float)T;
+    for (s = T; s < Tp; ++s) { /* padding keys: zero columns, no value */
+        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = 0.0f;
+        u[s] = 0.0f;
     }
-    for (s = 0; s < T; ++s) u[s] = pattn__dot(X + (size_t)s * (size_t)d, v, d);
-    memset(ab, 0, (size_t)T * sizeof(float));
+    for (s = 0; s < T; ++s) {
+        const float *xs = X + (size_t)s * (size_t)d;
+        if (W) {
+            pattn__p1_xt1(W, d, d, xs, krow, 0);
+            xs = krow;
+        }
+        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = xs[j];
+        u[s] = pattn__dot(X + (size_t)s * (size_t)d, v, d);
+    }
+    memset(ab, 0, (size_t)Tp * sizeof(float));
     for (t = 0; t < T; ++t) {
-        float *At = A + (size_t)t * (size_t)T;
-        const float *xt = X + (size_t)t * (size_t)d;
-        for (s = 0; s < T; ++s) At[s] = pattn__dot(Kp + (size_t)s * (size_t)d, xt, d);
-        pattn_softmax_f32(At, At, T);
-        ft[t] = pattn__dot(At, u, T);
-        pattn__axpy(T, invT, At, ab);
+        float *At = A + (size_t)t * (size_t)Tp;
+        pattn__p1_xt1(Kt, d, Tp, X + (size_t)t * (size_t)d, At, 0);
+        for (s = T; s < Tp; ++s) At[s] = -INFINITY;
+        pattn__p1_softmax(At, Tp);
+        ft[t] = pattn__dot(At, u, Tp);
+        pattn__axpy(Tp, invT, At, ab);
     }
     pattn__p1_xt1(X, T, d, ab, H, 0);
-    return pattn__dot(ab, u, T);
+    return pattn__dot(ab, u, Tp);
 }
 
 /* gW += (scale/T) X' B X with B[s][t] = A[t][s] (u_s - ft_t): the T x (d x d) part of SA,
-   done as C = B X (T axpy-free transposed products) then gW rows i += sum_s x_s[i] C_s. */
+   as C = B X (C_s = X' times column s of B) and then gW row i += sum_s x_s[i] C_s, both
+   register-resident passes. */
 static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scale, float *gW)
 {
-    float *A = sc + (size_t)T * (size_t)d, *u = A + (size_t)T * (size_t)T, *ft = u + T;
-    float *tmp = ft + 2 * (size_t)T, *C = tmp + T;
+    int Tp = pattn__p1_pad8(T), s, t, i;
+    float *A = sc + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp, *ft = u + Tp;
+    float *tmp = ft + 2 * (size_t)Tp, *C = tmp + Tp;
     float k = scale / (float)T;
-    int s, t, i;
-    for (t = 0; t < T; ++t) pattn__p1_mul_shift(A + (size_t)t * (size_t)T, u, ft[t], k, T);
+    for (t = 0; t < T; ++t) pattn__p1_mul_shift(A + (size_t)t * (size_t)Tp, u, ft[t], k, Tp);
     for (s = 0; s < T; ++s) {
-        for (t = 0; t < T; ++t) tmp[t] = A[(size_t)t * (size_t)T + s];
+        for (t = 0; t < T; ++t) tmp[t] = A[(size_t)t * (size_t)Tp + s];
         pattn__p1_xt1(X, T, d, tmp, C + (size_t)s * (size_t)d, 0);
     }
     for (i = 0; i < d; ++i) {
@@ -408,21 +455,23 @@ PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, co
 }
 
 /* workspace layout, in this order:
-   doubles: accumulators gp (d), gv (d), gW (d*d, SA only); per-block loss and hits (2 GROUP)
-   floats:  W p (d); GROUP block partials of pstride floats; nth slots of slot floats */
+   doubles: accumulators gp (d), gv (d), gW (d*d, SA only); per-block loss and hits (2 group)
+   floats:  W p (d); group block partials of pstride floats; nth slots of slot floats */
 typedef struct pattn__p1_layout {
     size_t nacc, pstride, slot, fixed_bytes;
+    long group;
 } pattn__p1_layout;
 
 static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d)
 {
     pattn__p1_layout L;
     size_t dd = (size_t)d * (size_t)d;
+    L.group = m == PATTN_SA ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
     L.nacc = 2 * (size_t)d + (m == PATTN_SA ? dd : 0);
     L.pstride = pattn__p1_round16(L.nacc);
     L.slot = pattn__p1_round16(2 * (size_t)d + pattn__p1_scratch(m, T, d));
-    L.fixed_bytes = (L.nacc + 2 * PATTN__P1_GROUP) * sizeof(double) +
-                    (pattn__p1_round16((size_t)d) + PATTN__P1_GROUP * L.pstride) * sizeof(float);
+    L.fixed_bytes = (L.nacc + 2 * (size_t)L.group) * sizeof(double) +
+                    (pattn__p1_round16((size_t)d) + (size_t)L.group * L.pstride) * sizeof(float);
     return L;
 }
 
@@ -500,9 +549,9 @@ PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, p
     }
     acc = (double *)work;
     dparts = acc + L.nacc;
-    pe = (float *)(void *)(dparts + 2 * PATTN__P1_GROUP);
+    pe = (float *)(void *)(dparts + 2 * L.group);
     parts = pe + pattn__p1_round16((size_t)d);
-    slots = parts + PATTN__P1_GROUP * L.pstride;
+    slots = parts + (size_t)L.group * L.pstride;
     memset(acc, 0, L.nacc * sizeof(double));
     if (is_pl) pattn__p1_matvec(P->W, d, P->p, 0, pe);
 
@@ -514,8 +563,9 @@ PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, p
     c.fout = out->f; c.hout = out->h;
 
     nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
-    for (g0 = 0; g0 < nb; g0 += PATTN__P1_GROUP) {
-        long gb = nb - g0 < PATTN__P1_GROUP ? nb - g0 : PATTN__P1_GROUP;
+    nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : 1.0), nb);
+    for (g0 = 0; g0 < nb; g0 += L.group) {
+        long gb = nb - g0 < L.group ? nb - g0 : L.group;
         PATTN__P1_OMP_FOR_NT(nth)
         for (bi = 0; bi < gb; ++bi)
             pattn__p1_block(&c, g0 + bi, slots + (size_t)pattn__p1_tid() * L.slot,
@@ -564,6 +614,19 @@ PATTN__INLINE uint32_t pattn__p1_below32(pattn_rng *r, uint32_t n)
         }
     }
     return (uint32_t)(mm >> 32);
+}
+
+/* x = s x + add (one rounding), or s x when add is NULL */
+static void pattn__p1_scale_add(int n, float s, float *x, const float *add)
+{
+    pattn__f8 vs = pattn__f8_set1(s);
+    int i = 0;
+    if (add) {
+        for (; i + 8 <= n; i += 8) pattn__f8_store(x + i, pattn__f8_fma(vs, pattn__f8_load(x + i), pattn__f8_load(add + i)));
+        if (i < n) pattn__f8_store_part(x + i, n - i, pattn__f8_fma(vs, pattn__f8_load_part(x + i, n - i, 0.0f), pattn__f8_load_part(add + i, n - i, 0.0f)));
+    } else {
+        pattn__scale(n, s, x);
+    }
 }
 
 static int pattn__p1_cmm_ok(const pattn_cmm *m, const pattn_cmm_ext *ext)
@@ -623,7 +686,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
                                         float *y, uint8_t *mask)
 {
     float *buf, *rel[2], *dis[2], *qh, *qf, *vf, sig;
-    int d, T, k, ortho, userq, leading, j;
+    int d, T, k, ortho, userq, leading, j, nth;
     size_t Td;
     long i;
     double qn = 0.0;
@@ -652,8 +715,9 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     userq = ext && ext->q;
     leading = ext && ext->leading;
     sig = (float)m->sigma;
+    nth = pattn__p1_threads(pattn__p1_max_threads(), 8.0 * (double)n * (double)Td, n);
 
-    PATTN__OMP_FOR
+    PATTN__P1_OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i) {
         pattn_rng r;
         pattn_rng8 r8;
@@ -668,7 +732,6 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
         if (sig > 0.0f) {
             pattn_rng8_seed(&r8, noise_seed, 0);
             pattn_rng8_normal_f32(&r8, Xi, (int)Td);
-            pattn__scale((int)Td, sig, Xi);
         } else {
             memset(Xi, 0, Td * sizeof(float));
         }
@@ -676,21 +739,27 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
         y[i] = yp ? 1.0f : -1.0f;
         for (t = 0; t < T; ++t) {
             float *row = Xi + (size_t)t * (size_t)d;
+            const float *add = NULL;
             int isrel, type = 0;
-            if (ortho && sig > 0.0f) {
-                /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
-                if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
-                else row[0] = 0.0f;
-            }
             /* selection sampling: token t is relevant with probability (k - sel)/(T - t) */
             isrel = leading ? t < k : (int)pattn__p1_below32(&r, (uint32_t)(T - t)) < k - sel;
             if (isrel) {
                 ++sel;
                 type = 1;
-                pattn__axpy(d, 1.0f, rel[yp], row);
+                add = rel[yp];
             } else if (m->eps > 0.0 && pattn_rng_uniform_f64(&r) < m->eps) {
                 type = 2;
-                pattn__axpy(d, 1.0f, dis[yp], row);
+                add = dis[yp];
+            }
+            if (sig > 0.0f) {
+                /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
+                if (ortho) {
+                    if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
+                    else row[0] = 0.0f;
+                }
+                pattn__p1_scale_add(d, sig, row, add); /* x = sigma z + signal, one pass */
+            } else if (add) {
+                memcpy(row, add, (size_t)d * sizeof(float));
             }
             if (mi) mi[t] = (uint8_t)type;
         }
@@ -717,6 +786,7 @@ PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, co
     pe = buf;
     sc = buf + pattn__p1_round16((size_t)d);
     pattn__p1_matvec(W, d, p, 0, pe);
+    nth = pattn__p1_threads(nth, (double)n * T * d, n);
     PATTN__P1_OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i)
         (void)pattn__p1_pa_one(X + (size_t)i * (size_t)T * (size_t)d, T, d, pe, NULL,
@@ -744,6 +814,7 @@ PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mas
     sc = buf + pattn__p1_round16((size_t)d);
     per = (double *)(void *)(sc + (size_t)nth * slot);
     pattn__p1_matvec(W, d, p, 0, pe);
+    nth = pattn__p1_threads(nth, (double)n * T * d, n);
     PATTN__P1_OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i) {
         const float *Xi = X + (size_t)i * (size_t)T * (size_t)d;
@@ -751,7 +822,7 @@ PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mas
         double mr = 0.0;
         int t;
         for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
-        pattn_softmax_f32(s, s, T);
+        pattn__p1_softmax(s, T);
         for (t = 0; t < T; ++t)
             if (mask[(size_t)i * (size_t)T + t] == 1) mr += (double)s[t];
         per[i] = mr;
@@ -832,7 +903,7 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
 {
     double *Hd, *A, *b, *x;
     pattn_status st;
-    int m;
+    int m, nth;
     long i;
     if (!H || !y || !w || n < 1 || d < 1 || !pattn__finite(lambda) || lambda < 0.0) return PATTN_EINVAL;
     if (!pattn__all_finite_f32(y, n)) return PATTN_EINVAL;
@@ -851,7 +922,8 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
             int j;
             for (j = 0; j < d; ++j) Hd[(size_t)j * (size_t)n + i] = (double)H[(size_t)i * (size_t)d + j];
         }
-        PATTN__OMP_FOR
+        nth = pattn__p1_threads(pattn__p1_max_threads(), 0.5 * (double)n * d * d, d);
+        PATTN__P1_OMP_FOR_NT(nth)
         for (i = 0; i < (long)d; ++i) {
             const double *hi = Hd + (size_t)i * (size_t)n;
             double s = 0.0;
@@ -869,7 +941,8 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
     } else {
         /* dual: w = H'a with (HH'/n + lambda I) a = y/n */
         for (i = 0; i < (long)n * d; ++i) Hd[i] = (double)H[i];
-        PATTN__OMP_FOR
+        nth = pattn__p1_threads(pattn__p1_max_threads(), 0.5 * (double)n * n * d, n);
+        PATTN__P1_OMP_FOR_NT(nth)
         for (i = 0; i < (long)n; ++i) {
             int j;
             for (j = 0; j <= (int)i; ++j) {
@@ -999,6 +1072,7 @@ PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, c
         }
         st = pattn_model_batch(o->model, P, o->loss, Xu, yu, bs, T, &bo, work, wbytes);
         if (st != PATTN_OK) goto done;
+        memset(&rec, 0, sizeof rec); /* padding too: histories can be compared bytewise */
         rec.iter = it;
         rec.loss = bo.loss;
         rec.acc = bo.acc;
@@ -1019,6 +1093,12 @@ PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, c
             if (flags & PATTN_TRAIN_P) pattn__p1_update(P->p, gbuf, (size_t)d, o, s1, s2, b1, b2, eps, k1, k2);
             if (flags & PATTN_TRAIN_V) pattn__p1_update(P->v, gbuf + d, (size_t)d, o, o->adam ? s1 + d : s1, o->adam ? s2 + d : s2, b1, b2, eps, k1, k2);
             if (flags & PATTN_TRAIN_W) pattn__p1_update(P->W, gbuf + 2 * (size_t)d, dd, o, o->adam ? s1 + 2 * (size_t)d : s1, o->adam ? s2 + 2 * (size_t)d : s2, b1, b2, eps, k1, k2);
+        }
+        if (((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(P->p, d)) ||
+            ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(P->v, d)) ||
+            ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(P->W, d * d))) {
+            st = PATTN_ENUM; /* the step overflowed float */
+            goto done;
         }
         if (o->progress && o->progress(o->user, &rec, o->iters)) break;
     }
