@@ -419,12 +419,13 @@ PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
     s = _mm_hadd_ps(s, s);
     return _mm_cvtss_f32(s);
 }
-PATTN__INLINE pattn__f8 pattn__f8_hsum8(const pattn__f8 *a)
+PATTN__INLINE pattn__f8 pattn__f8_hsum8(pattn__f8 a0, pattn__f8 a1, pattn__f8 a2, pattn__f8 a3, pattn__f8 a4,
+                                         pattn__f8 a5, pattn__f8 a6, pattn__f8 a7)
 {
-    __m256 p0 = _mm256_add_ps(_mm256_permute2f128_ps(a[0], a[4], 0x20), _mm256_permute2f128_ps(a[0], a[4], 0x31));
-    __m256 p1 = _mm256_add_ps(_mm256_permute2f128_ps(a[1], a[5], 0x20), _mm256_permute2f128_ps(a[1], a[5], 0x31));
-    __m256 p2 = _mm256_add_ps(_mm256_permute2f128_ps(a[2], a[6], 0x20), _mm256_permute2f128_ps(a[2], a[6], 0x31));
-    __m256 p3 = _mm256_add_ps(_mm256_permute2f128_ps(a[3], a[7], 0x20), _mm256_permute2f128_ps(a[3], a[7], 0x31));
+    __m256 p0 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a4, 0x20), _mm256_permute2f128_ps(a0, a4, 0x31));
+    __m256 p1 = _mm256_add_ps(_mm256_permute2f128_ps(a1, a5, 0x20), _mm256_permute2f128_ps(a1, a5, 0x31));
+    __m256 p2 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a6, 0x20), _mm256_permute2f128_ps(a2, a6, 0x31));
+    __m256 p3 = _mm256_add_ps(_mm256_permute2f128_ps(a3, a7, 0x20), _mm256_permute2f128_ps(a3, a7, 0x31));
     return _mm256_hadd_ps(_mm256_hadd_ps(p0, p1), _mm256_hadd_ps(p2, p3));
 }
 PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
@@ -435,6 +436,12 @@ PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
     return _mm_cvtss_f32(s);
 }
 PATTN__INLINE float pattn__f8_first(pattn__f8 a) { return _mm256_cvtss_f32(a); }
+/* lo = (a0..a3, b0..b3), hi = (a4..a7, b4..b7) */
+PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pattn__f8 *hi)
+{
+    *lo = _mm256_permute2f128_ps(a, b, 0x20);
+    *hi = _mm256_permute2f128_ps(a, b, 0x31);
+}
 #else
 typedef struct pattn__f8 { float v[8]; } pattn__f8;
 typedef struct pattn__i8 { int32_t v[8]; } pattn__i8;
@@ -493,10 +500,12 @@ PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
     const float *v = a.v;
     return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
-PATTN__INLINE pattn__f8 pattn__f8_hsum8(const pattn__f8 *a)
+PATTN__INLINE pattn__f8 pattn__f8_hsum8(pattn__f8 a0, pattn__f8 a1, pattn__f8 a2, pattn__f8 a3, pattn__f8 a4,
+                                         pattn__f8 a5, pattn__f8 a6, pattn__f8 a7)
 {
     pattn__f8 r;
-    PATTN__LANES(r.v[j_] = pattn__f8_hsum(a[j_]));
+    r.v[0] = pattn__f8_hsum(a0); r.v[1] = pattn__f8_hsum(a1); r.v[2] = pattn__f8_hsum(a2); r.v[3] = pattn__f8_hsum(a3);
+    r.v[4] = pattn__f8_hsum(a4); r.v[5] = pattn__f8_hsum(a5); r.v[6] = pattn__f8_hsum(a6); r.v[7] = pattn__f8_hsum(a7);
     return r;
 }
 PATTN__INLINE float pattn__f8_hmax1(float a, float b) { return a > b ? a : b; }
@@ -507,6 +516,13 @@ PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
                            pattn__f8_hmax1(pattn__f8_hmax1(v[1], v[5]), pattn__f8_hmax1(v[3], v[7])));
 }
 PATTN__INLINE float pattn__f8_first(pattn__f8 a) { return a.v[0]; }
+PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pattn__f8 *hi)
+{
+    memcpy(lo->v, a.v, 4 * sizeof(float));
+    memcpy(lo->v + 4, b.v, 4 * sizeof(float));
+    memcpy(hi->v, a.v + 4, 4 * sizeof(float));
+    memcpy(hi->v + 4, b.v + 4, 4 * sizeof(float));
+}
 #endif
 PATTN__INLINE pattn__f8 pattn__f8_zero(void) { return pattn__f8_set1(0.0f); }
 

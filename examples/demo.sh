@@ -26,6 +26,7 @@ if [ -n "$missing" ]; then
         echo "demo: gnuplot not found (sudo apt-get install gnuplot-nox): CSV only, no SVG" >&2
 fi
 
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} # no spin-waiting between short parallel regions
 make -s examples || exit 1
 mkdir -p out
 t0=$(date +%s)

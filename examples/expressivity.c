@@ -122,31 +122,51 @@ static double pa_bayes(const pattn_cmm *m, double *gbest)
     return 1.0 - best;
 }
 
+static pattn_cmm scenario_model(int c)
+{
+    pattn_cmm m;
+    memset(&m, 0, sizeof m);
+    m.d = 16; m.T = 20; m.sigma = 1.0; m.q_norm = 3.0; m.v_norm = 2.0; m.noise = PATTN_NOISE_ORTHO;
+    m.zeta = SCEN[c].zeta; m.rho = SCEN[c].rho; m.eps = SCEN[c].eps; m.dist_q = SCEN[c].a;
+    return m;
+}
+
 int main(int argc, char **argv)
 {
     int full = (argc > 1 && !strcmp(argv[1], "--full")) || (getenv("PATTN_FULL") && !strcmp(getenv("PATTN_FULL"), "1"));
     int seeds = full ? 10 : 3, ntr = full ? 4000 : 800, nte = full ? 20000 : 5000;
-    int iters = full ? 500 : 300, d = 16, T = 20, s, c, k;
+    int iters = full ? 500 : 300, d = 16, T = 20, s, c, k, job, njobs, done = 0;
     double acc[4][NMODEL][10], gam[4][10], bayes[4], gbest[4];
-    float *X = (float *)malloc((size_t)ntr * T * d * sizeof(float)), *y = (float *)malloc((size_t)ntr * sizeof(float));
-    float *Xt = (float *)malloc((size_t)nte * T * d * sizeof(float)), *yt = (float *)malloc((size_t)nte * sizeof(float));
     FILE *csv, *gp;
-    if (!X || !y || !Xt || !yt) { fprintf(stderr, "expressivity: out of memory\n"); return 1; }
 
     for (c = 0; c < 4; ++c) {
-        pattn_cmm m;
-        memset(&m, 0, sizeof m);
-        m.d = d; m.T = T; m.sigma = 1.0; m.q_norm = 3.0; m.v_norm = 2.0; m.noise = PATTN_NOISE_ORTHO;
-        m.zeta = SCEN[c].zeta; m.rho = SCEN[c].rho; m.eps = SCEN[c].eps; m.dist_q = SCEN[c].a;
+        pattn_cmm m = scenario_model(c);
         bayes[c] = pa_bayes(&m, &gbest[c]);
-        for (s = 0; s < seeds; ++s) {
-            uint64_t seed = 1000 * (uint64_t)c + (uint64_t)s;
-            fprintf(stderr, "\rexpressivity: scenario (%s) seed %d/%d   ", SCEN[c].tag, s + 1, seeds);
-            CK(pattn_cmm_sample(&m, NULL, seed, 0, ntr, X, y, NULL));
-            CK(pattn_cmm_sample(&m, NULL, seed, TEST0, nte, Xt, yt, NULL));
-            for (k = 0; k < NMODEL; ++k)
-                acc[c][k][s] = fit((pattn_model)k, &m, X, y, ntr, Xt, yt, nte, iters, seed + 77, k == PATTN_PA ? &gam[c][s] : NULL);
-        }
+    }
+    /* The (scenario, seed, model) runs are independent: one thread each, the longest (SA)
+       first. The library's own loops then run single-threaded inside each job, which for
+       batches this small beats forking threads every training step. */
+    njobs = 4 * seeds * NMODEL;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (job = 0; job < njobs; ++job) {
+        int jk = (PATTN_SA + job / (4 * seeds)) % NMODEL, jc = job % 4, js = (job / 4) % seeds;
+        pattn_cmm m = scenario_model(jc);
+        uint64_t seed = 1000 * (uint64_t)jc + (uint64_t)js;
+        float *X = (float *)malloc((size_t)ntr * T * d * sizeof(float)), *y = (float *)malloc((size_t)ntr * sizeof(float));
+        float *Xt = (float *)malloc((size_t)nte * T * d * sizeof(float)), *yt = (float *)malloc((size_t)nte * sizeof(float));
+        if (!X || !y || !Xt || !yt) { fprintf(stderr, "expressivity: out of memory\n"); exit(1); }
+        /* training and test sets: one stream per seed, disjoint sample indices */
+        CK(pattn_cmm_sample(&m, NULL, seed, 0, ntr, X, y, NULL));
+        CK(pattn_cmm_sample(&m, NULL, seed, TEST0, nte, Xt, yt, NULL));
+        acc[jc][jk][js] = fit((pattn_model)jk, &m, X, y, ntr, Xt, yt, nte, iters, seed + 77,
+                              jk == PATTN_PA ? &gam[jc][js] : NULL);
+        free(X); free(y); free(Xt); free(yt);
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+        fprintf(stderr, "\rexpressivity: %3d/%d trainings done", ++done, njobs);
     }
     fprintf(stderr, "\r%60s\r", "");
 
@@ -202,6 +222,5 @@ int main(int argc, char **argv)
                 "     50 w l dt 2 lc rgb 'gray' t 'chance'\n", seeds);
     fclose(gp);
     printf("wrote out/expressivity.csv, out/expressivity.gp\n");
-    free(X); free(y); free(Xt); free(yt);
     return 0;
 }

@@ -14,8 +14,9 @@ typedef struct pattn_icl_mix {
 /* ==== paper 2: multi-task ICL generator ==================================================== */
 
 /* A prepared task mixture: the factors of S = cov_x (Cholesky) and of each Sigma_k
-   (Sigma_k = F_k F_k', F_k = V diag(sqrt(max(w, 0))) from the eigen-decomposition, so a
-   semidefinite or zero Sigma_k is fine) are computed once, with float copies for sampling.
+   (Sigma_k = F_k F_k', F_k = V diag(sqrt(max(w, 0))) from the eigen-decomposition, or the
+   square root of the diagonal when Sigma_k is diagonal, so a semidefinite or zero Sigma_k is
+   fine) are computed once, with float copies for sampling.
    Read-only after pattn_icl_gen_create. `mix` points at the generator's own copies, so it
    can be handed to the closed forms (pattn_icl_theory(&g->mix, ...)). */
 typedef struct pattn_icl_gen {
@@ -44,12 +45,12 @@ PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g);
    xq batch*d (queries), yq batch (query targets); task_out (batch ints) and beta (batch*d,
    the task vectors) may be NULL. task >= 0 draws every sample from that task,
    PATTN_ICL_MIXTURE draws the task of each sample from pi. Samples come in fixed blocks of
-   PATTN_ICL_BLOCK, block j from pattn_rng_stream(seed, j): the batch is a prefix-stable,
-   thread-count- and SIMD-path-independent function of (seed, task, n). Per sample the draws
-   are, in this order: the task (mixture only, one pattn_rng_uniform_f64), then one call of
-   pattn_rng_normal_f32 for z_beta (d; beta = mu_k + F_k z), the n context inputs
-   (coordinate-major: coordinate c of token t is normal c*n + t, then x = L g), the query
-   input (d), and only when sigma_k > 0 the n + 1 noises (n context, 1 query). */
+   PATTN_ICL_BLOCK, block j from pattn_rng8_seed(seed, j): the batch is a prefix-stable,
+   thread-count- and SIMD-path-independent function of (seed, task, n). A mixture block
+   first draws PATTN_ICL_BLOCK task uniforms (one pattn_rng8_uniform_f32 call); then per sample
+   one call of pattn_rng8_normal_f32 for z_beta (d; beta = mu_k + F_k z), the n context inputs
+   (coordinate-major: coordinate c of token t is normal d + c*n + t of the call; x = L g),
+   the query input (d), and only when sigma_k > 0 the n + 1 noises (n context, 1 query). */
 #define PATTN_ICL_BLOCK 64
 PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
                                         uint64_t seed, float *X, float *y, float *xq, float *yq,
@@ -145,9 +146,9 @@ typedef struct pattn_icl_train_opts {
                              scale s = n + d: REDUCED/PGD W lr/s, prompts b lr*s; FULL Wq, Wk
                              lr/sqrt(s), prompt tokens lr*sqrt(s), Wv and heads lr. Adam moves
                              each coordinate by about lr per step whatever its gradient, while
-                             the optimal W is O(1/(n+d)) and the optimal prompts O(n+d): this is
-                             Adam on the normalised model x'W'(X'y + b)/s, W' = sW (up to eps),
-                             and converges in far fewer steps. 0 = one lr for all (the
+                             the optimal W is O(1/(n+d)) and the optimal prompts O(n+d): these
+                             are the steps of Adam on W' = sW and b' = b/s (up to eps), and
+                             they converge in far fewer steps. 0 = one lr for all (the
                              authors' setting) */
     uint64_t seed;        /* the batches of step t: pattn_icl_step_seed(seed, t, k) */
     void (*progress)(void *user, long step, long steps, double loss);
@@ -181,9 +182,10 @@ PATTN_DEF void pattn_icl_trainer_free(pattn_icl_trainer *t);
 PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl,
                                        const pattn_icl_train_opts *o, double **history);
 
-/* Test loss on a fresh fixed test set: `batch` samples per task with context length n from
-   seed; loss = sum_k pi_k mean_k (yhat - y)^2, se its standard error, loss_k (K) the
-   per-task means. Any output may be NULL. */
+/* Test loss on a fresh fixed test set: `batch` (>= 2) samples per task with context length
+   n, task k's being pattn_icl_sample(g, k, n, batch, pattn_icl_step_seed(seed, -1, k));
+   loss = sum_k pi_k mean_k (yhat - y)^2, se its standard error, loss_k (K) the per-task
+   means. Any output may be NULL. Float passes, like training. */
 PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_icl_model *mdl,
                                            int n, int batch, uint64_t seed, double *loss_k,
                                            double *loss, double *se);

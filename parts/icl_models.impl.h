@@ -5,12 +5,6 @@
 /* regimes by number (the closed forms' PATTN_ICL_PT .. PATTN_ICL_LB) */
 enum { PATTN__ICL_PT = 0, PATTN__ICL_FT = 1, PATTN__ICL_JT = 2, PATTN__ICL_DEC = 3, PATTN__ICL_LB = 4 };
 
-/* Structural and numerical validation of a mixture (see pattn_icl_mix_check). */
-static pattn_status pattn__icl_mix_valid(const pattn_icl_mix *m)
-{
-    return pattn_icl_mix_check(m);
-}
-
 /* sizes a model or a sample may have: every d*d*K and (n+2)*(d+1) product fits an int */
 static int pattn__icl_size_ok(int d, int K, int n)
 {
@@ -66,13 +60,14 @@ PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, int type, 
     pattn_status st;
     int np;
     if (!out || !m) return PATTN_EINVAL;
-    st = pattn__icl_mix_valid(m);
+    st = pattn_icl_mix_check(m);
     if (st != PATTN_OK) return st;
     if (type < PATTN_ICL_REDUCED || type > PATTN_ICL_FULL) return PATTN_EINVAL;
     if (type != PATTN_ICL_FULL && m_prompts != 0) return PATTN_EINVAL;
     if (m_prompts < 0 || m_prompts > 4096) return PATTN_EINVAL;
     if (type == PATTN_ICL_FULL && m_prompts == 0) m_prompts = 1;
-    if (!pattn__icl_size_ok(m->d, m->K, m_prompts)) return PATTN_EINVAL;
+    if (!pattn__icl_size_ok(m->d, m->K, 0) || ((double)m->d + 1.0) * m->K * (m_prompts + 4.0) * 4.0 >= 2.0e9)
+        return PATTN_EINVAL;
     np = pattn__icl_np(type, m->d, m->K, m_prompts);
     md = (pattn_icl_model *)PATTN_MALLOC(sizeof *md);
     if (!md) return PATTN_ENOMEM;
@@ -454,6 +449,39 @@ PATTN__INLINE float pattn__icl_dot8(const float *x, const float *y, int len8)
     return pattn__f8_hsum(acc);
 }
 
+/* out[c] = rows[c] . v over len8 for c < 8: eight accumulators in registers, reduced by one
+   transposing hsum8 (the same additions as eight separate dots) */
+PATTN__INLINE pattn__f8 pattn__icl_dot8x8(const float *const *r, const float *v, int len8)
+{
+    pattn__f8 a0 = pattn__f8_zero(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, vv;
+    int j;
+    for (j = 0; j < len8; j += 8) {
+        vv = pattn__f8_load(v + j);
+        a0 = pattn__f8_fma(pattn__f8_load(r[0] + j), vv, a0);
+        a1 = pattn__f8_fma(pattn__f8_load(r[1] + j), vv, a1);
+        a2 = pattn__f8_fma(pattn__f8_load(r[2] + j), vv, a2);
+        a3 = pattn__f8_fma(pattn__f8_load(r[3] + j), vv, a3);
+        a4 = pattn__f8_fma(pattn__f8_load(r[4] + j), vv, a4);
+        a5 = pattn__f8_fma(pattn__f8_load(r[5] + j), vv, a5);
+        a6 = pattn__f8_fma(pattn__f8_load(r[6] + j), vv, a6);
+        a7 = pattn__f8_fma(pattn__f8_load(r[7] + j), vv, a7);
+    }
+    return pattn__f8_hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
+/* out[c] = X_c . v (c < d, X_c = X + c*ld), then (with_y) out[d] = y . v, and 0 up to the
+   next multiple of 8 (zero rows from `zero`, len8 zeros) */
+PATTN__INLINE void pattn__icl_dots(const float *X, size_t ld, int d, const float *y, int with_y,
+                                   const float *zero, const float *v, int len8, float *out)
+{
+    int rows = d + (with_y != 0), c0, c;
+    const float *r[8];
+    for (c0 = 0; c0 < rows; c0 += 8) {
+        for (c = 0; c < 8; ++c) r[c] = c0 + c < d ? X + (size_t)(c0 + c) * ld : c0 + c < rows ? y : zero;
+        pattn__f8_store(out + c0, pattn__icl_dot8x8(r, v, len8));
+    }
+}
+
 PATTN__INLINE void pattn__icl_axpy8(int len8, float a, const float *x, float *y)
 {
     pattn__f8 va = pattn__f8_set1(a);
@@ -487,7 +515,7 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     size_t d, K, dd, d8, nd, nf, i, j, k;
     double *w, *V, acc = 0.0;
     if (!out || !m) return PATTN_EINVAL;
-    st = pattn__icl_mix_valid(m);
+    st = pattn_icl_mix_check(m);
     if (st != PATTN_OK) return st;
     if (!pattn__icl_size_ok(m->d, m->K, 0)) return PATTN_EINVAL;
     d = (size_t)m->d;
@@ -586,15 +614,16 @@ static size_t pattn__icl_nnorm(int d, int n)
 }
 
 /* Per-worker scratch: [normals][X: d columns of n8][x: d8][y: n8][beta: d8] then the model
-   kernels' vectors (2 of n8, 6 of D8). Zeroed per block, so every padding lane is 0. */
+   kernels' vectors (2 of n8, 6 of D8) and a row of zeros (max(n8, D8)). Zeroed per block,
+   so every padding lane is 0. */
 typedef struct pattn__icl_scr {
-    float *nrm, *X, *xq, *y, *beta, *u, *w, *v[6];
+    float *nrm, *X, *xq, *y, *beta, *u, *w, *v[6], *zero;
 } pattn__icl_scr;
 
 static size_t pattn__icl_scratch(int d, int n)
 {
     size_t d8 = (size_t)pattn__icl_r8(d), n8 = (size_t)pattn__icl_r8(n), D8 = (size_t)pattn__icl_r8(d + 1);
-    return pattn__icl_nnorm(d, n) + (size_t)d * n8 + d8 + n8 + d8 + 2 * n8 + 6 * D8;
+    return pattn__icl_nnorm(d, n) + (size_t)d * n8 + d8 + n8 + d8 + 2 * n8 + 6 * D8 + (n8 > D8 ? n8 : D8);
 }
 
 static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
@@ -609,21 +638,22 @@ static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
     s->w = s->u + n8;
     s->v[0] = s->w + n8;
     for (i = 1; i < 6; ++i) s->v[i] = s->v[i - 1] + D8;
+    s->zero = s->v[5] + D8;
 }
 
 /* One sample of task k into the scratch: X (column c, token t at X[c*n8 + t]: the loops over
    tokens are contiguous 8-lane runs), the query input xq, the targets y, beta; returns the
-   query target. Draws, in order: one pattn_rng_normal_f32 call for z_beta (d), the n
+   query target. Draws, in order: one pattn_rng8_normal_f32 call for z_beta (d), the n
    context inputs (n*d, coordinate-major), the query input (d), and, if sigma_k > 0, the
    n + 1 noises. */
-static float pattn__icl_draw(const pattn_icl_gen *g, pattn_rng *r, int k, int n, const pattn__icl_scr *s)
+static float pattn__icl_draw(const pattn_icl_gen *g, pattn_rng8 *r, int k, int n, const pattn__icl_scr *s)
 {
     int d = g->d, d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), c, j;
     float sig = g->f_sigma[k], yq;
     const float *z = s->nrm, *raw = s->nrm + d, *gq = raw + (size_t)n * d, *xi = gq + d;
     const float *mu = g->f_mu + (size_t)k * d8, *L = g->f_chol;
     float *X = s->X, *xq = s->xq, *y = s->y, *beta = s->beta;
-    pattn_rng_normal_f32(r, s->nrm, d + (n + 1) * d + (sig > 0.0f ? n + 1 : 0));
+    pattn_rng8_normal_f32(r, s->nrm, d + (n + 1) * d + (sig > 0.0f ? n + 1 : 0));
     /* beta = mu_k + F_k z; z's padding lanes read the next normals, times zero padding */
     if (g->diag[k]) {
         const float *fd = g->f_diag + (size_t)k * d8;
@@ -697,16 +727,18 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
     for (bi = 0; bi < nblk; ++bi) {
         int n8 = pattn__icl_r8(n);
         pattn__icl_scr s;
-        pattn_rng r;
+        pattn_rng8 r;
         long i0 = bi * PATTN_ICL_BLOCK, i1 = i0 + PATTN_ICL_BLOCK < batch ? i0 + PATTN_ICL_BLOCK : batch, i;
-        float *base = scr + (size_t)PATTN__ICL_TID() * ss;
+        float *base = scr + (size_t)PATTN__ICL_TID() * ss, ub[PATTN_ICL_BLOCK];
         memset(base, 0, ss * sizeof(float));
         pattn__icl_scr_map(&s, base, d, n);
-        pattn_rng_stream(&r, seed, (uint64_t)bi);
+        pattn_rng8_seed(&r, seed, (uint64_t)bi);
+        /* a whole block's worth even for a short last block: prefix-stable in batch */
+        if (task == PATTN_ICL_MIXTURE) pattn_rng8_uniform_f32(&r, ub, PATTN_ICL_BLOCK);
         for (i = i0; i < i1; ++i) {
             int k = task, t, c;
             if (k == PATTN_ICL_MIXTURE) {
-                double u = pattn_rng_uniform_f64(&r);
+                double u = ub[i - i0];
                 for (k = 0; k < g->K - 1 && u >= g->cum_pi[k]; ++k) {}
             }
             yq[i] = pattn__icl_draw(g, &r, k, n, &s);
@@ -862,7 +894,7 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
     pattn__icl_scr s;
     float *X, *xq, *y, *u, *w, *sv, *av, *cv, *r, *ar;
     double l2 = 0.0, l4 = 0.0;
-    pattn_rng rng;
+    pattn_rng8 rng;
     memset(base, 0, ss * sizeof(float));
     pattn__icl_scr_map(&s, base, d, n);
     X = s.X;
@@ -875,7 +907,7 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
     cv = s.v[2];
     r = s.v[3];
     ar = s.v[4];
-    pattn_rng_stream(&rng, seed, stream);
+    pattn_rng8_seed(&rng, seed, stream);
     if (st) memset(st, 0, sl * sizeof(float));
     for (i = 0; i < cnt; ++i) {
         float yq = pattn__icl_draw(g, &rng, k, n, &s), yh, e, ew;
@@ -888,8 +920,8 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
                 for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(Vk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
                 pattn__f8_store(u + j, acc);
             }
-            for (c = 0; c < d; ++c) cv[c] = cP[c] + pattn__icl_dot8(X + (size_t)c * n8, u, n8);
-            cv[d] = cP[d] + pattn__icl_dot8(y, u, n8);
+            pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, u, n8, cv);
+            pattn__icl_axpy8(D8, 1.0f, cP, cv);
             yh = pattn__icl_dot8(r, cv, D8);
             if (st) { /* A r = Z'(Z r) + sum_j p_j (p_j'r) */
                 for (j = 0; j < n8; j += 8) {
@@ -897,8 +929,7 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
                     for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(r[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
                     pattn__f8_store(w + j, acc);
                 }
-                for (c = 0; c < d; ++c) ar[c] = pattn__icl_dot8(X + (size_t)c * n8, w, n8);
-                ar[d] = pattn__icl_dot8(y, w, n8);
+                pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, w, n8, ar);
                 for (j = 0; j < f->m; ++j) {
                     const float *p = f->P + ((size_t)k * f->m + j) * D8;
                     pattn__icl_axpy8(D8, pattn__icl_dot8(p, r, D8), p, ar);
@@ -918,7 +949,7 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
                 res = u;
                 yh = pattn__icl_dot8(xq, muk, d8);
             }
-            for (c = 0; c < d; ++c) sv[c] = pattn__icl_dot8(X + (size_t)c * n8, res, n8);
+            pattn__icl_dots(X, (size_t)n8, d, y, 0, s.zero, res, n8, sv);
             if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, 1.0f, f->b + (size_t)k * d8, sv);
             pattn__icl_comb8(d, xq, W, d8, d8, av); /* W'x */
             yh += pattn__icl_dot8(av, sv, d8);

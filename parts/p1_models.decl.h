@@ -65,12 +65,16 @@ typedef struct pattn_batch_out {
    workspace, down to the one-thread size, runs on fewer threads. */
 PATTN_DEF size_t pattn_model_work_size(pattn_model m, int T, int d);
 
-/* Forward + backward over n samples (X: n*T*d, y: n or NULL for prediction only) in one
-   fused pass per sample; OpenMP over fixed blocks of 64 samples whose partial gradients are
-   added in block order, so results do not depend on the thread count. work: at least the
-   one-thread size of pattn_model_work_size, or NULL to let the call allocate (PATTN_MALLOC).
-   EINVAL as pattn_model_eval, plus: NULL out, n < 1, non-finite y, a gradient without y,
-   unknown loss, too small a workspace. Outputs are written only on success. */
+/* Forward + backward over n samples (X: n*T*d, y: n or NULL for prediction only), fused per
+   sample while it sits in L1: one sweep for the scores Xp and Xv, the softmax and f, then one
+   sweep accumulating h and df/dp (prefetching the next sample); no allocation when work is
+   given. OpenMP over fixed blocks of 64 samples whose partial gradients are added in block
+   order, so results depend neither on the thread count nor on the SIMD path. Gradients are
+   means over the batch; loss and acc are accumulated in double. work: at least the
+   one-thread size of pattn_model_work_size, aligned for double (as malloc returns), or NULL
+   to let the call allocate (PATTN_MALLOC). EINVAL as pattn_model_eval, plus: NULL out,
+   n < 1, non-finite y, a gradient without y, unknown loss, too small a workspace; nothing is
+   written then. NaN or inf inside X is not checked: it propagates to f and the gradients. */
 PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, pattn_loss loss,
                                          const float *X, const float *y, int n, int T,
                                          pattn_batch_out *out, void *work, size_t work_bytes);
@@ -153,7 +157,8 @@ typedef struct pattn_train_opts {
    EINVAL: bad options (unknown model/loss, iters < 1, lr <= 0, batch < 0, Adam constants
    outside [0,1) or eps < 0), flags naming a parameter the model lacks (p for SA/LIN, W for
    LIN, W when P->W is NULL), and everything pattn_model_batch rejects; nothing is changed
-   then. ENUM if the loss or a gradient becomes non-finite (training stops there). */
+   then. ENUM if the loss, a gradient or a parameter becomes non-finite (training stops
+   there; P holds the last iterate). */
 PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X,
                                    const float *y, int n, int T, pattn_train_rec **hist);
 

@@ -22,12 +22,12 @@ PATTN__INLINE int pattn__p1_max_threads(void) { return 1; }
 PATTN__INLINE size_t pattn__p1_round16(size_t x) { return (x + 15) & ~(size_t)15; }
 
 /* Threads for a loop over `units` independent pieces touching about `work` floats: one
-   below ~64K (a fork/join costs microseconds when idle, and a whole time slice when another
-   process holds the other core), never more than there are pieces. The results never depend
-   on this choice. */
+   below ~256K (tens of microseconds: a fork/join costs microseconds when idle, and a whole
+   time slice when another process holds the other core), never more than there are pieces.
+   The results never depend on this choice. */
 static int pattn__p1_threads(int nth, double work, long units)
 {
-    if (work < 65536.0 || units < 2) return 1;
+    if (work < 262144.0 || units < 2) return 1;
     return units < (long)nth ? (int)units : nth;
 }
 
@@ -67,8 +67,18 @@ static void pattn__p1_xt1(const float *X, int T, int d, const float *a, float *H
     }
 }
 
-/* H = X'a and G = X'b in one sweep over the sample (eight chains per chunk of 32). */
-static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const float *b, float *H, float *G)
+/* A cache hint: no effect on any result. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PATTN__P1_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+#else
+#define PATTN__P1_PREFETCH(p) ((void)(p))
+#endif
+
+/* H = X'a and G = X'b in one sweep over the sample (eight chains per chunk of 32). This
+   second pass runs on L1-resident data and leaves the memory bus idle, so it prefetches the
+   rows of the next sample nx (a T x d sample; X itself when there is none). */
+static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const float *b, float *H, float *G,
+                          const float *nx)
 {
     int j = 0, t;
     for (; j + 32 <= d; j += 32) {
@@ -76,6 +86,8 @@ static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const fl
         for (t = 0; t < T; ++t) {
             const float *x = X + (size_t)t * (size_t)d + j;
             pattn__f8 va = pattn__f8_set1(a[t]), vb = pattn__f8_set1(b[t]);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16);
             pattn__f8 x0 = pattn__f8_load(x), x1 = pattn__f8_load(x + 8);
             pattn__f8 x2 = pattn__f8_load(x + 16), x3 = pattn__f8_load(x + 24);
             h0 = pattn__f8_fma(va, x0, h0); g0 = pattn__f8_fma(vb, x0, g0);
@@ -111,7 +123,7 @@ static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const fl
     }
 }
 
-/* x *= a elementwise over n floats, and x = (x * (u - c)) * k */
+/* x = (x o (u - c)) k over n floats: SA's backward weights a_t o (u - f_t) scale/T */
 static void pattn__p1_mul_shift(float *x, const float *u, float c, float k, int n)
 {
     pattn__f8 vc = pattn__f8_set1(c), vk = pattn__f8_set1(k);
@@ -125,43 +137,69 @@ static void pattn__p1_mul_shift(float *x, const float *u, float c, float k, int 
     }
 }
 
-/* s_t = x_t.p and u_t = x_t.v for all T tokens. Four tokens share each load of p and v
-   (eight independent chains); every dot is summed exactly as pattn__dot2 sums it, so a token
-   gets the same bits whichever group it falls in. */
+/* (s_t..s_t+3, u_t..u_t+3) of four consecutive rows: four tokens share each load of p and
+   v (eight independent chains), and each dot is one 8-lane chain over d followed by a
+   horizontal sum (hsum8 = eight hsums at once). */
+PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p, const float *v)
+{
+    const float *x0 = X, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
+    pattn__f8 s0 = pattn__f8_zero(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, vp, vv, xv;
+    int j;
+    for (j = 0; j + 8 <= d; j += 8) {
+        vp = pattn__f8_load(p + j);
+        vv = pattn__f8_load(v + j);
+        xv = pattn__f8_load(x0 + j); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
+        xv = pattn__f8_load(x1 + j); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
+        xv = pattn__f8_load(x2 + j); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
+        xv = pattn__f8_load(x3 + j); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+    }
+    if (j < d) {
+        int rem = d - j;
+        vp = pattn__f8_load_part(p + j, rem, 0.0f);
+        vv = pattn__f8_load_part(v + j, rem, 0.0f);
+        xv = pattn__f8_load_part(x0 + j, rem, 0.0f); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
+        xv = pattn__f8_load_part(x1 + j, rem, 0.0f); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
+        xv = pattn__f8_load_part(x2 + j, rem, 0.0f); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
+        xv = pattn__f8_load_part(x3 + j, rem, 0.0f); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+    }
+    return pattn__f8_hsum8(s0, s1, s2, s3, u0, u1, u2, u3);
+}
+
+/* s = Xp and u = Xv for all T tokens, eight rows per step stored as whole vectors (so later
+   vector loads of s and u do not stall on partial store forwarding); the last T mod 4
+   tokens the same way one at a time, so a token gets the same bits wherever it falls. */
 static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u)
 {
-    int t = 0, j;
-    for (; t + 4 <= T; t += 4) {
-        const float *x0 = X + (size_t)t * (size_t)d, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
-        pattn__f8 s0 = pattn__f8_zero(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, vp, vv, xv;
+    int t = 0, j, t8 = T - T % 8, t4 = T - T % 4;
+    for (; t < t8; t += 8) {
+        pattn__f8 lo, hi;
+        pattn__f8_halves(pattn__p1_scores4(X + (size_t)t * (size_t)d, d, p, v),
+                         pattn__p1_scores4(X + (size_t)(t + 4) * (size_t)d, d, p, v), &lo, &hi);
+        pattn__f8_store(s + t, lo);
+        pattn__f8_store(u + t, hi);
+    }
+    if (t8 < t4) {
+        float r8[8];
+        pattn__f8_store(r8, pattn__p1_scores4(X + (size_t)t8 * (size_t)d, d, p, v));
+        memcpy(s + t8, r8, 4 * sizeof(float));
+        memcpy(u + t8, r8 + 4, 4 * sizeof(float));
+    }
+    for (t = t4; t < T; ++t) {
+        const float *x0 = X + (size_t)t * (size_t)d;
+        pattn__f8 s0 = pattn__f8_zero(), u0 = s0, xv;
         for (j = 0; j + 8 <= d; j += 8) {
-            vp = pattn__f8_load(p + j);
-            vv = pattn__f8_load(v + j);
-            xv = pattn__f8_load(x0 + j); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
-            xv = pattn__f8_load(x1 + j); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
-            xv = pattn__f8_load(x2 + j); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
-            xv = pattn__f8_load(x3 + j); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+            xv = pattn__f8_load(x0 + j);
+            s0 = pattn__f8_fma(xv, pattn__f8_load(p + j), s0);
+            u0 = pattn__f8_fma(xv, pattn__f8_load(v + j), u0);
         }
         if (j < d) {
-            int rem = d - j;
-            vp = pattn__f8_load_part(p + j, rem, 0.0f);
-            vv = pattn__f8_load_part(v + j, rem, 0.0f);
-            xv = pattn__f8_load_part(x0 + j, rem, 0.0f); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
-            xv = pattn__f8_load_part(x1 + j, rem, 0.0f); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
-            xv = pattn__f8_load_part(x2 + j, rem, 0.0f); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
-            xv = pattn__f8_load_part(x3 + j, rem, 0.0f); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+            xv = pattn__f8_load_part(x0 + j, d - j, 0.0f);
+            s0 = pattn__f8_fma(xv, pattn__f8_load_part(p + j, d - j, 0.0f), s0);
+            u0 = pattn__f8_fma(xv, pattn__f8_load_part(v + j, d - j, 0.0f), u0);
         }
-        {   /* eight horizontal sums at once, the same bits as eight pattn__f8_hsum */
-            pattn__f8 acc[8];
-            float r8[8];
-            acc[0] = s0; acc[1] = s1; acc[2] = s2; acc[3] = s3;
-            acc[4] = u0; acc[5] = u1; acc[6] = u2; acc[7] = u3;
-            pattn__f8_store(r8, pattn__f8_hsum8(acc));
-            memcpy(s + t, r8, 4 * sizeof(float));
-            memcpy(u + t, r8 + 4, 4 * sizeof(float));
-        }
+        s[t] = pattn__f8_hsum(s0);
+        u[t] = pattn__f8_hsum(u0);
     }
-    for (; t < T; ++t) pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, s + t, u + t);
 }
 
 /* In-place softmax of a short row (SA's T keys): one max pass, one exp-and-sum pass, one
@@ -189,7 +227,7 @@ static void pattn__p1_softmax(float *x, int n)
    h = X'a and G = X'(a o (u - f)) = df/d(Wp) directly, with no rescaling.
    sc: 2T floats. v NULL: features only (returns 0). */
 static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, const float *v,
-                              float *sc, float *H, float *G)
+                              float *sc, float *H, float *G, const float *nx)
 {
     float *s = sc, *u = sc + T, mx, invZ, f;
     pattn__f8 vm, vz = pattn__f8_zero(), vf = pattn__f8_zero(), e, vi, vfv;
@@ -226,7 +264,7 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         pattn__f8_store_part(s + i, T - i, a);
         if (G) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
     }
-    if (G) pattn__p1_xt2(X, T, d, s, u, H, G);
+    if (G) pattn__p1_xt2(X, T, d, s, u, H, G, nx);
     else pattn__p1_xt1(X, T, d, s, H, 0);
     return f;
 }
@@ -241,7 +279,7 @@ static float pattn__p1_lpa_one(const float *X, int T, int d, const float *p, con
     pattn__scale(T, invT, s);
     if (G) {
         pattn__scale(T, invT, u);
-        pattn__p1_xt2(X, T, d, s, u, H, G);
+        pattn__p1_xt2(X, T, d, s, u, H, G, X);
     } else {
         pattn__p1_xt1(X, T, d, s, H, 0);
     }
@@ -307,7 +345,7 @@ static float pattn__p1_sa_fwd(const float *X, int T, int d, const float *W, cons
 }
 
 /* gW += (scale/T) X' B X with B[s][t] = A[t][s] (u_s - ft_t): the T x (d x d) part of SA,
-   as C = B X (C_s = X' times column s of B) and then gW row i += sum_s x_s[i] C_s, both
+   as C = B X (row C_s = sum_t B[s][t] x_t) and then gW row i += sum_s x_s[i] C_s, both
    register-resident passes. */
 static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scale, float *gW)
 {
@@ -332,12 +370,14 @@ static size_t pattn__p1_scratch(pattn_model m, int T, int d)
     return m == PATTN_SA ? pattn__p1_sa_floats(T, d) : 2 * (size_t)T;
 }
 
-/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p. */
+/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx: the next
+   sample, for prefetching. */
 static float pattn__p1_fwd(pattn_model m, const float *X, int T, int d, const float *pe,
-                           const float *v, const float *W, float *sc, float *H, float *G)
+                           const float *v, const float *W, float *sc, float *H, float *G,
+                           const float *nx)
 {
     switch (m) {
-    case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G);
+    case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G, nx);
     case PATTN_LPA: return pattn__p1_lpa_one(X, T, d, pe, v, sc, H, G);
     case PATTN_SA: return pattn__p1_sa_fwd(X, T, d, W, v, sc, H);
     default: return pattn__p1_lin_one(X, T, d, v, sc, H);
@@ -436,7 +476,7 @@ PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, co
     if (!buf) return PATTN_ENOMEM;
     pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
     if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
-    fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL);
+    fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, X);
     if (f) *f = fv;
     if (h) memcpy(h, H, (size_t)d * sizeof(float));
     if (wantg) {
@@ -505,7 +545,8 @@ static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *
         const float *Xi = c->X + (size_t)i * (size_t)T * (size_t)d;
         float *H = c->hout ? c->hout + (size_t)i * (size_t)d : Hs, f, coef;
         double dl;
-        f = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, G);
+        f = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, G,
+                          i + 1 < c->n ? Xi + (size_t)T * (size_t)d : Xi);
         if (c->fout) c->fout[i] = f;
         if (!c->y) continue;
         dp[0] += pattn__p1_loss(c->loss, (double)f, (double)c->y[i], &dl);
@@ -790,7 +831,7 @@ PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, co
     PATTN__P1_OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i)
         (void)pattn__p1_pa_one(X + (size_t)i * (size_t)T * (size_t)d, T, d, pe, NULL,
-                               sc + (size_t)pattn__p1_tid() * slot, H + (size_t)i * (size_t)d, NULL);
+                               sc + (size_t)pattn__p1_tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL);
     PATTN_FREE(buf);
     return PATTN_OK;
 }

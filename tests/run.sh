@@ -2,6 +2,7 @@
 # Runs the AVX2 build with 2 threads and the scalar build with 1 thread, then compares their
 # dumps byte for byte: one comparison proves SIMD-path and thread-count independence.
 # The last line is the total: "N passed, N failed".
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} # no spinning: many short parallel regions on a shared machine
 quick=""
 if [ "$1" = "--quick" ]; then quick="--quick"; shift; fi
 a=$1; s=$2; dir=$(dirname "$a")

@@ -261,17 +261,13 @@ static void test_reproducible(void)
     tb_sample(&b, g, PATTN_ICL_MIXTURE, 99);
     set_threads(thr);
     PT_CHECK(tb_equal(&a, &b), "batch identical with 1 and 2 threads");
+    /* a batch of 100 is the first 100 of a batch of 150 (blocks of 64 have their own streams,
+       and a short last block draws as much randomness as a full one would up to its end) */
     tb_sample(&c, g, PATTN_ICL_MIXTURE, 99);
-    c.B = 100;
-    {
-        tbatch ap = a;
-        ap.B = 100; /* the first 100 of 150: prefix-stable (blocks of 64 have their own streams) */
-        for (i = 0; i < 100 * 7 * 3; ++i)
-            if (a.X[i] != c.X[i]) break;
-        PT_CHECK(i == 100 * 7 * 3 && !memcmp(a.yq, c.yq, 100 * sizeof(float)) && !memcmp(a.task, c.task, 100 * sizeof(int)),
-                 "prefix-stable in the batch size");
-        (void)ap;
-    }
+    for (i = 0; i < 100 * 7 * 3; ++i)
+        if (a.X[i] != c.X[i]) break;
+    PT_CHECK(i == 100 * 7 * 3 && !memcmp(a.yq, c.yq, 100 * sizeof(float)) && !memcmp(a.task, c.task, 100 * sizeof(int)) &&
+             !memcmp(a.beta, c.beta, 100 * 3 * sizeof(float)), "prefix-stable in the batch size");
     tb_sample(&b, g, PATTN_ICL_MIXTURE, 100);
     PT_CHECK(memcmp(a.yq, b.yq, 150 * sizeof(float)) != 0, "another seed, another batch");
     tb_dump("icl.gen.aniso", &a);
@@ -471,6 +467,37 @@ static void test_fused_gradient(void)
     pattn_icl_gen_free(g);
 }
 
+/* the test set of pattn_icl_test_loss is the documented one: sampled batches, double loss */
+static void test_test_set(void)
+{
+    tmix t;
+    pattn_icl_gen *g = NULL;
+    pattn_icl_model *md = NULL;
+    int n = 4, B = 150, K = 4, d = 3, k;
+    double Lf, Ld = 0.0, Lk[4], se;
+    pattn_rng r;
+    tmix_aniso(&t);
+    if (pattn_icl_gen_create(&t.m, &g) != PATTN_OK) { PT_CHECK(0, "gen"); return; }
+    pattn_icl_model_create(&t.m, PATTN_ICL_PGD_TASK, 0, &md);
+    pattn_rng_seed(&r, 8);
+    fill_random(md->theta, md->np, 0.1, &r);
+    PT_CHECK(pattn_icl_test_loss(g, md, n, B, 55, Lk, &Lf, &se) == PATTN_OK, "test_loss");
+    for (k = 0; k < K; ++k) {
+        tbatch b;
+        double wk[4] = {0, 0, 0, 0}, Lb;
+        tb_alloc(&b, d, n, B);
+        tb_sample(&b, g, k, pattn_icl_step_seed(55, -1, k));
+        wk[k] = 1.0 / B;
+        pattn_icl_loss_grad(md, n, B, b.X, b.y, b.xq, b.yq, b.task, wk, NULL, &Lb, NULL);
+        PT_CHECKF(fabs(Lb - Lk[k]) <= 1e-5 * Lb, "test set of task %d: %.8g vs %.8g", k, Lk[k], Lb);
+        Ld += t.pi[k] * Lb;
+        tb_free(&b);
+    }
+    PT_CHECKF(fabs(Lf - Ld) <= 1e-5 * Ld && se > 0, "test loss %.8g = sum pi_k loss_k %.8g", Lf, Ld);
+    pattn_icl_model_free(md);
+    pattn_icl_gen_free(g);
+}
+
 /* ---- sec. 5: the full model reproduces the reduced and the decoupled predictors ----------- */
 
 static void test_constructions(void)
@@ -571,6 +598,7 @@ static void check_optimum_sim(const pattn_icl_mix *m, int n, int batch, const ch
         PT_NEAR(ex, want, 1e-9, 0);
         if (table && i < 4) PT_NEAR(want, table[i], 1e-5, 0);
         PT_CHECK(pattn_icl_test_loss(g, md, n, batch, 4242 + i, NULL, &L, &se) == PATTN_OK, "test_loss");
+        pt_dump("icl.optimum_sim.loss", &L, sizeof L);
         PT_CHECKF(fabs(L - want) <= 4 * se, "%s %s optimum in simulation: %.5f +- %.5f vs formula %.5f", name, rn[i], L, se, want);
         pt_info("%s n=%d %s: simulated %.5f +- %.5f, formula %.5f (%+.2f SE)", name, n, rn[i], L, se, want, (L - want) / se);
         pattn_icl_model_free(md);
@@ -713,6 +741,10 @@ static void test_train_converges(void)
     pattn_icl_risk_pgd(&a.m, n, pgd->W, 0, NULL, &risk);
     PT_CHECKF(risk >= R.dec * (1 - 1e-12) && risk <= 1.02 * R.dec, "PGD trained: exact risk %.5f vs L_dec %.5f", risk, R.dec);
     pt_info("Adam PGD: exact risk %.5f, L_dec %.5f (+%.2f%%)", risk, R.dec, 100 * (risk / R.dec - 1));
+    pt_dump("icl.train.reduced_jt.theta", md->theta, sizeof(double) * (size_t)md->np);
+    pt_dump("icl.train.reduced_ft.theta", ft->theta, sizeof(double) * (size_t)ft->np);
+    pt_dump("icl.train.pgd.theta", pgd->theta, sizeof(double) * (size_t)pgd->np);
+    pt_dump("icl.train.history", hist, sizeof(double) * (size_t)arrlen(hist));
     arrfree(hist);
     pattn_icl_model_free(md);
     pattn_icl_model_free(ft);
@@ -1069,6 +1101,7 @@ void suite_icl_train(void)
     test_reproducible();
     test_gradients();
     test_fused_gradient();
+    test_test_set();
     test_constructions();
     test_optimum_simulation();
     test_optimizer();
