@@ -230,7 +230,7 @@ int main(int argc, char **argv)
     while (K[k1] != 1) ++k1; /* the peak point, for the label */
     if (!(f = fopen("out/head_risk.gp", "w"))) return 1;
     fprintf(f, "# cd out && gnuplot head_risk.gp  ->  head_risk.svg (written by examples/head_risk.c)\n"
-               "set terminal svg size 1000,450 enhanced font 'sans,12'\nset output 'head_risk.svg'\n"
+               "set terminal svg size 1000,450 enhanced font 'sans,12' background rgb 'white'\nset output 'head_risk.svg'\n"
                "set encoding utf8\nset datafile separator ','\nset multiplot layout 1,2\n"
                "set logscale xy\nset xrange [0.2:10]\nset xtics (0.25, 0.5, 1, 2, 4, 8)\n"
                "set xlabel 'κ = n/d'\nset grid\nset key font ',10' spacing 1.1\n"

@@ -166,7 +166,7 @@ static void write_gp(const char *path)
     if (!f) { fprintf(stderr, "icl_prompts: cannot write %s\n", path); exit(1); }
     fprintf(f, "# icl_prompts: closed forms as lines, trained models as points (open: reduced model /\n"
                "# known-mean PGD, exact risk; filled: full linear attention, test loss +- 1 SE)\n"
-               "set terminal svg size 1200,900 dynamic font 'Helvetica,11'\n"
+               "set terminal svg size 1200,900 dynamic font 'Helvetica,11' background rgb 'white'\n"
                "set output 'icl_prompts.svg'\nset datafile separator ','\nset datafile missing 'nan'\n"
                "set key top right font ',9'\nset xlabel 'n (in-context examples)'\n"
                "set ylabel 'test loss / E[y^2]'\nset xrange [0:51]\nset grid\n"

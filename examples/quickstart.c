@@ -14,6 +14,7 @@ int main(void)
 {
     static float X[N * T * D];
     float y[N], p[D], v[D], s[T], a[T];
+    double w_rel, w_irr;
     unsigned char mask[N * T];
     pattn_cmm m;
     int i, t;
@@ -31,7 +32,9 @@ int main(void)
     p[0] = 3.0f / 3.0f;           /* Gamma = 3 */
     v[1] = 1.0f;                  /* read out along v* */
 
-    printf("label      f   attention on relevant tokens (uniform would give %.2f)\n", 4.0 / T);
+    /* with ORTHO noise the scores are exactly Gamma and 0, so the mass is k e^G/(k e^G + T-k) */
+    pattn_cmm_attention_weights(T, 4, 3.0, &w_rel, &w_irr);
+    printf("label      f   attention on relevant tokens (uniform: %.2f, theory: %.3f)\n", 4.0 / T, 4 * w_rel);
     for (i = 0; i < N; ++i) {
         const float *Xi = X + (size_t)i * T * D;
         float f = pattn_pa_forward_backward_f32(Xi, T, D, p, v, NULL, NULL), mass = 0;

@@ -170,7 +170,7 @@ PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p,
    tokens the same way one at a time, so a token gets the same bits wherever it falls. */
 static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u)
 {
-    int t = 0, j, t8 = T - T % 8, t4 = T - T % 4;
+    int t = 0, t8 = T - T % 8, t4 = T - T % 4;
     for (; t < t8; t += 8) {
         pattn__f8 lo, hi;
         pattn__f8_halves(pattn__p1_scores4(X + (size_t)t * (size_t)d, d, p, v),
@@ -184,22 +184,7 @@ static void pattn__p1_scores2(const float *X, int T, int d, const float *p, cons
         memcpy(s + t8, r8, 4 * sizeof(float));
         memcpy(u + t8, r8 + 4, 4 * sizeof(float));
     }
-    for (t = t4; t < T; ++t) {
-        const float *x0 = X + (size_t)t * (size_t)d;
-        pattn__f8 s0 = pattn__f8_zero(), u0 = s0, xv;
-        for (j = 0; j + 8 <= d; j += 8) {
-            xv = pattn__f8_load(x0 + j);
-            s0 = pattn__f8_fma(xv, pattn__f8_load(p + j), s0);
-            u0 = pattn__f8_fma(xv, pattn__f8_load(v + j), u0);
-        }
-        if (j < d) {
-            xv = pattn__f8_load_part(x0 + j, d - j, 0.0f);
-            s0 = pattn__f8_fma(xv, pattn__f8_load_part(p + j, d - j, 0.0f), s0);
-            u0 = pattn__f8_fma(xv, pattn__f8_load_part(v + j, d - j, 0.0f), u0);
-        }
-        s[t] = pattn__f8_hsum(s0);
-        u[t] = pattn__f8_hsum(u0);
-    }
+    for (t = t4; t < T; ++t) pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, s + t, u + t);
 }
 
 /* In-place softmax of a short row (SA's T keys): one max pass, one exp-and-sum pass, one
