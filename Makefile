@@ -10,7 +10,7 @@ AVX      = -mavx2 -mfma
 OMP      = -fopenmp
 B        = build
 
-HDR      = prompt_attn.h $(wildcard parts/*.h)
+HDR      = prompt_attn.h
 TEST_SRC = $(wildcard tests/*.c)
 TEST_DEP = $(TEST_SRC) tests/harness.h $(HDR)
 EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))

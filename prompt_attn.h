@@ -37,19 +37,36 @@
      own RNG stream and its own partial sum, combined in block order: results do not depend
      on the thread count.
 
-     Accuracy of the polynomial exp used by softmax and attention (pattn_exp_f32), measured by
-     tests/test_foundation.c against double exp over 2^24 points of [-87, 88]: at most 2 ulp
-     (see the test's printout for the exact figure on your machine).
+     Accuracy of the polynomial exp (pattn_exp_f32, pattn_expf), measured by
+     tests/test_foundation.c against double exp over 2^22 points of [-87, 88]: at most
+     1.008 ulp (the test asserts 1.5); results in the subnormal range are within 2^-149.
+     Softmax rows whose spread is under 87 use a cheaper degree-5 exp (relative error 7.5e-8
+     before rounding); softmax results are within 4e-6 relative of double, tested.
 
    API MAP (sections in the order data flows)
      status        pattn_status, pattn_status_str, pattn_simd_path, pattn_version
      RNG           pattn_rng (xoshiro256**): _seed, _u64, _jump, _stream, _uniform_f32/_f64,
                    _below, _normal_f64, _normal_f32 (vectorised Box-Muller);
                    pattn_rng8 (8 lanes of xoshiro128**): _seed, _normal_f32, _uniform_f32
-     SIMD          pattn_dot_f32, pattn_axpy_f32, pattn_scale_f32, pattn_exp_f32,
+     SIMD          pattn_dot_f32, pattn_axpy_f32, pattn_scale_f32, pattn_expf, pattn_exp_f32,
                    pattn_softmax_f32, pattn_softmax_rows_f32, pattn_matvec_f32 (X p),
                    pattn_matvec_t_f32 (X' a), pattn_pa_forward_backward_f32
      linear alg.   pattn_chol, pattn_chol_solve, pattn_sym_eig (double)
+     [P1] models   pattn_cmm, pattn_model (PA, LPA, SA, LIN), pattn_params, pattn_model_eval,
+                   pattn_model_batch (+ pattn_model_work_size), pattn_loss_value
+     [P1] data     pattn_cmm_sample, pattn_cmm_vectors
+     [P1] training pattn_train (GD/Adam), pattn_traj3 (three-step trajectory),
+                   pattn_pa_features, pattn_pa_relevant_mass, pattn_ridge_fit
+     [P2] models   pattn_icl_mix, pattn_icl_model_create/_init/_free, pattn_icl_loss_grad,
+                   pattn_icl_full_from_reduced, pattn_icl_full_from_pgd
+     [P2] data     pattn_icl_gen_create/_free, pattn_icl_sample
+     [P2] training pattn_icl_train, pattn_icl_trainer_create/_step/_grad/_free,
+                   pattn_icl_test_loss, pattn_icl_step_seed
+     [P1] theory   pattn_norm_cdf, pattn_feature_law_eval, pattn_ridge_limits_eval,
+                   pattn_bayes_error, pattn_ls_pop_error, pattn_best_linear_error,
+                   pattn_attention_law, pattn_ridge_fixed_point, pattn_head_risk_theory
+     [P2] theory   pattn_icl_mix_check, pattn_icl_theory, pattn_icl_theory_iso,
+                   pattn_icl_optimum, pattn_icl_risk, pattn_icl_risk_pgd
 
    WHAT IS EXACT, WHAT IS RECONSTRUCTED
      [P2]'s closed forms are exact population risks (checked against the authors' notebook
@@ -60,7 +77,9 @@
      the proportional limit and confirmed by token-level simulation.
 
    VERSION HISTORY
-     0.1.0  foundation: status, RNG, SIMD core, prompt-attention kernel, dense linear algebra.
+     0.1.0  first release: foundation (status, RNG, SIMD core, prompt-attention kernel,
+            dense linear algebra); paper 1 models, generator, training and risk theory;
+            paper 2 generator, models, training regimes and closed forms.
 
    LICENSE: MIT, see the end of this file.
 */
@@ -174,10 +193,646 @@ PATTN_DEF pattn_status pattn_chol_solve(const double *L, int n, double *B, int n
    PATTN_ENUM if A is not symmetric (beyond 1e-12 relative). */
 PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *V);
 
-#include "parts/p1_models.decl.h" /* DEV-PART */
-#include "parts/icl_models.decl.h" /* DEV-PART */
-#include "parts/p1_theory.decl.h" /* DEV-PART */
-#include "parts/icl_theory.decl.h" /* DEV-PART */
+/* ==== paper 1: contextual mixture model parameters (contract, api.md) ==================== */
+
+/* Paper 1: contextual mixture model parameters (defaults: q = q_norm e1, v = v_norm e2). */
+enum { PATTN_NOISE_ORTHO = 0, PATTN_NOISE_ISO = 1 };
+typedef struct pattn_cmm {
+    int d, T;
+    double zeta;            /* fraction of relevant tokens, k = round(zeta*T) */
+    double sigma;           /* token noise std */
+    double q_norm, v_norm;  /* |q|, |v*| */
+    double rho, eps;        /* distractor: -rho*y*v* with probability eps per irrelevant token */
+    double dist_q;          /* distractor overlap a with the context (0 = none) */
+    int noise;              /* PATTN_NOISE_ORTHO or PATTN_NOISE_ISO */
+} pattn_cmm;
+
+/* ==== paper 1: models PA, LPA, SA, LIN (spec §1) ========================================== */
+
+typedef enum pattn_model {
+    PATTN_PA = 0,  /* softmax prompt-attention  f = v'X' softmax(X W p)           trains p, v */
+    PATTN_LPA = 1, /* linear prompt-attention   f = v'X'(X W p)/T                 trains p, v */
+    PATTN_SA = 2,  /* self-attention, mean-pooled f = (1/T) sum_t v'X' softmax(X W x_t)  W, v */
+    PATTN_LIN = 3  /* uniform attention         f = v' mean_t x_t                 trains v    */
+} pattn_model;
+typedef enum pattn_loss {
+    PATTN_LOSS_SQUARED = 0, /* (y - f)^2 / 2 */
+    PATTN_LOSS_LOGISTIC = 1 /* log(1 + e^(-y f)), computed without overflow */
+} pattn_loss;
+/* which parameters a gradient or a training run covers */
+enum { PATTN_TRAIN_P = 1, PATTN_TRAIN_V = 2, PATTN_TRAIN_W = 4 };
+
+/* Parameters of one model. p is used by PA and LPA only; W (d x d row-major) NULL means the
+   identity. Every model has a head v and can be written f = v'h with a feature h(X). */
+typedef struct pattn_params {
+    int d;
+    float *p; /* d */
+    float *v; /* d */
+    float *W; /* d*d or NULL */
+} pattn_params;
+
+PATTN_DEF const char *pattn_model_name(pattn_model m); /* "PA", "LPA", "SA", "LIN" */
+
+/* Loss of prediction f against target y; *dldf (if non-NULL) receives dloss/df. */
+PATTN_DEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf);
+
+/* One sample X (T x d). Writes, for the non-NULL pointers: *f; h = df/dv (d); gp = df/dp (d,
+   PA and LPA only); gW = df/dW (d*d; PA, LPA, SA; at W = I when P->W is NULL).
+   EINVAL (nothing written): NULL P/X, d or T < 1, NULL or non-finite v (or p for PA/LPA),
+   non-finite W, gp asked of SA/LIN or gW of LIN. Scratch is taken from the stack when small,
+   else PATTN_MALLOC (ENOMEM). */
+PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, const float *X,
+                                        int T, float *f, float *h, float *gp, float *gW);
+
+/* Results of a batch pass; the caller owns every buffer, NULL means "not wanted". */
+typedef struct pattn_batch_out {
+    double loss; /* mean loss (NaN when y is NULL) */
+    double acc;  /* fraction of samples with sign(f) = sign(y), sign(0) = 0 (NaN without y) */
+    float *gp;   /* d: mean d loss / dp   (PA, LPA) */
+    float *gv;   /* d: mean d loss / dv */
+    float *gW;   /* d*d: mean d loss / dW (PA, LPA, SA) */
+    float *f;    /* n: predictions */
+    float *h;    /* n*d: features h_i with f_i = v'h_i */
+} pattn_batch_out;
+
+/* Bytes of workspace pattn_model_batch needs for this model and sample shape with up to
+   omp_get_max_threads() threads (independent of n; 0 for invalid arguments). A smaller
+   workspace, down to the one-thread size, runs on fewer threads. */
+PATTN_DEF size_t pattn_model_work_size(pattn_model m, int T, int d);
+
+/* Forward + backward over n samples (X: n*T*d, y: n or NULL for prediction only), fused per
+   sample while it sits in L1: one sweep for the scores Xp and Xv, the softmax and f, then one
+   sweep accumulating h and df/dp (prefetching the next sample); no allocation when work is
+   given. OpenMP over fixed blocks of 64 samples whose partial gradients are added in block
+   order, so results depend neither on the thread count nor on the SIMD path. Gradients are
+   means over the batch; loss and acc are accumulated in double. work: at least the
+   one-thread size of pattn_model_work_size, aligned for double (as malloc returns), or NULL
+   to let the call allocate (PATTN_MALLOC). EINVAL as pattn_model_eval, plus: NULL out,
+   n < 1, non-finite y, a gradient without y, unknown loss, too small a workspace; nothing is
+   written then. NaN or inf inside X is not checked: it propagates to f and the gradients. */
+PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, pattn_loss loss,
+                                         const float *X, const float *y, int n, int T,
+                                         pattn_batch_out *out, void *work, size_t work_bytes);
+
+/* ==== paper 1: contextual mixture generator (spec §2) ===================================== */
+
+/* Optional extras of the generator; NULL (or a zero struct) = defaults q = q_norm e1,
+   v* = v_norm e2, relevant positions drawn at random. User q and v* (d floats) are used as
+   given (their norms replace q_norm, v_norm), must be finite, non-zero and orthogonal
+   (|q.v*| <= 1e-5 |q||v*|). leading != 0 makes the first k tokens the relevant ones. */
+typedef struct pattn_cmm_ext {
+    const float *q;
+    const float *vstar;
+    int leading;
+} pattn_cmm_ext;
+
+/* n samples of the contextual mixture model: X (n*T*d), y (n, +1/-1), mask (n*T bytes,
+   optional: 1 = relevant, 2 = distractor, 0 = plain irrelevant token). Sample i has global
+   index first + i and its own RNG stream pattn_rng_stream(seed, first + i), so any split of
+   [0, N) into calls gives the same data, and the output depends neither on the SIMD path nor
+   on the thread count. Per sample, from its stream: a seed for the eight-lane generator
+   (pattn_rng8) that makes the T*d noise normals, y, then per token the relevance draw
+   (selection sampling: exactly k = lround(zeta*T) of T, uniformly) and, for irrelevant tokens
+   when eps > 0, the distractor coin. sigma = 0 is allowed here.
+   EINVAL (nothing written): NULL m/X/y, n < 1, d < 2, T < 1, zeta outside (0,1] or k = 0,
+   sigma < 0, q_norm or v_norm <= 0 (when used), rho < 0, eps outside [0,1], dist_q outside
+   [0,1), unknown noise mode, any NaN/inf, bad ext vectors. */
+PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext *ext,
+                                        uint64_t seed, uint64_t first, int n, float *X,
+                                        float *y, uint8_t *mask);
+/* The generator's effective q and v* (d floats each, either may be NULL). */
+PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q,
+                                         float *vstar);
+
+/* ==== paper 1: training, ridge head, initial trajectory (spec §3) ========================== */
+
+/* Attention features h_i = X_i' softmax(X_i W p) (W NULL = I) into H (n*d); OpenMP. */
+PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, const float *p,
+                                         const float *W, float *H);
+/* Mean over samples of the attention mass softmax(X_i W p) puts on tokens with mask == 1. */
+PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mask, int n, int T,
+                                              int d, const float *p, const float *W,
+                                              double *mass);
+
+/* Ridge head w = argmin (1/n) sum_i (y_i - w'h_i)^2 + lambda |w|^2 (H: n*d rows h_i), in
+   double: Cholesky of the d x d normal equations when n >= d, of the n x n dual when n < d;
+   lambda = 0 gives the minimum-norm least-squares solution (eigen pseudo-inverse when the
+   Gram matrix is singular). EINVAL: NULL pointers, n or d < 1, lambda < 0 or not finite,
+   non-finite H or y. */
+PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, int d,
+                                       double lambda, double *w);
+
+/* One history entry: loss and accuracy on the batch of iteration `iter`, before its update. */
+typedef struct pattn_train_rec {
+    int iter;
+    double loss, acc;
+} pattn_train_rec;
+/* Progress callback: called after every iteration; a non-zero return stops training. */
+typedef int (*pattn_progress_fn)(void *user, const pattn_train_rec *rec, int iters);
+
+/* Options of pattn_train; a zeroed struct plus iters and lr is a full-batch GD run of PA with
+   squared loss. */
+typedef struct pattn_train_opts {
+    pattn_model model;
+    pattn_loss loss;
+    int train;       /* PATTN_TRAIN_* flags; 0 = the model's own set (PA/LPA: p,v; SA: W,v
+                        (v alone when W is NULL); LIN: v) */
+    int iters;       /* >= 1 */
+    double lr;       /* > 0, fixed step */
+    int batch;       /* 0 (or >= n): full batch; else mini-batches from per-epoch shuffles */
+    int adam;        /* 0: gradient descent; 1: Adam */
+    double beta1, beta2, adam_eps; /* Adam constants; 0 = 0.9, 0.999, 1e-8 */
+    uint64_t seed;   /* mini-batch order */
+    pattn_progress_fn progress;
+    void *user;
+} pattn_train_opts;
+
+/* Trains P in place on (X, y) (n samples of T x d, d = P->d). Appends one record per
+   iteration to *hist (an stb_ds array; free with arrfree) when hist is non-NULL.
+   EINVAL: bad options (unknown model/loss, iters < 1, lr <= 0, batch < 0, Adam constants
+   outside [0,1) or eps < 0), flags naming a parameter the model lacks (p for SA/LIN, W for
+   LIN, W when P->W is NULL), and everything pattn_model_batch rejects; nothing is changed
+   then. ENUM if the loss, a gradient or a parameter becomes non-finite (training stops
+   there; P holds the last iterate). */
+PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X,
+                                   const float *y, int n, int T, pattn_train_rec **hist);
+
+/* The three-step initial trajectory of spec §3 (PA, W = I, squared loss, zero init):
+   v1 = -eta_v grad_v L(0,0); p2 = -eta_p grad_p L(v1, 0); v3 = v1 - eta_v grad_v L(v1, p2)
+   or (refit) the ridge head on features under p2. */
+typedef struct pattn_traj_opts {
+    double eta_v, eta_p; /* > 0 */
+    int split;           /* non-zero: the three steps use disjoint thirds of the data */
+    int refit;           /* non-zero: step 3 is a ridge refit with p2 fixed */
+    double lambda;       /* ridge penalty of the refit, >= 0 */
+} pattn_traj_opts;
+typedef struct pattn_traj_result {
+    double cos_pq; /* cos(p2, q) */
+    double gamma;  /* p2'q (q = e1 when NULL): the relevant-token score margin under p2 */
+    double mass_r; /* mean attention mass of p2 on the relevant tokens of the test set (NaN
+                      without a mask) */
+    double acc;    /* test accuracy of PA(p2, v3) */
+    double loss;   /* test squared loss */
+} pattn_traj_result;
+/* Training data X (n*T*d), y; test data Xte, yte, mask_te (may be NULL) of nte samples; q the
+   context vector (NULL = e1). v1, p2, v3 (d floats each) are optional outputs. EINVAL: NULL
+   data or res, n < 1 (< 3 with split), nte < 1, T or d < 1, eta <= 0, lambda < 0, NaN. */
+PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y,
+                                   int n, int T, int d, const float *q, const float *Xte,
+                                   const float *yte, const uint8_t *mask_te, int nte,
+                                   float *v1, float *p2, float *v3, pattn_traj_result *res);
+/* ==== paper 2: task mixture (contract, api.md) ============================================ */
+
+/* Paper 2: task mixture. Matrices row-major. NULL cov_x = identity, NULL noise_var = all 0,
+   NULL mu = all 0; pi and cov_beta are required. cov_x SPD, cov_beta[k] symmetric PSD. */
+typedef struct pattn_icl_mix {
+    int d, K;
+    const double *pi;        /* K */
+    const double *mu;        /* K*d */
+    const double *cov_beta;  /* K*d*d */
+    const double *noise_var; /* K, sigma_k^2 */
+    const double *cov_x;     /* d*d */
+} pattn_icl_mix;
+
+/* ==== paper 2: models ====================================================================== */
+
+/* Model types (icl_prompts.md sec. 2). No 1/n anywhere.
+   REDUCED   yhat = x' W (X'y + b_k)                                   W d*d, b K*d
+   PGD       yhat = x'mu_k + x' W X'(y - X mu_k), one shared W          W d*d
+   PGD_TASK  the same with one W_k per task                              W K*d*d
+   FULL      yhat = (1/sqrt(D)) [x;0]' Wq' Wk (sum_j z_j z_j') Wv' h_k, D = d+1, the sum over
+             the n context tokens z = [x_i; y_i] and the task's m prompt tokens [p_x; p_y]
+             (cross-attention: the query is not in the sequence). Wq, Wk, Wv D*D; P K*m*D
+             (token j of task k at P + (k*m + j)*D); h K*D (a fixed head is h_k = e_D).
+   The means mu_k of PGD are the mixture's (known), not parameters. */
+enum { PATTN_ICL_REDUCED = 0, PATTN_ICL_PGD = 1, PATTN_ICL_PGD_TASK = 2, PATTN_ICL_FULL = 3 };
+
+typedef struct pattn_icl_model {
+    int type, d, K;
+    int m;           /* FULL: prompt tokens per task; 0 otherwise */
+    int np;          /* number of parameters = length of theta */
+    double *theta;   /* every parameter, contiguous; the pointers below point into it */
+    double *W, *b;                 /* REDUCED: W, b; PGD, PGD_TASK: W (b NULL) */
+    double *Wq, *Wk, *Wv, *P, *h;  /* FULL */
+    double *mu;      /* K*d, the mixture's task means (used by PGD) */
+} pattn_icl_model;
+
+/* A model for the mixture m (d, K and mu taken from it). m_prompts: FULL only, number of
+   prompt tokens per task (0 means 1); must be 0 for the other types. Initial values: REDUCED
+   and PGD zero; FULL Wq = Wk = Wv = I, every prompt token e_D, heads e_D (see
+   pattn_icl_model_init for a start that suits training). */
+PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, int type, int m_prompts,
+                                              pattn_icl_model **out);
+PATTN_DEF void pattn_icl_model_free(pattn_icl_model *mdl);
+/* Starting point for training at context length n from `seed`: REDUCED and PGD all zero
+   (as the W5 benchmark); FULL Wq = Wk = c (I + 0.01 G), Wv = I + 0.01 G with
+   c^2 = sqrt(D)/(n+1) (so that Q = Wq'Wk/sqrt(D) starts at the scale of the optimal W),
+   prompt token j = e_D + 0.1 g_j, heads e_D; G, g_j standard normal. */
+PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_t seed);
+
+/* Predictions, loss and gradient of a batch, in double: L = sum_i w_{task_i} (yhat_i - yq_i)^2
+   (squared error, no 1/2; with w_k = pi_k / (samples of task k) this estimates the risk
+   sum_k pi_k E_k (yhat - y)^2 of icl_prompts.md). wk: K weights, NULL = 1/batch for every
+   sample. task: the task of each sample (NULL = all task 0). yhat (batch), loss, grad (np,
+   laid out as theta) may each be NULL. Data as written by pattn_icl_sample. */
+PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, int batch,
+                                           const float *X, const float *y, const float *xq,
+                                           const float *yq, const int *task, const double *wk,
+                                           double *yhat, double *loss, double *grad);
+
+/* icl_prompts.md sec. 5: set a FULL model to reproduce a reduced predictor exactly:
+   Wq = sqrt(D) blk(W, 0)', Wk = Wv = I, heads e_D, prompt token 0 of task k = [b_k; 1]
+   (b NULL = no prompt: token 0), other tokens 0. */
+PATTN_DEF pattn_status pattn_icl_full_from_reduced(pattn_icl_model *full, const double *W,
+                                                   const double *b);
+/* ... and the known-mean PGD predictor with shared W (invertible): Wq = sqrt(D) blk(W, 0)',
+   Wk = Wv = I, h_k = [-mu_k; 1], prompt token 0 = [W^-1 mu_k; 1 + mu_k' W^-1 mu_k], other
+   tokens 0. PATTN_ENUM if W is singular. */
+PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const double *W);
+
+/* ==== paper 2: multi-task ICL generator ==================================================== */
+
+/* A prepared task mixture: the factors of S = cov_x (Cholesky) and of each Sigma_k
+   (Sigma_k = F_k F_k', F_k = V diag(sqrt(max(w, 0))) from the eigen-decomposition, or the
+   square root of the diagonal when Sigma_k is diagonal, so a semidefinite or zero Sigma_k is
+   fine) are computed once, with float copies for sampling.
+   Read-only after pattn_icl_gen_create. `mix` points at the generator's own copies, so it
+   can be handed to the closed forms (pattn_icl_theory(&g->mix, ...)). */
+typedef struct pattn_icl_gen {
+    int d, K;
+    int x_identity;          /* S = I: inputs are the raw normals */
+    pattn_icl_mix mix;       /* the mixture, pointing at the copies below */
+    double *pi, *mu, *cov_beta, *noise_var, *cov_x; /* copies (cov_x: identity if NULL) */
+    double *chol_x;          /* d*d, lower L with L L' = S */
+    double *fac_beta;        /* K*d*d, F_k with F_k F_k' = Sigma_k */
+    double *cum_pi;          /* K, cumulative weights (last = 1) */
+    /* float copies for sampling, rows zero-padded to a multiple of 8 (internal) */
+    float *f_mu, *f_fac, *f_diag, *f_chol, *f_sigma;
+    int *diag;               /* K flags: Sigma_k diagonal (F_k = diag(f_diag)) */
+} pattn_icl_gen;
+
+/* the task argument of pattn_icl_sample: draw each sample's task from pi */
+#define PATTN_ICL_MIXTURE (-1)
+
+/* Validate the mixture (EINVAL structural, ENUM numerical, as pattn_icl_mix_check) and
+   factor it. *out is set only on success; free with pattn_icl_gen_free. */
+PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_gen **out);
+PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g);
+
+/* A batch of `batch` prompts with n context pairs each, from `seed`:
+   X batch*n*d (sample i, token t, coordinate c at X[(i*n + t)*d + c]), y batch*n,
+   xq batch*d (queries), yq batch (query targets); task_out (batch ints) and beta (batch*d,
+   the task vectors) may be NULL. task >= 0 draws every sample from that task,
+   PATTN_ICL_MIXTURE draws the task of each sample from pi. Samples come in fixed blocks of
+   PATTN_ICL_BLOCK, block j from pattn_rng8_seed(seed, j): the batch is a prefix-stable,
+   thread-count- and SIMD-path-independent function of (seed, task, n). A mixture block
+   first draws PATTN_ICL_BLOCK task uniforms (one pattn_rng8_uniform_f32 call); then per sample
+   one call of pattn_rng8_normal_f32 for z_beta (d; beta = mu_k + F_k z), the n context inputs
+   (coordinate-major: coordinate c of token t is normal d + c*n + t of the call; x = L g),
+   the query input (d), and only when sigma_k > 0 the n + 1 noises (n context, 1 query). */
+#define PATTN_ICL_BLOCK 64
+PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
+                                        uint64_t seed, float *X, float *y, float *xq, float *yq,
+                                        int *task_out, float *beta);
+
+/* ==== paper 2: training ==================================================================== */
+
+/* Regimes (the same numbers as the closed forms' PATTN_ICL_PT ... PATTN_ICL_LB):
+   0 PT   W only (REDUCED: W; FULL: Wq, Wk, Wv); prompts set to 0, FULL heads set to e_D
+   1 FT   prompts only, everything else frozen as the model holds it (train PT first);
+          FULL heads set to e_D
+   2 JT   W and prompts; FULL heads set to e_D
+   3 DEC  FULL: Wq, Wk, Wv, prompts and heads ("prompt + heads"); PGD: W
+   4 LB   PGD_TASK: the per-task W_k
+   A regime that trains prompts cannot start them all at 0 (a stationary point of the prompt
+   term p p'): all-zero FULL prompt tokens of a task start at e_D (token 0) and 0.1 g (others).
+   Every step draws a fresh batch of `batch` samples per task (as the authors do; for PT too,
+   where the authors draw one mixture batch - same expected gradient, less variance) and
+   minimises sum_k pi_k mean_k (yhat - y)^2 (no 1/2). Parameters are double; the passes over
+   the data run in float (SIMD) with double sums over fixed blocks. */
+enum { PATTN_ICL_ADAM = 0, PATTN_ICL_GD = 1 };
+
+typedef struct pattn_icl_train_opts {
+    int regime;           /* see above */
+    int n;                /* context length (required, >= 1) */
+    int batch;            /* samples per task per step; 0 = 3072 */
+    long steps;           /* 0 = 1000 */
+    int optimizer;        /* PATTN_ICL_ADAM (default) or PATTN_ICL_GD */
+    double lr;            /* 0 = 1e-3 */
+    double lr_final;      /* with cosine: the last step's learning rate */
+    int cosine;           /* nonzero: lr follows a cosine from lr to lr_final */
+    double beta1, beta2, eps;   /* Adam; 0 = 0.9, 0.999, 1e-8 */
+    double weight_decay;  /* 0 = none. L2: wd*theta added to the gradient (torch Adam's
+                             weight_decay, what the authors use); AdamW if decoupled */
+    int decoupled;        /* nonzero: decoupled decay theta -= lr*wd*theta */
+    int scaled;           /* nonzero: per-group learning rates at the parameters' natural
+                             scale s = n + d: REDUCED/PGD W lr/s, prompts b lr*s; FULL Wq, Wk
+                             lr/sqrt(s), prompt tokens lr*sqrt(s), Wv and heads lr. Adam moves
+                             each coordinate by about lr per step whatever its gradient, while
+                             the optimal W is O(1/(n+d)) and the optimal prompts O(n+d): these
+                             are the steps of Adam on W' = sW and b' = b/s (up to eps), and
+                             they converge in far fewer steps. 0 = one lr for all (the
+                             authors' setting) */
+    uint64_t seed;        /* the batches of step t: pattn_icl_step_seed(seed, t, k) */
+    void (*progress)(void *user, long step, long steps, double loss);
+    void *user;
+    long progress_every;  /* 0 = every steps/100 (at least 1); the last step always */
+} pattn_icl_train_opts;
+
+typedef struct pattn_icl_trainer pattn_icl_trainer;
+
+/* The seed of task k's batch at step `step`: the batch pattn_icl_train draws is
+   pattn_icl_sample(g, k, n, batch, pattn_icl_step_seed(seed, step, k), ...). */
+PATTN_DEF uint64_t pattn_icl_step_seed(uint64_t seed, long step, int task);
+
+/* A training run as an object, for stepping (and benchmarking) one step at a time. The
+   trainer updates *mdl in place; mdl and g must outlive it, and mdl must be a model of g's
+   mixture (same d, K; PGD: the same task means). Applies the regime's settings (zeroed
+   prompts, fixed heads) to mdl at creation. */
+PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl,
+                                                const pattn_icl_train_opts *o,
+                                                pattn_icl_trainer **out);
+/* One optimiser step; *loss (may be NULL) = the batch loss before the update. */
+PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss);
+/* Batch loss and full gradient (np, every parameter, frozen ones too) at the current
+   parameters on the batch the next step will draw; nothing is updated. */
+PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss, double *grad);
+PATTN_DEF void pattn_icl_trainer_free(pattn_icl_trainer *t);
+
+/* The whole run: o->steps steps; if history is non-NULL each step's batch loss is appended
+   to the stb_ds array *history (arrput; *history may start NULL; free with arrfree). The
+   result depends only on the inputs and seed, not on threads or SIMD path. */
+PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl,
+                                       const pattn_icl_train_opts *o, double **history);
+
+/* Test loss on a fresh fixed test set: `batch` (>= 2) samples per task with context length
+   n, task k's being pattn_icl_sample(g, k, n, batch, pattn_icl_step_seed(seed, -1, k));
+   loss = sum_k pi_k mean_k (yhat - y)^2, se its standard error, loss_k (K) the per-task
+   means. Any output may be NULL. Float passes, like training. */
+PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_icl_model *mdl,
+                                           int n, int batch, uint64_t seed, double *loss_k,
+                                           double *loss, double *se);
+/* ==== paper 1 theory: normal law, attention weights, feature law (spec §4) ============== */
+
+/* Phi(x) = P(N(0,1) <= x) = erfc(-x/sqrt 2)/2, accurate in both tails; phi is the density. */
+PATTN_DEF double pattn_norm_cdf(double x);
+PATTN_DEF double pattn_norm_pdf(double x);
+
+/* log of the Binomial(n, p) probability of j, computed in log space (a sum of log ratios, log1p) so it
+   neither overflows nor underflows for large n; -inf outside the support, NaN if invalid. */
+PATTN_DEF double pattn_binom_log_pmf(int n, int j, double p);
+
+/* Softmax weight of one relevant token (score gamma) and of one irrelevant token (score 0)
+   among T tokens of which k are relevant: w_rel = e^gamma/Z, w_irr = 1/Z,
+   Z = k e^gamma + T - k. Written so that neither weight overflows for any finite gamma.
+   With k = T there is no irrelevant token: w_rel = 1/T, w_irr = 0.
+   Both outputs are NaN if k < 1, k > T or gamma is not finite. */
+PATTN_DEF void pattn_cmm_attention_weights(int T, int k, double gamma, double *w_rel,
+                                           double *w_irr);
+
+/* The feature law of spec §4: under the prompt p = gamma q/|q|^2 with ORTHO noise and no
+   distractor overlap, the attention feature of a sample with J distractors is
+   h = c q + y alpha_J v* + s g, g ~ N(0, I - qq'/|q|^2), J ~ Bin(T-k, eps). */
+typedef struct pattn_feature_law {
+    int T, k;             /* tokens; relevant tokens lround(zeta T) */
+    int n_atoms;          /* upper bound on the atoms pattn_feature_law_atoms writes */
+    double w_rel, w_irr;  /* softmax weight of a relevant / an irrelevant token */
+    double c, s;          /* context coefficient k w_rel; noise scale sigma |w|_2 */
+    double alpha0;        /* alpha at J = 0 (= c) */
+    double mean_alpha;    /* E alpha_J = c - rho eps (T-k) w_irr */
+    double beta;          /* SNR without distractors, alpha0^2 |v|^2 / s^2 */
+    double rho, eps, v_norm; /* copied from the model: alpha_J = c - rho J w_irr */
+} pattn_feature_law;
+
+/* Validates m (as pattn_head_risk_theory does, apart from kappa and lambda) and fills *out.
+   The law is that of ORTHO noise with dist_q = 0 whatever m->noise and m->dist_q say (it is
+   also exact in ISO mode at gamma = 0 when dist_q = 0); pattn_attention_law gives the law of
+   the other cases. PATTN_EINVAL (out untouched) on invalid input. */
+PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m, double gamma,
+                                              pattn_feature_law *out);
+
+/* The atoms of the law of b_J = alpha_J |v|/s: pi[i] = pi_J and b[i] = b_J for every J of
+   positive probability (a single atom when eps = 0, eps = 1 or rho = 0, where J is
+   deterministic or does not matter). pi and b hold law->n_atoms doubles. Returns the number
+   of atoms written, 0 on invalid input (nothing written). */
+PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, double *b);
+
+/* ==== paper 1 theory: ridge head risk in the proportional limit (spec §5, §6) ========== */
+
+/* Resolvent quantities of the ridge head for kappa = n/d and ell = lambda/s^2, computed
+   without cancellation: theta = (sqrt D - B)/(2 kappa), omega = (sqrt D + B)/(2 kappa),
+   psi = kappa (1 - theta)/sqrt D, B = kappa ell + 1 - kappa, D = B^2 + 4 kappa^2 ell.
+   At the interpolation peak (kappa = 1, ell = 0) sqrt D = 0 and psi = +inf. Any pointer may
+   be NULL. All outputs NaN if kappa <= 0, ell < 0 or either is not finite. */
+PATTN_DEF void pattn_ridge_resolvent(double kappa, double ell, double *theta, double *omega,
+                                     double *psi, double *sqrt_delta);
+
+/* Everything the ridge head converges to on a homoscedastic feature law (constant s). */
+typedef struct pattn_ridge_limits {
+    double theta, omega, psi, sqrt_delta; /* resolvent (pattn_ridge_resolvent) */
+    double B1, B2;         /* sum pi_J b_J, sum pi_J b_J^2 */
+    double m, tau2, S2;    /* normalised head: m = B1/(B2+1+omega), tau^2, S^2 = m^2+psi tau^2 */
+    double wv, w_norm2;    /* limits of w'v* = |v| m/s and |w|^2 = S^2/s^2 */
+    double err, mse;       /* sum pi_J Phi(-b_J m/S), (1+psi) tau^2 */
+    double var_t;          /* finite-d variance of the offset c w'q (0 if d = 0 or c|q| = 0) */
+    double err_d, mse_d;   /* err and mse with var_t added to S^2 and to the MSE */
+} pattn_ridge_limits;
+
+/* The limits of spec §5 for an arbitrary atomic law (pi, b) of b_J = alpha_J|v|/s, noise scale
+   s, |v| = v_norm, context coordinate cq = c |q| (only for the finite-d correction), d
+   (0 = no correction), kappa > 0, lambda >= 0 on the (1/n)-normalised loss. tau^2 is
+   evaluated as [B2 + (1+omega)^2 + V (B2+1+2 omega)]/(B2+1+omega)^2 with V the variance of
+   b, which equals the spec's 1 - 2 m B1 + m^2 (B2+1) without its cancellation. At
+   kappa = 1, lambda = 0: psi = S2 = w_norm2 = mse = +inf, err = 1/2 (IEEE inf, not an error).
+   PATTN_EINVAL (out untouched): n < 1, NULL arrays, pi not a probability vector (negative,
+   or sum not 1 within 1e-9), non-finite b, s <= 0, v_norm <= 0, cq < 0, d < 0,
+   kappa <= 0, lambda < 0, or any NaN/inf. */
+PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const double *b,
+                                               double s, double v_norm, double cq, int d,
+                                               double kappa, double lambda,
+                                               pattn_ridge_limits *out);
+
+/* No distractors (one atom, SNR beta = b^2): the closed forms
+   Err = Phi(-beta/sqrt(beta + psi (beta + (1+omega)^2))),
+   MSE = (1+psi)((1+omega)^2 + beta)/(beta+1+omega)^2 at ell = lambda/s^2.
+   err/mse may be NULL; both NaN if beta < 0, kappa <= 0, ell < 0 or not finite. */
+PATTN_DEF void pattn_ridge_nodist_risk(double beta, double kappa, double ell, double *err,
+                                       double *mse);
+
+/* The lambda -> 0+ forms without distractors (spec §5 table): OLS for kappa > 1,
+   minimum-norm interpolation for kappa < 1, err = 1/2 and mse = +inf at kappa = 1. */
+PATTN_DEF void pattn_ridgeless_nodist_risk(double beta, double kappa, double *err,
+                                           double *mse);
+
+/* lambda -> infinity limit of the test error: sum pi_J Phi(-b_J B1/sqrt(B1^2 + 1/kappa))
+   (the head becomes the mean-difference direction). NaN on invalid input. */
+PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const double *b,
+                                            double kappa);
+
+/* Sample complexity of the ridgeless head without distractors: the kappa > 1 at which
+   Err = Phi(-x), kappa* = (x^2 + beta^2)/(beta (beta - x^2)); +inf when beta <= x^2 (the
+   target is below what the OLS head ever reaches). NaN if beta <= 0, x < 0 or not finite. */
+PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x);
+
+/* ==== paper 1 theory: oracles (spec §5) ================================================ */
+/* Each takes an atomic law: with probability pi[i] the normalised statistic is
+   y b[i] + N(0,1). pi must be a probability vector (sum 1 within 1e-9); NaN on invalid input. */
+
+/* Bayes error, exact: int_0^inf min(f(x), f(-x)) dx, f(x) = sum pi_i phi(x - b_i). With one
+   sign of b it is sum pi_i Phi(-|b_i|); otherwise the sign changes of f(x) - f(-x) on
+   (0, max|b| + 12] are located on a grid of step <= 0.005 and refined by bisection, and the
+   integral is summed exactly as Phi-differences of the smaller density on each interval. */
+PATTN_DEF double pattn_bayes_error(int n, const double *pi, const double *b);
+
+/* Error of the population least-squares head: sum pi_i Phi(-sgn(direction) b_i), where
+   direction is the sign of the head's v*-coefficient (B1 for a homoscedastic law, E[alpha]
+   in general); sgn(0) = 0, so it is 1/2 when direction = 0. */
+PATTN_DEF double pattn_ls_pop_error(int n, const double *pi, const double *b, double direction);
+
+/* Best linear classifier with intercept t: min over u = +-1, t >= 0 of
+   (1/2) sum pi_i [Phi(-u b_i - t) + Phi(-u b_i + t)]; a 2000-point grid of t in
+   [0, max|b| + 8] for each u, then golden-section search around the best grid point.
+   u_best/t_best (may be NULL) receive the minimiser. */
+PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *b,
+                                         int *u_best, double *t_best);
+
+/* ==== paper 1 theory: random per-sample (alpha, s) laws and the fixed point (spec §5) === */
+
+/* Under ISO noise or distractor overlap dist_q = a > 0 every sample has its own signal
+   alpha_i and noise scale s_i: h = c_i q + y alpha_i v* + s_i g. pattn_attention_law gives
+   that law as weighted atoms (p, alpha, s, c). When the scores are deterministic (ORTHO
+   noise, or gamma = 0) it is exact over J ~ Bin(T-k, eps): relevant tokens score gamma,
+   distractors a gamma, the others 0. Otherwise (ISO, gamma != 0: per-token score noise of
+   std gamma sigma/|q|) it is a fixed-seed sample of PATTN_LAW_DRAWS draws from
+   pattn_rng_seed(&r, PATTN_LAW_SEED), each of weight 1/draws, with c_i = q'h_i/|q|^2 (which
+   includes the score-correlated noise along q). */
+#define PATTN_LAW_DRAWS 100000
+#define PATTN_LAW_SEED 12345
+
+/* Size of the arrays pattn_attention_law needs (T-k+1, or PATTN_LAW_DRAWS); 0 if m or gamma
+   is invalid. */
+PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m, double gamma);
+
+/* Fills p, alpha, s and (if non-NULL) c, each of pattn_attention_law_size(m, gamma)
+   doubles, and *n_atoms with the number written (atoms of zero probability are dropped).
+   PATTN_EINVAL on invalid input, PATTN_ENOMEM if scratch for a sampled law fails (outputs
+   untouched in both cases). */
+PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m, double gamma, double *p,
+                                           double *alpha, double *s, double *c, int *n_atoms);
+
+/* The scalar fixed point of the ridge head on a heteroscedastic law. */
+typedef struct pattn_ridge_fp {
+    double eta;       /* root of kappa eta (lambda + E[s^2/(1+s^2 eta)]) = 1; +inf in the
+                         lambda = 0, kappa <= 1 limit */
+    double w2;        /* limit of w'v* divided by |v*| */
+    double w3_norm2;  /* limit of the squared norm of w outside v* and q */
+    double nu2;       /* limit of |w|^2 = w2^2 + w3_norm2 */
+    double err, mse;  /* E[Phi(-a w2/(s nu))], E[(1 - a w2)^2] + E[s^2] nu^2 */
+} pattn_ridge_fp;
+
+/* Solves the fixed point of spec §5 for the atomic law with weights p, signal a_i = alpha_i|v|
+   and noise scale s_i > 0: eta by bracketing and geometric bisection (unique root, the map is
+   increasing), with the exact lambda = 0 forms (kappa < 1: w2 = E[a/s^2]/(E[a^2/s^2] + 1/kappa),
+   |w3|^2 = kappa/(1-kappa) E[t^2/s^2]; kappa = 1: |w3|^2 = +inf, err = 1/2; kappa > 1:
+   kappa E[s^2 eta/(1+s^2 eta)] = 1). With constant s it reproduces pattn_ridge_limits_eval
+   to rounding. PATTN_EINVAL (out untouched): n < 1, NULL arrays, p not a probability vector,
+   non-finite a, s <= 0, kappa <= 0, lambda < 0, NaN/inf. */
+PATTN_DEF pattn_status pattn_ridge_fixed_point(int n, const double *p, const double *a,
+                                               const double *s, double kappa, double lambda,
+                                               pattn_ridge_fp *out);
+
+/* ==== paper 1 theory: the contract (api.md) ============================================ */
+
+typedef struct pattn_head_risk {
+    double c, s, mean_alpha;        /* feature law (§4) */
+    double theta, omega, psi;       /* resolvent quantities */
+    double wv, w_norm2;             /* limits of w'v*, |w|^2 */
+    double err, mse;                /* asymptotic test error and MSE */
+    double bayes, err_pop, err_lin; /* oracles */
+    double var_t, err_d;            /* finite-d correction at m->d */
+} pattn_head_risk;
+
+/* Exact proportional-limit risk of the ridge head on prompt p = gamma*q/|q|^2,
+   kappa = n/d, lambda = ridge on the (1/n)-normalised loss.
+   ORTHO noise with dist_q = 0: the closed form (pattn_feature_law_eval,
+   pattn_ridge_limits_eval, the three oracles; the finite-d correction at m->d, none if
+   m->d = 0). ISO noise or dist_q > 0: the fixed point on pattn_attention_law; c, s and
+   mean_alpha are means over the law, theta/omega/psi are NAN, var_t = 0, err_d = err, and
+   the oracles use the law of alpha_i|v|/s_i. Laws of more than 4096 atoms (sampled laws,
+   T > ~4000) are merged into atoms at most 0.0025 apart in b before the Bayes and
+   best-linear grid searches, which moves those two by < 1e-6 (far below a sampled law's
+   1e-3). Cost: microseconds for the closed form at T = 20; a sampled law takes
+   O(PATTN_LAW_DRAWS T) exp and normal draws, ~0.1 s at T = 20.
+   PATTN_EINVAL with *out untouched: NULL pointer, sigma <= 0, kappa <= 0, lambda < 0,
+   zeta outside (0,1] or lround(zeta T) = 0, T < 1, eps outside [0,1], rho < 0, q_norm <= 0,
+   v_norm <= 0, dist_q outside [0,1), unknown noise mode, d < 0, any NaN or infinite
+   parameter; PATTN_ENOMEM if scratch cannot be allocated; PATTN_ENUM if the fixed point
+   does not converge. */
+PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m, double gamma, double kappa,
+                                              double lambda, pattn_head_risk *out);
+/* ==== paper 2: closed forms & theory (icl_prompts.md §4) =================================== */
+
+/* Minimal population risks of the reduced model y^ = x'W(X'y + b_k) on a task mixture
+   (no 1/n in the model; a 1/n-normalised model has the same losses). */
+typedef struct pattn_icl_risks {
+    double ey2;                  /* E[y^2] */
+    double pt, ft, jt, dec, lb;  /* minimal population risks, §4 of icl_prompts.md */
+} pattn_icl_risks;
+
+/* Regimes of pattn_icl_optimum: plain training, fine-tuned prompts, joint training, fully
+   decoupled (known-mean PGD with one shared W), lower bound (known-mean PGD, W_k per task). */
+enum { PATTN_ICL_PT = 0, PATTN_ICL_FT = 1, PATTN_ICL_JT = 2, PATTN_ICL_DEC = 3, PATTN_ICL_LB = 4 };
+
+/* Full validation of a mixture (spec §1). PATTN_EINVAL: NULL m / pi / cov_beta, d < 1, K < 1,
+   a weight negative or non-finite, weights not summing to 1 within 1e-9, NaN/inf in any given
+   array, a negative noise variance. PATTN_ENUM: cov_x not symmetric (1e-12 relative) or not
+   positive definite; a cov_beta[k] not symmetric or with an eigenvalue below
+   -1e-12 * max|eigenvalue| (rank-deficient and zero covariances are fine).
+   PATTN_ENOMEM if scratch cannot be allocated. Weights are used as given, not renormalised. */
+PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m);
+
+/* The contract: E[y^2] and the minimal risks L_PT >= L_FT >= L_JT >= L_dec >= L_LB for n >= 1
+   context examples. Computed in whitened coordinates (S^{1/2} from an eigen-decomposition)
+   as sums of non-negative terms, so no cancellation. When Sigma-bar = sum pi_k Sigma_k is
+   singular, L_JT is an infimum that no finite prompt may attain (see pattn_icl_optimum).
+   *out untouched on error. */
+PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl_risks *out);
+
+/* The scalar forms of §4 for S = I, Sigma_k = s[k] I, mu_k = mk[k] * 1 (mk may be NULL = 0),
+   common noise variance sigma2: an independent check of the matrix forms. lb is
+   sigma2 + sum_k pi_k d s_k((d+1)s_k + sigma2)/((n+1+d)s_k + sigma2). */
+PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *pi,
+                                            const double *mk, const double *s, double sigma2,
+                                            pattn_icl_risks *out);
+
+/* Optimal parameters of a regime. W: d*d row-major (LB: K*d*d, one W_k per task). b (may be
+   NULL): K*d prompts b_k; PT: zeros; FT: S mu_k + tau M^+ mu_k with W = W_PT (M^+ the
+   pseudo-inverse: mu_k always lies in range(M), and any prompt with the same W b is as good);
+   JT: S mu_k + (S M_mu + tau I) Sigma-bar^+ mu_k; DEC / LB: the task means mu_k (the mean of
+   the known-mean PGD y^ = x'mu_k + x'W X'(y - X mu_k)).
+   JT with a singular Sigma-bar: W_JT is still the minimiser of the risk profiled over prompts
+   and is returned when b == NULL; if b != NULL and some mu_k has a component outside
+   range(Sigma-bar) (relative 1e-8 after whitening; eigenvalues below 1e-12 of the largest
+   count as zero), the optimum is not attained (only approached by W_JT + eps I, b ~ 1/eps)
+   and PATTN_ENUM is returned with W and b untouched. If mu_k lies in range(Sigma-bar) the
+   pseudo-inverse prompt attains L_JT. PATTN_EINVAL for a bad mixture, n < 1, NULL W or an
+   unknown regime. */
+PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regime, double *W,
+                                         double *b);
+
+/* Exact population risk of the reduced model y^ = x'W(X'y + b_k) for any W (d*d) and prompts
+   b (K*d, NULL = no prompts): per-task risks into risk_k (K entries, may be NULL), the
+   pi-weighted total into *risk. Evaluated as a sum of non-negative quadratic forms
+   (sigma_k^2 + tr(E'SE Sigma_k) + v'Sv + n tr(W'SW S R_k S) + n tr(W'SWS)(tr(S R_k) + sigma_k^2),
+   E = nWS - I, v = E mu_k + W b_k), equal to the §4 expression. */
+PATTN_DEF pattn_status pattn_icl_risk(const pattn_icl_mix *m, int n, const double *W,
+                                      const double *b, double *risk_k, double *risk);
+
+/* Exact population risk of known-mean PGD y^ = x'mu_k + x'W X'(y - X mu_k): the reduced-model
+   risk of the centred task (R_k = Sigma_k, no prompt). per_task = 0: one shared W (d*d);
+   per_task = 1: W holds K matrices W_k (K*d*d). Minimised by W_dec (L_dec) and W_k (L_LB). */
+PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const double *W,
+                                          int per_task, double *risk_k, double *risk);
 
 #ifdef __cplusplus
 }
@@ -1173,10 +1828,3928 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
     return st;
 }
 
-#include "parts/p1_models.impl.h" /* DEV-PART */
-#include "parts/icl_models.impl.h" /* DEV-PART */
-#include "parts/p1_theory.impl.h" /* DEV-PART */
-#include "parts/icl_theory.impl.h" /* DEV-PART */
+/* ==== paper 1 models: PA, LPA, SA, LIN (spec §1) ========================================== */
+
+/* Samples per block: the unit of partial gradient sums (added in block order, so results do
+   not depend on the thread count). Blocks per group: partials held at once, which bounds the
+   workspace independently of n; each group ends in a barrier, so groups are made large (a
+   barrier costs a whole time slice when another process holds a core). SA's partials carry
+   a d x d gradient, hence its smaller groups. */
+#define PATTN__P1_BLK 64
+#define PATTN__P1_GROUP 256
+#define PATTN__P1_GROUP_SA 32
+
+#ifdef _OPENMP
+#define PATTN__P1_OMP_FOR_NT(nt) PATTN__PRAGMA(omp parallel for schedule(static) num_threads(nt))
+PATTN__INLINE int pattn__p1_tid(void) { return omp_get_thread_num(); }
+PATTN__INLINE int pattn__p1_max_threads(void) { return omp_get_max_threads(); }
+#else
+#define PATTN__P1_OMP_FOR_NT(nt) (void)(nt); /* a statement of its own before the loop */
+PATTN__INLINE int pattn__p1_tid(void) { return 0; }
+PATTN__INLINE int pattn__p1_max_threads(void) { return 1; }
+#endif
+
+PATTN__INLINE size_t pattn__p1_round16(size_t x) { return (x + 15) & ~(size_t)15; }
+
+/* Threads for a loop over `units` independent pieces touching about `work` floats: one
+   below ~256K (tens of microseconds: a fork/join costs microseconds when idle, and a whole
+   time slice when another process holds the other core), never more than there are pieces.
+   The results never depend on this choice. */
+static int pattn__p1_threads(int nth, double work, long units)
+{
+    if (work < 262144.0 || units < 2) return 1;
+    return units < (long)nth ? (int)units : nth;
+}
+
+/* H (+)= X'a for a T x d sample. Column chunks outer, tokens inner: the accumulators stay in
+   registers (four independent chains per chunk of 32), and each lane sums over t in order, so
+   the result does not depend on the chunking. */
+static void pattn__p1_xt1(const float *X, int T, int d, const float *a, float *H, int add)
+{
+    int j = 0, t;
+    for (; j + 32 <= d; j += 32) {
+        pattn__f8 h0 = pattn__f8_zero(), h1 = h0, h2 = h0, h3 = h0;
+        if (add) {
+            h0 = pattn__f8_load(H + j); h1 = pattn__f8_load(H + j + 8);
+            h2 = pattn__f8_load(H + j + 16); h3 = pattn__f8_load(H + j + 24);
+        }
+        for (t = 0; t < T; ++t) {
+            const float *x = X + (size_t)t * (size_t)d + j;
+            pattn__f8 va = pattn__f8_set1(a[t]);
+            h0 = pattn__f8_fma(va, pattn__f8_load(x), h0);
+            h1 = pattn__f8_fma(va, pattn__f8_load(x + 8), h1);
+            h2 = pattn__f8_fma(va, pattn__f8_load(x + 16), h2);
+            h3 = pattn__f8_fma(va, pattn__f8_load(x + 24), h3);
+        }
+        pattn__f8_store(H + j, h0); pattn__f8_store(H + j + 8, h1);
+        pattn__f8_store(H + j + 16, h2); pattn__f8_store(H + j + 24, h3);
+    }
+    for (; j + 8 <= d; j += 8) {
+        pattn__f8 h0 = add ? pattn__f8_load(H + j) : pattn__f8_zero();
+        for (t = 0; t < T; ++t) h0 = pattn__f8_fma(pattn__f8_set1(a[t]), pattn__f8_load(X + (size_t)t * (size_t)d + j), h0);
+        pattn__f8_store(H + j, h0);
+    }
+    if (j < d) {
+        int rem = d - j;
+        pattn__f8 h0 = add ? pattn__f8_load_part(H + j, rem, 0.0f) : pattn__f8_zero();
+        for (t = 0; t < T; ++t) h0 = pattn__f8_fma(pattn__f8_set1(a[t]), pattn__f8_load_part(X + (size_t)t * (size_t)d + j, rem, 0.0f), h0);
+        pattn__f8_store_part(H + j, rem, h0);
+    }
+}
+
+/* A cache hint: no effect on any result. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PATTN__P1_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+#else
+#define PATTN__P1_PREFETCH(p) ((void)(p))
+#endif
+
+/* H = X'a and G = X'b in one sweep over the sample (eight chains per chunk of 32). This
+   second pass runs on L1-resident data and leaves the memory bus idle, so it prefetches the
+   rows of the next sample nx (a T x d sample; X itself when there is none). */
+static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const float *b, float *H, float *G,
+                          const float *nx)
+{
+    int j = 0, t;
+    for (; j + 32 <= d; j += 32) {
+        pattn__f8 h0 = pattn__f8_zero(), h1 = h0, h2 = h0, h3 = h0, g0 = h0, g1 = h0, g2 = h0, g3 = h0;
+        for (t = 0; t < T; ++t) {
+            const float *x = X + (size_t)t * (size_t)d + j;
+            pattn__f8 va = pattn__f8_set1(a[t]), vb = pattn__f8_set1(b[t]);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16);
+            pattn__f8 x0 = pattn__f8_load(x), x1 = pattn__f8_load(x + 8);
+            pattn__f8 x2 = pattn__f8_load(x + 16), x3 = pattn__f8_load(x + 24);
+            h0 = pattn__f8_fma(va, x0, h0); g0 = pattn__f8_fma(vb, x0, g0);
+            h1 = pattn__f8_fma(va, x1, h1); g1 = pattn__f8_fma(vb, x1, g1);
+            h2 = pattn__f8_fma(va, x2, h2); g2 = pattn__f8_fma(vb, x2, g2);
+            h3 = pattn__f8_fma(va, x3, h3); g3 = pattn__f8_fma(vb, x3, g3);
+        }
+        pattn__f8_store(H + j, h0); pattn__f8_store(H + j + 8, h1);
+        pattn__f8_store(H + j + 16, h2); pattn__f8_store(H + j + 24, h3);
+        pattn__f8_store(G + j, g0); pattn__f8_store(G + j + 8, g1);
+        pattn__f8_store(G + j + 16, g2); pattn__f8_store(G + j + 24, g3);
+    }
+    for (; j + 8 <= d; j += 8) {
+        pattn__f8 h0 = pattn__f8_zero(), g0 = h0;
+        for (t = 0; t < T; ++t) {
+            pattn__f8 x0 = pattn__f8_load(X + (size_t)t * (size_t)d + j);
+            h0 = pattn__f8_fma(pattn__f8_set1(a[t]), x0, h0);
+            g0 = pattn__f8_fma(pattn__f8_set1(b[t]), x0, g0);
+        }
+        pattn__f8_store(H + j, h0);
+        pattn__f8_store(G + j, g0);
+    }
+    if (j < d) {
+        int rem = d - j;
+        pattn__f8 h0 = pattn__f8_zero(), g0 = h0;
+        for (t = 0; t < T; ++t) {
+            pattn__f8 x0 = pattn__f8_load_part(X + (size_t)t * (size_t)d + j, rem, 0.0f);
+            h0 = pattn__f8_fma(pattn__f8_set1(a[t]), x0, h0);
+            g0 = pattn__f8_fma(pattn__f8_set1(b[t]), x0, g0);
+        }
+        pattn__f8_store_part(H + j, rem, h0);
+        pattn__f8_store_part(G + j, rem, g0);
+    }
+}
+
+/* x = (x o (u - c)) k over n floats: SA's backward weights a_t o (u - f_t) scale/T */
+static void pattn__p1_mul_shift(float *x, const float *u, float c, float k, int n)
+{
+    pattn__f8 vc = pattn__f8_set1(c), vk = pattn__f8_set1(k);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        pattn__f8_store(x + i, pattn__f8_mul(pattn__f8_mul(pattn__f8_load(x + i), pattn__f8_sub(pattn__f8_load(u + i), vc)), vk));
+    if (i < n) {
+        int rem = n - i;
+        pattn__f8 r = pattn__f8_mul(pattn__f8_mul(pattn__f8_load_part(x + i, rem, 0.0f), pattn__f8_sub(pattn__f8_load_part(u + i, rem, 0.0f), vc)), vk);
+        pattn__f8_store_part(x + i, rem, r);
+    }
+}
+
+/* (s_t..s_t+3, u_t..u_t+3) of four consecutive rows: four tokens share each load of p and
+   v (eight independent chains), and each dot is one 8-lane chain over d followed by a
+   horizontal sum (hsum8 = eight hsums at once). */
+PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p, const float *v)
+{
+    const float *x0 = X, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
+    pattn__f8 s0 = pattn__f8_zero(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, vp, vv, xv;
+    int j;
+    for (j = 0; j + 8 <= d; j += 8) {
+        vp = pattn__f8_load(p + j);
+        vv = pattn__f8_load(v + j);
+        xv = pattn__f8_load(x0 + j); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
+        xv = pattn__f8_load(x1 + j); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
+        xv = pattn__f8_load(x2 + j); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
+        xv = pattn__f8_load(x3 + j); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+    }
+    if (j < d) {
+        int rem = d - j;
+        vp = pattn__f8_load_part(p + j, rem, 0.0f);
+        vv = pattn__f8_load_part(v + j, rem, 0.0f);
+        xv = pattn__f8_load_part(x0 + j, rem, 0.0f); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
+        xv = pattn__f8_load_part(x1 + j, rem, 0.0f); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
+        xv = pattn__f8_load_part(x2 + j, rem, 0.0f); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
+        xv = pattn__f8_load_part(x3 + j, rem, 0.0f); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+    }
+    return pattn__f8_hsum8(s0, s1, s2, s3, u0, u1, u2, u3);
+}
+
+/* s = Xp and u = Xv for all T tokens, eight rows per step stored as whole vectors (so later
+   vector loads of s and u do not stall on partial store forwarding); the last T mod 4
+   tokens the same way one at a time, so a token gets the same bits wherever it falls. */
+static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u)
+{
+    int t = 0, t8 = T - T % 8, t4 = T - T % 4;
+    for (; t < t8; t += 8) {
+        pattn__f8 lo, hi;
+        pattn__f8_halves(pattn__p1_scores4(X + (size_t)t * (size_t)d, d, p, v),
+                         pattn__p1_scores4(X + (size_t)(t + 4) * (size_t)d, d, p, v), &lo, &hi);
+        pattn__f8_store(s + t, lo);
+        pattn__f8_store(u + t, hi);
+    }
+    if (t8 < t4) {
+        float r8[8];
+        pattn__f8_store(r8, pattn__p1_scores4(X + (size_t)t8 * (size_t)d, d, p, v));
+        memcpy(s + t8, r8, 4 * sizeof(float));
+        memcpy(u + t8, r8 + 4, 4 * sizeof(float));
+    }
+    for (t = t4; t < T; ++t) pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, s + t, u + t);
+}
+
+/* In-place softmax of a short row (SA's T keys): one max pass, one exp-and-sum pass, one
+   scaling pass, without the bookkeeping a long-row softmax pays for. */
+static void pattn__p1_softmax(float *x, int n)
+{
+    pattn__f8 vm = pattn__f8_set1(pattn__max(x, n)), sum = pattn__f8_zero(), e;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(x + i), vm));
+        pattn__f8_store(x + i, e);
+        sum = pattn__f8_add(sum, e);
+    }
+    if (i < n) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
+        pattn__f8_store_part(x + i, n - i, e);
+        sum = pattn__f8_add(sum, e);
+    }
+    pattn__scale(n, 1.0f / pattn__f8_hsum(sum), x);
+}
+
+/* PA on one sample, p already W p. Two passes over the (L1-resident) sample rather than one
+   online-softmax pass: the first computes the scores s = Xp and u = Xv, so the T exponentials
+   are taken 8 at a time and f is known before the second pass, which then accumulates
+   h = X'a and G = X'(a o (u - f)) = df/d(Wp) directly, with no rescaling.
+   sc: 2T floats. v NULL: features only (returns 0). */
+static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, const float *v,
+                              float *sc, float *H, float *G, const float *nx)
+{
+    float *s = sc, *u = sc + T, mx, invZ, f;
+    pattn__f8 vm, vz = pattn__f8_zero(), vf = pattn__f8_zero(), e, vi, vfv;
+    int t, i = 0;
+    if (v)
+        pattn__p1_scores2(X, T, d, p, v, s, u);
+    else
+        for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
+    mx = pattn__max(s, T);
+    vm = pattn__f8_set1(mx);
+    for (; i + 8 <= T; i += 8) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(s + i), vm));
+        pattn__f8_store(s + i, e);
+        vz = pattn__f8_add(vz, e);
+        if (v) vf = pattn__f8_fma(e, pattn__f8_load(u + i), vf);
+    }
+    if (i < T) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(s + i, T - i, -INFINITY), vm));
+        pattn__f8_store_part(s + i, T - i, e);
+        vz = pattn__f8_add(vz, e);
+        if (v) vf = pattn__f8_fma(e, pattn__f8_load_part(u + i, T - i, 0.0f), vf);
+    }
+    invZ = 1.0f / pattn__f8_hsum(vz);
+    f = v ? pattn__f8_hsum(vf) * invZ : 0.0f;
+    vi = pattn__f8_set1(invZ);
+    vfv = pattn__f8_set1(f);
+    for (i = 0; i + 8 <= T; i += 8) {
+        pattn__f8 a = pattn__f8_mul(pattn__f8_load(s + i), vi);
+        pattn__f8_store(s + i, a);
+        if (G) pattn__f8_store(u + i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load(u + i), vfv)));
+    }
+    if (i < T) {
+        pattn__f8 a = pattn__f8_mul(pattn__f8_load_part(s + i, T - i, 0.0f), vi);
+        pattn__f8_store_part(s + i, T - i, a);
+        if (G) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
+    }
+    if (G) pattn__p1_xt2(X, T, d, s, u, H, G, nx);
+    else pattn__p1_xt1(X, T, d, s, H, 0);
+    return f;
+}
+
+/* LPA on one sample (p already W p): f = s'u/T, h = X's/T, df/d(Wp) = X'u/T. */
+static float pattn__p1_lpa_one(const float *X, int T, int d, const float *p, const float *v,
+                               float *sc, float *H, float *G)
+{
+    float *s = sc, *u = sc + T, invT = 1.0f / (float)T, f;
+    pattn__p1_scores2(X, T, d, p, v, s, u);
+    f = pattn__dot(s, u, T) * invT;
+    pattn__scale(T, invT, s);
+    if (G) {
+        pattn__scale(T, invT, u);
+        pattn__p1_xt2(X, T, d, s, u, H, G, X);
+    } else {
+        pattn__p1_xt1(X, T, d, s, H, 0);
+    }
+    return f;
+}
+
+/* LIN on one sample: h = mean token, f = v'h. */
+static float pattn__p1_lin_one(const float *X, int T, int d, const float *v, float *sc, float *H)
+{
+    float invT = 1.0f / (float)T;
+    int t;
+    for (t = 0; t < T; ++t) sc[t] = invT;
+    pattn__p1_xt1(X, T, d, sc, H, 0);
+    return pattn__dot(v, H, d);
+}
+
+/* SA works on rows of Tp = T rounded up to 8 floats: padded keys score -inf (weight 0),
+   so no vector op needs a masked tail. Scratch: Kt (d Tp), A (T Tp), u, ft, abar, tmp (Tp
+   each), C (T d), krow (d). */
+PATTN__INLINE int pattn__p1_pad8(int T) { return (T + 7) & ~7; }
+PATTN__INLINE size_t pattn__p1_sa_floats(int T, int d)
+{
+    size_t Tp = (size_t)pattn__p1_pad8(T);
+    return (size_t)d * Tp + (size_t)T * Tp + 4 * Tp + (size_t)T * (size_t)d + (size_t)d;
+}
+
+/* SA forward on one sample: row t of A is the attention of query t over the keys s, scores
+   x_s'W x_t = K_s . x_t with K_s = W'x_s. The keys are kept transposed (Kt = K', d x Tp), so
+   a query's scores are one register-resident pass A_t = sum_j x_t[j] Kt_j with no horizontal
+   sums. f = abar'u with abar the mean attention and u = Xv; h = X'abar. Leaves A, u, ft in
+   the scratch for the backward pass. */
+static float pattn__p1_sa_fwd(const float *X, int T, int d, const float *W, const float *v,
+                              float *sc, float *H)
+{
+    int Tp = pattn__p1_pad8(T), s, t, j;
+    float *Kt = sc, *A = Kt + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp;
+    float *ft = u + Tp, *ab = ft + Tp, *krow = ab + 2 * (size_t)Tp + (size_t)T * (size_t)d;
+    float invT = 1.0f / (float)T;
+    for (s = T; s < Tp; ++s) { /* padding keys: zero columns, no value */
+        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = 0.0f;
+        u[s] = 0.0f;
+    }
+    for (s = 0; s < T; ++s) {
+        const float *xs = X + (size_t)s * (size_t)d;
+        if (W) {
+            pattn__p1_xt1(W, d, d, xs, krow, 0);
+            xs = krow;
+        }
+        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = xs[j];
+        u[s] = pattn__dot(X + (size_t)s * (size_t)d, v, d);
+    }
+    memset(ab, 0, (size_t)Tp * sizeof(float));
+    for (t = 0; t < T; ++t) {
+        float *At = A + (size_t)t * (size_t)Tp;
+        pattn__p1_xt1(Kt, d, Tp, X + (size_t)t * (size_t)d, At, 0);
+        for (s = T; s < Tp; ++s) At[s] = -INFINITY;
+        pattn__p1_softmax(At, Tp);
+        ft[t] = pattn__dot(At, u, Tp);
+        pattn__axpy(Tp, invT, At, ab);
+    }
+    pattn__p1_xt1(X, T, d, ab, H, 0);
+    return pattn__dot(ab, u, Tp);
+}
+
+/* gW += (scale/T) X' B X with B[s][t] = A[t][s] (u_s - ft_t): the T x (d x d) part of SA,
+   as C = B X (row C_s = sum_t B[s][t] x_t) and then gW row i += sum_s x_s[i] C_s, both
+   register-resident passes. */
+static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scale, float *gW)
+{
+    int Tp = pattn__p1_pad8(T), s, t, i;
+    float *A = sc + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp, *ft = u + Tp;
+    float *tmp = ft + 2 * (size_t)Tp, *C = tmp + Tp;
+    float k = scale / (float)T;
+    for (t = 0; t < T; ++t) pattn__p1_mul_shift(A + (size_t)t * (size_t)Tp, u, ft[t], k, Tp);
+    for (s = 0; s < T; ++s) {
+        for (t = 0; t < T; ++t) tmp[t] = A[(size_t)t * (size_t)Tp + s];
+        pattn__p1_xt1(X, T, d, tmp, C + (size_t)s * (size_t)d, 0);
+    }
+    for (i = 0; i < d; ++i) {
+        for (s = 0; s < T; ++s) tmp[s] = X[(size_t)s * (size_t)d + i];
+        pattn__p1_xt1(C, T, d, tmp, gW + (size_t)i * (size_t)d, 1);
+    }
+}
+
+/* scratch floats of one sample of model m (besides the H and G vectors) */
+static size_t pattn__p1_scratch(pattn_model m, int T, int d)
+{
+    return m == PATTN_SA ? pattn__p1_sa_floats(T, d) : 2 * (size_t)T;
+}
+
+/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx: the next
+   sample, for prefetching. */
+static float pattn__p1_fwd(pattn_model m, const float *X, int T, int d, const float *pe,
+                           const float *v, const float *W, float *sc, float *H, float *G,
+                           const float *nx)
+{
+    switch (m) {
+    case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G, nx);
+    case PATTN_LPA: return pattn__p1_lpa_one(X, T, d, pe, v, sc, H, G);
+    case PATTN_SA: return pattn__p1_sa_fwd(X, T, d, W, v, sc, H);
+    default: return pattn__p1_lin_one(X, T, d, v, sc, H);
+    }
+}
+
+PATTN_DEF const char *pattn_model_name(pattn_model m)
+{
+    switch (m) {
+    case PATTN_PA: return "PA";
+    case PATTN_LPA: return "LPA";
+    case PATTN_SA: return "SA";
+    case PATTN_LIN: return "LIN";
+    }
+    return "?";
+}
+
+static double pattn__p1_loss(pattn_loss l, double f, double y, double *dl)
+{
+    double m, e, sg;
+    if (l == PATTN_LOSS_SQUARED) {
+        *dl = f - y;
+        return 0.5 * (y - f) * (y - f);
+    }
+    /* log(1 + e^m), m = -y f, as max(m, 0) + log1p(e^-|m|): no overflow for any f */
+    m = -y * f;
+    e = exp(-fabs(m));
+    sg = m > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e); /* sigmoid(m) */
+    *dl = -y * sg;
+    return (m > 0 ? m : 0.0) + log1p(e);
+}
+
+PATTN_DEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf)
+{
+    double dl;
+    if (l != PATTN_LOSS_SQUARED && l != PATTN_LOSS_LOGISTIC) {
+        if (dldf) *dldf = NAN;
+        return NAN;
+    }
+    f = pattn__p1_loss(l, f, y, &dl);
+    if (dldf) *dldf = dl;
+    return f;
+}
+
+PATTN__INLINE int pattn__p1_correct(double f, double y) { return (f > 0 && y > 0) || (f < 0 && y < 0); }
+
+static int pattn__p1_model_ok(pattn_model m)
+{
+    return m == PATTN_PA || m == PATTN_LPA || m == PATTN_SA || m == PATTN_LIN;
+}
+
+static int pattn__p1_params_ok(pattn_model m, const pattn_params *P)
+{
+    int i;
+    if (!pattn__p1_model_ok(m) || !P || P->d < 1) return 0;
+    if (!P->v || !pattn__all_finite_f32(P->v, P->d)) return 0;
+    if ((m == PATTN_PA || m == PATTN_LPA) && (!P->p || !pattn__all_finite_f32(P->p, P->d))) return 0;
+    if (P->W)
+        for (i = 0; i < P->d; ++i)
+            if (!pattn__all_finite_f32(P->W + (size_t)i * (size_t)P->d, P->d)) return 0;
+    return 1;
+}
+
+/* out = W x (or W'x), accumulated in double; W NULL copies x */
+static void pattn__p1_matvec(const float *W, int d, const float *x, int transpose, float *out)
+{
+    int i, j;
+    if (!W) {
+        memcpy(out, x, (size_t)d * sizeof(float));
+        return;
+    }
+    for (i = 0; i < d; ++i) {
+        double acc = 0.0;
+        for (j = 0; j < d; ++j)
+            acc += (double)(transpose ? W[(size_t)j * (size_t)d + i] : W[(size_t)i * (size_t)d + j]) * (double)x[j];
+        out[i] = (float)acc;
+    }
+}
+
+/* one-sample scratch sizes above this many floats come from the heap */
+#define PATTN__P1_STACK 4096
+
+PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, const float *X,
+                                        int T, float *f, float *h, float *gp, float *gW)
+{
+    float stackbuf[PATTN__P1_STACK], *buf, *pe, *sc, *H, *G, fv;
+    size_t need;
+    int d, i, j, wantg;
+    if (!X || T < 1 || !pattn__p1_params_ok(m, P)) return PATTN_EINVAL;
+    if (gp && (m == PATTN_SA || m == PATTN_LIN)) return PATTN_EINVAL;
+    if (gW && m == PATTN_LIN) return PATTN_EINVAL;
+    d = P->d;
+    wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA);
+    need = 4 * (size_t)d + pattn__p1_scratch(m, T, d);
+    buf = need <= PATTN__P1_STACK ? stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
+    if (!buf) return PATTN_ENOMEM;
+    pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
+    if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
+    fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, X);
+    if (f) *f = fv;
+    if (h) memcpy(h, H, (size_t)d * sizeof(float));
+    if (wantg) {
+        /* d f/d p = W' G and d f/d W = G p' with G = d f/d(Wp) */
+        if (gW)
+            for (i = 0; i < d; ++i)
+                for (j = 0; j < d; ++j) gW[(size_t)i * (size_t)d + j] = G[i] * P->p[j];
+        if (gp) pattn__p1_matvec(P->W, d, G, 1, gp);
+    }
+    if (gW && m == PATTN_SA) {
+        memset(gW, 0, (size_t)d * (size_t)d * sizeof(float));
+        pattn__p1_sa_bwd(X, T, d, sc, 1.0f, gW);
+    }
+    if (buf != stackbuf) PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+/* workspace layout, in this order:
+   doubles: accumulators gp (d), gv (d), gW (d*d, SA only); per-block loss and hits (2 group)
+   floats:  W p (d); group block partials of pstride floats; nth slots of slot floats */
+typedef struct pattn__p1_layout {
+    size_t nacc, pstride, slot, fixed_bytes;
+    long group;
+} pattn__p1_layout;
+
+static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d)
+{
+    pattn__p1_layout L;
+    size_t dd = (size_t)d * (size_t)d;
+    L.group = m == PATTN_SA ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
+    L.nacc = 2 * (size_t)d + (m == PATTN_SA ? dd : 0);
+    L.pstride = pattn__p1_round16(L.nacc);
+    L.slot = pattn__p1_round16(2 * (size_t)d + pattn__p1_scratch(m, T, d));
+    L.fixed_bytes = (L.nacc + 2 * (size_t)L.group) * sizeof(double) +
+                    (pattn__p1_round16((size_t)d) + (size_t)L.group * L.pstride) * sizeof(float);
+    return L;
+}
+
+PATTN_DEF size_t pattn_model_work_size(pattn_model m, int T, int d)
+{
+    pattn__p1_layout L;
+    if (!pattn__p1_model_ok(m) || T < 1 || d < 1) return 0;
+    L = pattn__p1_layout_of(m, T, d);
+    return L.fixed_bytes + (size_t)pattn__p1_max_threads() * L.slot * sizeof(float);
+}
+
+typedef struct pattn__p1_ctx {
+    pattn_model m;
+    pattn_loss loss;
+    int d, T, n, need_g, want_gv, want_gW;
+    const float *X, *y, *pe, *v, *W;
+    float *fout, *hout;
+} pattn__p1_ctx;
+
+/* one block of samples: its partial gradient sums (float) and loss/hits (double) */
+static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *part, double *dp,
+                            size_t pstride)
+{
+    int d = c->d, T = c->T;
+    long i, i0 = b * PATTN__P1_BLK, i1 = i0 + PATTN__P1_BLK < c->n ? i0 + PATTN__P1_BLK : c->n;
+    float *Hs = slot, *G = c->need_g ? slot + d : NULL, *sc = slot + 2 * (size_t)d;
+    float *pgp = part, *pgv = part + d, *pgW = part + 2 * (size_t)d;
+    memset(part, 0, pstride * sizeof(float));
+    dp[0] = dp[1] = 0.0;
+    for (i = i0; i < i1; ++i) {
+        const float *Xi = c->X + (size_t)i * (size_t)T * (size_t)d;
+        float *H = c->hout ? c->hout + (size_t)i * (size_t)d : Hs, f, coef;
+        double dl;
+        f = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, G,
+                          i + 1 < c->n ? Xi + (size_t)T * (size_t)d : Xi);
+        if (c->fout) c->fout[i] = f;
+        if (!c->y) continue;
+        dp[0] += pattn__p1_loss(c->loss, (double)f, (double)c->y[i], &dl);
+        dp[1] += pattn__p1_correct((double)f, (double)c->y[i]);
+        coef = (float)dl;
+        if (c->want_gv) pattn__axpy(d, coef, H, pgv);
+        if (G) pattn__axpy(d, coef, G, pgp);
+        if (c->want_gW) pattn__p1_sa_bwd(Xi, T, d, sc, coef, pgW);
+    }
+}
+
+PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, pattn_loss loss,
+                                         const float *X, const float *y, int n, int T,
+                                         pattn_batch_out *out, void *work, size_t work_bytes)
+{
+    pattn__p1_layout L;
+    pattn__p1_ctx c;
+    void *mem = NULL;
+    double *acc, *dparts, lsum = 0.0, hits = 0.0;
+    float *pe, *parts, *slots;
+    long nb, g0, bi;
+    int d, nth, i, j, is_pl;
+    if (!out || !X || n < 1 || T < 1 || !pattn__p1_params_ok(m, P)) return PATTN_EINVAL;
+    if (loss != PATTN_LOSS_SQUARED && loss != PATTN_LOSS_LOGISTIC) return PATTN_EINVAL;
+    is_pl = m == PATTN_PA || m == PATTN_LPA;
+    if (out->gp && !is_pl) return PATTN_EINVAL;
+    if (out->gW && m == PATTN_LIN) return PATTN_EINVAL;
+    if (!y && (out->gp || out->gv || out->gW)) return PATTN_EINVAL;
+    if (y && !pattn__all_finite_f32(y, n)) return PATTN_EINVAL;
+    d = P->d;
+    L = pattn__p1_layout_of(m, T, d);
+    nth = pattn__p1_max_threads();
+    if (work) {
+        size_t fit;
+        if (work_bytes < L.fixed_bytes + L.slot * sizeof(float)) return PATTN_EINVAL;
+        fit = (work_bytes - L.fixed_bytes) / (L.slot * sizeof(float));
+        if (fit < (size_t)nth) nth = (int)fit;
+    } else {
+        mem = work = PATTN_MALLOC(L.fixed_bytes + (size_t)nth * L.slot * sizeof(float));
+        if (!mem) return PATTN_ENOMEM;
+    }
+    acc = (double *)work;
+    dparts = acc + L.nacc;
+    pe = (float *)(void *)(dparts + 2 * L.group);
+    parts = pe + pattn__p1_round16((size_t)d);
+    slots = parts + (size_t)L.group * L.pstride;
+    memset(acc, 0, L.nacc * sizeof(double));
+    if (is_pl) pattn__p1_matvec(P->W, d, P->p, 0, pe);
+
+    c.m = m; c.loss = loss; c.d = d; c.T = T; c.n = n;
+    c.need_g = is_pl && (out->gp || out->gW);
+    c.want_gv = out->gv != NULL;
+    c.want_gW = m == PATTN_SA && out->gW;
+    c.X = X; c.y = y; c.pe = pe; c.v = P->v; c.W = P->W;
+    c.fout = out->f; c.hout = out->h;
+
+    nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
+    nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : 1.0), nb);
+    for (g0 = 0; g0 < nb; g0 += L.group) {
+        long gb = nb - g0 < L.group ? nb - g0 : L.group;
+        PATTN__P1_OMP_FOR_NT(nth)
+        for (bi = 0; bi < gb; ++bi)
+            pattn__p1_block(&c, g0 + bi, slots + (size_t)pattn__p1_tid() * L.slot,
+                            parts + (size_t)bi * L.pstride, dparts + 2 * bi, L.pstride);
+        for (bi = 0; bi < gb; ++bi) { /* block order: the thread count cannot matter */
+            const float *pp = parts + (size_t)bi * L.pstride;
+            size_t k;
+            lsum += dparts[2 * bi];
+            hits += dparts[2 * bi + 1];
+            if (y)
+                for (k = 0; k < L.nacc; ++k) acc[k] += (double)pp[k];
+        }
+    }
+    out->loss = y ? lsum / n : NAN;
+    out->acc = y ? hits / n : NAN;
+    if (out->gv)
+        for (i = 0; i < d; ++i) out->gv[i] = (float)(acc[d + i] / n);
+    if (c.need_g) {
+        /* mean d loss / d(Wp) -> gp = W'(...), gW = (...) p' */
+        float *g = slots; /* slot 0 is free again */
+        for (i = 0; i < d; ++i) g[i] = (float)(acc[i] / n);
+        if (out->gW)
+            for (i = 0; i < d; ++i)
+                for (j = 0; j < d; ++j) out->gW[(size_t)i * (size_t)d + j] = (float)((acc[i] / n) * (double)P->p[j]);
+        if (out->gp) pattn__p1_matvec(P->W, d, g, 1, out->gp);
+    }
+    if (c.want_gW)
+        for (i = 0; i < d * d; ++i) out->gW[i] = (float)(acc[2 * d + i] / n);
+    if (mem) PATTN_FREE(mem);
+    return PATTN_OK;
+}
+
+/* ==== paper 1: contextual mixture generator (spec §2) ===================================== */
+
+/* unbiased integer in [0, n), n < 2^32, from the top 32 bits: Lemire's multiply-shift with
+   rejection, so the common path has no division */
+PATTN__INLINE uint32_t pattn__p1_below32(pattn_rng *r, uint32_t n)
+{
+    uint64_t mm = (pattn_rng_u64(r) >> 32) * (uint64_t)n;
+    uint32_t lo = (uint32_t)mm;
+    if (lo < n) {
+        uint32_t th = (uint32_t)(0u - n) % n;
+        while (lo < th) {
+            mm = (pattn_rng_u64(r) >> 32) * (uint64_t)n;
+            lo = (uint32_t)mm;
+        }
+    }
+    return (uint32_t)(mm >> 32);
+}
+
+/* x = s x + add (one rounding), or s x when add is NULL */
+static void pattn__p1_scale_add(int n, float s, float *x, const float *add)
+{
+    pattn__f8 vs = pattn__f8_set1(s);
+    int i = 0;
+    if (add) {
+        for (; i + 8 <= n; i += 8) pattn__f8_store(x + i, pattn__f8_fma(vs, pattn__f8_load(x + i), pattn__f8_load(add + i)));
+        if (i < n) pattn__f8_store_part(x + i, n - i, pattn__f8_fma(vs, pattn__f8_load_part(x + i, n - i, 0.0f), pattn__f8_load_part(add + i, n - i, 0.0f)));
+    } else {
+        pattn__scale(n, s, x);
+    }
+}
+
+static int pattn__p1_cmm_ok(const pattn_cmm *m, const pattn_cmm_ext *ext)
+{
+    const float *q = ext ? ext->q : NULL, *v = ext ? ext->vstar : NULL;
+    long k;
+    if (!m || m->d < 2 || m->T < 1) return 0;
+    if (!pattn__finite(m->zeta) || !pattn__finite(m->sigma) || !pattn__finite(m->q_norm) ||
+        !pattn__finite(m->v_norm) || !pattn__finite(m->rho) || !pattn__finite(m->eps) ||
+        !pattn__finite(m->dist_q))
+        return 0;
+    if (!(m->zeta > 0.0 && m->zeta <= 1.0)) return 0;
+    k = lround(m->zeta * m->T);
+    if (k < 1 || k > m->T) return 0;
+    if (m->sigma < 0.0 || m->rho < 0.0 || m->eps < 0.0 || m->eps > 1.0) return 0;
+    if (m->dist_q < 0.0 || m->dist_q >= 1.0) return 0;
+    if (m->noise != PATTN_NOISE_ORTHO && m->noise != PATTN_NOISE_ISO) return 0;
+    if (!q && !(m->q_norm > 0.0)) return 0;
+    if (!v && !(m->v_norm > 0.0)) return 0;
+    if (q || v) {
+        double qq = 0, vv = 0, qv = 0, qj, vj;
+        int j;
+        if (q && !pattn__all_finite_f32(q, m->d)) return 0;
+        if (v && !pattn__all_finite_f32(v, m->d)) return 0;
+        for (j = 0; j < m->d; ++j) {
+            qj = q ? (double)q[j] : (j == 0 ? m->q_norm : 0.0);
+            vj = v ? (double)v[j] : (j == 1 ? m->v_norm : 0.0);
+            qq += qj * qj;
+            vv += vj * vj;
+            qv += qj * vj;
+        }
+        if (!(qq > 0.0) || !(vv > 0.0) || fabs(qv) > 1e-5 * sqrt(qq * vv)) return 0;
+    }
+    return 1;
+}
+
+/* q and v* in double-then-float, either output may be NULL */
+static void pattn__p1_cmm_qv(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q, float *v)
+{
+    int j;
+    for (j = 0; j < m->d; ++j) {
+        if (q) q[j] = (ext && ext->q) ? ext->q[j] : (j == 0 ? (float)m->q_norm : 0.0f);
+        if (v) v[j] = (ext && ext->vstar) ? ext->vstar[j] : (j == 1 ? (float)m->v_norm : 0.0f);
+    }
+}
+
+PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q,
+                                         float *vstar)
+{
+    if (!pattn__p1_cmm_ok(m, ext)) return PATTN_EINVAL;
+    pattn__p1_cmm_qv(m, ext, q, vstar);
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext *ext,
+                                        uint64_t seed, uint64_t first, int n, float *X,
+                                        float *y, uint8_t *mask)
+{
+    float *buf, *rel[2], *dis[2], *qh, *qf, *vf, sig;
+    int d, T, k, ortho, userq, leading, j, nth;
+    size_t Td;
+    long i;
+    double qn = 0.0;
+    if (!X || !y || n < 1 || !pattn__p1_cmm_ok(m, ext)) return PATTN_EINVAL;
+    d = m->d;
+    T = m->T;
+    Td = (size_t)T * (size_t)d;
+    k = (int)lround(m->zeta * T);
+    buf = (float *)PATTN_MALLOC(7 * (size_t)d * sizeof(float));
+    if (!buf) return PATTN_ENOMEM;
+    qf = buf; vf = qf + d; qh = vf + d;
+    rel[0] = qh + d; rel[1] = rel[0] + d; dis[0] = rel[1] + d; dis[1] = dis[0] + d;
+    pattn__p1_cmm_qv(m, ext, qf, vf);
+    for (j = 0; j < d; ++j) qn += (double)qf[j] * (double)qf[j];
+    qn = sqrt(qn);
+    /* index 0: y = -1, index 1: y = +1; signal rows formed in double, rounded once */
+    for (j = 0; j < d; ++j) {
+        double qj = (double)qf[j], vj = (double)vf[j];
+        qh[j] = (float)(qj / qn);
+        rel[1][j] = (float)(qj + vj);
+        rel[0][j] = (float)(qj - vj);
+        dis[1][j] = (float)(m->dist_q * qj - m->rho * vj);
+        dis[0][j] = (float)(m->dist_q * qj + m->rho * vj);
+    }
+    ortho = m->noise == PATTN_NOISE_ORTHO;
+    userq = ext && ext->q;
+    leading = ext && ext->leading;
+    sig = (float)m->sigma;
+    nth = pattn__p1_threads(pattn__p1_max_threads(), 8.0 * (double)n * (double)Td, n);
+
+    PATTN__P1_OMP_FOR_NT(nth)
+    for (i = 0; i < (long)n; ++i) {
+        pattn_rng r;
+        pattn_rng8 r8;
+        float *Xi = X + (size_t)i * Td;
+        uint8_t *mi = mask ? mask + (size_t)i * (size_t)T : NULL;
+        int t, sel = 0, yp;
+        uint64_t noise_seed;
+        /* the sample's scalar stream gives the discrete draws (exact probabilities) and seeds
+           the eight-lane generator that makes the T*d normals */
+        pattn_rng_stream(&r, seed, first + (uint64_t)i);
+        noise_seed = pattn_rng_u64(&r);
+        if (sig > 0.0f) {
+            pattn_rng8_seed(&r8, noise_seed, 0);
+            pattn_rng8_normal_f32(&r8, Xi, (int)Td);
+        } else {
+            memset(Xi, 0, Td * sizeof(float));
+        }
+        yp = (int)(pattn_rng_u64(&r) >> 63);
+        y[i] = yp ? 1.0f : -1.0f;
+        for (t = 0; t < T; ++t) {
+            float *row = Xi + (size_t)t * (size_t)d;
+            const float *add = NULL;
+            int isrel, type = 0;
+            /* selection sampling: token t is relevant with probability (k - sel)/(T - t) */
+            isrel = leading ? t < k : (int)pattn__p1_below32(&r, (uint32_t)(T - t)) < k - sel;
+            if (isrel) {
+                ++sel;
+                type = 1;
+                add = rel[yp];
+            } else if (m->eps > 0.0 && pattn_rng_uniform_f64(&r) < m->eps) {
+                type = 2;
+                add = dis[yp];
+            }
+            if (sig > 0.0f) {
+                /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
+                if (ortho) {
+                    if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
+                    else row[0] = 0.0f;
+                }
+                pattn__p1_scale_add(d, sig, row, add); /* x = sigma z + signal, one pass */
+            } else if (add) {
+                memcpy(row, add, (size_t)d * sizeof(float));
+            }
+            if (mi) mi[t] = (uint8_t)type;
+        }
+    }
+    PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+/* ==== paper 1: training, ridge head, initial trajectory (spec §3) ========================== */
+
+PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, const float *p,
+                                         const float *W, float *H)
+{
+    float *buf, *pe, *sc;
+    int nth = pattn__p1_max_threads();
+    size_t slot = pattn__p1_round16(2 * (size_t)T);
+    long i;
+    if (!X || !p || !H || n < 1 || T < 1 || d < 1 || !pattn__all_finite_f32(p, d)) return PATTN_EINVAL;
+    if (W)
+        for (i = 0; i < d; ++i)
+            if (!pattn__all_finite_f32(W + (size_t)i * (size_t)d, d)) return PATTN_EINVAL;
+    buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float));
+    if (!buf) return PATTN_ENOMEM;
+    pe = buf;
+    sc = buf + pattn__p1_round16((size_t)d);
+    pattn__p1_matvec(W, d, p, 0, pe);
+    nth = pattn__p1_threads(nth, (double)n * T * d, n);
+    PATTN__P1_OMP_FOR_NT(nth)
+    for (i = 0; i < (long)n; ++i)
+        (void)pattn__p1_pa_one(X + (size_t)i * (size_t)T * (size_t)d, T, d, pe, NULL,
+                               sc + (size_t)pattn__p1_tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL);
+    PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mask, int n, int T,
+                                              int d, const float *p, const float *W,
+                                              double *mass)
+{
+    float *buf, *pe, *sc;
+    double *per, total = 0.0;
+    int nth = pattn__p1_max_threads();
+    size_t slot = pattn__p1_round16((size_t)T);
+    long i;
+    if (!X || !mask || !p || !mass || n < 1 || T < 1 || d < 1 || !pattn__all_finite_f32(p, d)) return PATTN_EINVAL;
+    if (W)
+        for (i = 0; i < d; ++i)
+            if (!pattn__all_finite_f32(W + (size_t)i * (size_t)d, d)) return PATTN_EINVAL;
+    buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float) + (size_t)n * sizeof(double));
+    if (!buf) return PATTN_ENOMEM;
+    pe = buf;
+    sc = buf + pattn__p1_round16((size_t)d);
+    per = (double *)(void *)(sc + (size_t)nth * slot);
+    pattn__p1_matvec(W, d, p, 0, pe);
+    nth = pattn__p1_threads(nth, (double)n * T * d, n);
+    PATTN__P1_OMP_FOR_NT(nth)
+    for (i = 0; i < (long)n; ++i) {
+        const float *Xi = X + (size_t)i * (size_t)T * (size_t)d;
+        float *s = sc + (size_t)pattn__p1_tid() * slot;
+        double mr = 0.0;
+        int t;
+        for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
+        pattn__p1_softmax(s, T);
+        for (t = 0; t < T; ++t)
+            if (mask[(size_t)i * (size_t)T + t] == 1) mr += (double)s[t];
+        per[i] = mr;
+    }
+    for (i = 0; i < (long)n; ++i) total += per[i];
+    *mass = total / n;
+    PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+/* x . y in double with four partial sums (fixed order) */
+static double pattn__p1_ddot(const double *x, const double *y, int n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+    }
+    for (; i < n; ++i) s0 += x[i] * y[i];
+    return (s0 + s2) + (s1 + s3);
+}
+
+/* x = A^+ b for symmetric PSD A (m x m) through its eigen-decomposition; eigenvalues below
+   m * eps * max are treated as zero (the minimum-norm solution) */
+static pattn_status pattn__p1_pinv_solve(const double *A, int m, const double *b, double *x)
+{
+    double *ev = (double *)PATTN_MALLOC(((size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
+    double *V, *c, top = 0.0, tol;
+    pattn_status st;
+    int i, j;
+    if (!ev) return PATTN_ENOMEM;
+    V = ev + m;
+    c = V + (size_t)m * (size_t)m;
+    st = pattn_sym_eig(A, m, ev, V);
+    if (st != PATTN_OK) {
+        PATTN_FREE(ev);
+        return st;
+    }
+    for (i = 0; i < m; ++i) top = fabs(ev[i]) > top ? fabs(ev[i]) : top;
+    tol = (double)m * DBL_EPSILON * top;
+    for (j = 0; j < m; ++j) {
+        double s = 0.0;
+        for (i = 0; i < m; ++i) s += V[(size_t)i * (size_t)m + j] * b[i];
+        c[j] = ev[j] > tol ? s / ev[j] : 0.0;
+    }
+    for (i = 0; i < m; ++i) {
+        double s = 0.0;
+        for (j = 0; j < m; ++j) s += V[(size_t)i * (size_t)m + j] * c[j];
+        x[i] = s;
+    }
+    PATTN_FREE(ev);
+    return PATTN_OK;
+}
+
+/* Solve A x = b for SPD-or-singular PSD A: Cholesky, else the pseudo-inverse. A is kept. */
+static pattn_status pattn__p1_psd_solve(const double *A, int m, const double *b, double *x)
+{
+    double *L = (double *)PATTN_MALLOC((size_t)m * (size_t)m * sizeof(double));
+    pattn_status st;
+    if (!L) return PATTN_ENOMEM;
+    memcpy(L, A, (size_t)m * (size_t)m * sizeof(double));
+    st = pattn_chol(L, m);
+    if (st == PATTN_OK) {
+        memcpy(x, b, (size_t)m * sizeof(double));
+        st = pattn_chol_solve(L, m, x, 1);
+    } else if (st == PATTN_ENUM) {
+        st = pattn__p1_pinv_solve(A, m, b, x);
+    }
+    PATTN_FREE(L);
+    return st;
+}
+
+PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, int d,
+                                       double lambda, double *w)
+{
+    double *Hd, *A, *b, *x;
+    pattn_status st;
+    int m, nth;
+    long i;
+    if (!H || !y || !w || n < 1 || d < 1 || !pattn__finite(lambda) || lambda < 0.0) return PATTN_EINVAL;
+    if (!pattn__all_finite_f32(y, n)) return PATTN_EINVAL;
+    for (i = 0; i < n; ++i)
+        if (!pattn__all_finite_f32(H + (size_t)i * (size_t)d, d)) return PATTN_EINVAL;
+    m = n >= d ? d : n;
+    Hd = (double *)PATTN_MALLOC(((size_t)n * (size_t)d + (size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
+    if (!Hd) return PATTN_ENOMEM;
+    A = Hd + (size_t)n * (size_t)d;
+    b = A + (size_t)m * (size_t)m;
+    x = b + m;
+    if (n >= d) {
+        /* primal: (H'H/n + lambda I) w = H'y/n, from the transposed features so that every
+           entry is one contiguous dot product */
+        for (i = 0; i < n; ++i) {
+            int j;
+            for (j = 0; j < d; ++j) Hd[(size_t)j * (size_t)n + i] = (double)H[(size_t)i * (size_t)d + j];
+        }
+        nth = pattn__p1_threads(pattn__p1_max_threads(), 0.5 * (double)n * d * d, d);
+        PATTN__P1_OMP_FOR_NT(nth)
+        for (i = 0; i < (long)d; ++i) {
+            const double *hi = Hd + (size_t)i * (size_t)n;
+            double s = 0.0;
+            int j, t;
+            for (j = 0; j <= (int)i; ++j) {
+                double a = pattn__p1_ddot(hi, Hd + (size_t)j * (size_t)n, n) / n;
+                A[(size_t)i * (size_t)d + j] = A[(size_t)j * (size_t)d + i] = a;
+            }
+            A[(size_t)i * (size_t)d + i] += lambda;
+            for (t = 0; t < n; ++t) s += hi[t] * (double)y[t];
+            b[i] = s / n;
+        }
+        st = pattn__p1_psd_solve(A, d, b, x);
+        if (st == PATTN_OK) memcpy(w, x, (size_t)d * sizeof(double));
+    } else {
+        /* dual: w = H'a with (HH'/n + lambda I) a = y/n */
+        for (i = 0; i < (long)n * d; ++i) Hd[i] = (double)H[i];
+        nth = pattn__p1_threads(pattn__p1_max_threads(), 0.5 * (double)n * n * d, n);
+        PATTN__P1_OMP_FOR_NT(nth)
+        for (i = 0; i < (long)n; ++i) {
+            int j;
+            for (j = 0; j <= (int)i; ++j) {
+                double a = pattn__p1_ddot(Hd + (size_t)i * (size_t)d, Hd + (size_t)j * (size_t)d, d) / n;
+                A[(size_t)i * (size_t)n + j] = A[(size_t)j * (size_t)n + i] = a;
+            }
+            A[(size_t)i * (size_t)n + i] += lambda;
+            b[i] = (double)y[i] / n;
+        }
+        st = pattn__p1_psd_solve(A, n, b, x);
+        if (st == PATTN_OK) {
+            int j;
+            for (j = 0; j < d; ++j) {
+                double s = 0.0;
+                for (i = 0; i < n; ++i) s += Hd[(size_t)i * (size_t)d + j] * x[i];
+                w[j] = s;
+            }
+        }
+    }
+    PATTN_FREE(Hd);
+    return st;
+}
+
+/* the model's own trained set (spec §1 table) */
+static int pattn__p1_default_train(pattn_model m, const pattn_params *P)
+{
+    switch (m) {
+    case PATTN_PA:
+    case PATTN_LPA: return PATTN_TRAIN_P | PATTN_TRAIN_V;
+    case PATTN_SA: return P->W ? (PATTN_TRAIN_W | PATTN_TRAIN_V) : PATTN_TRAIN_V;
+    default: return PATTN_TRAIN_V;
+    }
+}
+
+/* theta -= step, where step is the GD or Adam update of gradient g (Adam state m1, m2) */
+static void pattn__p1_update(float *theta, const float *g, size_t len, const pattn_train_opts *o,
+                             double *m1, double *m2, double b1, double b2, double eps,
+                             double c1, double c2)
+{
+    size_t i;
+    for (i = 0; i < len; ++i) {
+        double gi = (double)g[i], step;
+        if (o->adam) {
+            m1[i] = b1 * m1[i] + (1.0 - b1) * gi;
+            m2[i] = b2 * m2[i] + (1.0 - b2) * gi * gi;
+            step = o->lr * (m1[i] / c1) / (sqrt(m2[i] / c2) + eps);
+        } else {
+            step = o->lr * gi;
+        }
+        theta[i] = (float)((double)theta[i] - step);
+    }
+}
+
+PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X,
+                                   const float *y, int n, int T, pattn_train_rec **hist)
+{
+    pattn_batch_out bo;
+    pattn_status st = PATTN_OK;
+    pattn_rng rng;
+    size_t wbytes, dd, Td, nstate;
+    void *work = NULL;
+    float *gbuf = NULL, *Xb = NULL, *yb = NULL;
+    double *state = NULL, b1, b2, eps, c1 = 1.0, c2 = 1.0;
+    int *perm = NULL, flags, bs, pos, it, d, i;
+    if (!o || !P || !X || !y || n < 1 || T < 1) return PATTN_EINVAL;
+    if (!pattn__p1_params_ok(o->model, P)) return PATTN_EINVAL;
+    if (o->loss != PATTN_LOSS_SQUARED && o->loss != PATTN_LOSS_LOGISTIC) return PATTN_EINVAL;
+    if (o->iters < 1 || !pattn__finite(o->lr) || !(o->lr > 0.0) || o->batch < 0) return PATTN_EINVAL;
+    if (!pattn__finite(o->beta1) || !pattn__finite(o->beta2) || !pattn__finite(o->adam_eps)) return PATTN_EINVAL;
+    if (o->beta1 < 0.0 || o->beta1 >= 1.0 || o->beta2 < 0.0 || o->beta2 >= 1.0 || o->adam_eps < 0.0) return PATTN_EINVAL;
+    if (!pattn__all_finite_f32(y, n)) return PATTN_EINVAL;
+    flags = o->train ? o->train : pattn__p1_default_train(o->model, P);
+    if (flags & ~(PATTN_TRAIN_P | PATTN_TRAIN_V | PATTN_TRAIN_W)) return PATTN_EINVAL;
+    if ((flags & PATTN_TRAIN_P) && (o->model == PATTN_SA || o->model == PATTN_LIN)) return PATTN_EINVAL;
+    if ((flags & PATTN_TRAIN_W) && (o->model == PATTN_LIN || !P->W)) return PATTN_EINVAL;
+    b1 = o->beta1 > 0.0 ? o->beta1 : 0.9;
+    b2 = o->beta2 > 0.0 ? o->beta2 : 0.999;
+    eps = o->adam_eps > 0.0 ? o->adam_eps : 1e-8;
+    d = P->d;
+    dd = (size_t)d * (size_t)d;
+    Td = (size_t)T * (size_t)d;
+    bs = (o->batch == 0 || o->batch >= n) ? n : o->batch;
+
+    wbytes = pattn_model_work_size(o->model, T, d);
+    work = PATTN_MALLOC(wbytes);
+    gbuf = (float *)PATTN_MALLOC((2 * (size_t)d + dd) * sizeof(float));
+    nstate = o->adam ? 2 * (2 * (size_t)d + dd) : 1;
+    state = (double *)PATTN_MALLOC(nstate * sizeof(double));
+    if (bs < n) {
+        Xb = (float *)PATTN_MALLOC((size_t)bs * Td * sizeof(float));
+        yb = (float *)PATTN_MALLOC((size_t)bs * sizeof(float));
+        perm = (int *)PATTN_MALLOC((size_t)n * sizeof(int));
+    }
+    if (!work || !gbuf || !state || (bs < n && (!Xb || !yb || !perm))) {
+        st = PATTN_ENOMEM;
+        goto done;
+    }
+    memset(state, 0, nstate * sizeof(double));
+    memset(&bo, 0, sizeof bo);
+    bo.gp = (flags & PATTN_TRAIN_P) ? gbuf : NULL;
+    bo.gv = (flags & PATTN_TRAIN_V) ? gbuf + d : NULL;
+    bo.gW = (flags & PATTN_TRAIN_W) ? gbuf + 2 * (size_t)d : NULL;
+    pattn_rng_seed(&rng, o->seed);
+    pos = n; /* forces a shuffle before the first mini-batch */
+    if (perm)
+        for (i = 0; i < n; ++i) perm[i] = i;
+
+    for (it = 0; it < o->iters; ++it) {
+        const float *Xu = X, *yu = y;
+        pattn_train_rec rec;
+        if (bs < n) {
+            if (pos + bs > n) { /* new epoch: Fisher-Yates */
+                for (i = n - 1; i > 0; --i) {
+                    int j = (int)pattn__p1_below32(&rng, (uint32_t)(i + 1)), tmp = perm[i];
+                    perm[i] = perm[j];
+                    perm[j] = tmp;
+                }
+                pos = 0;
+            }
+            for (i = 0; i < bs; ++i) {
+                memcpy(Xb + (size_t)i * Td, X + (size_t)perm[pos + i] * Td, Td * sizeof(float));
+                yb[i] = y[perm[pos + i]];
+            }
+            pos += bs;
+            Xu = Xb;
+            yu = yb;
+        }
+        st = pattn_model_batch(o->model, P, o->loss, Xu, yu, bs, T, &bo, work, wbytes);
+        if (st != PATTN_OK) goto done;
+        memset(&rec, 0, sizeof rec); /* padding too: histories can be compared bytewise */
+        rec.iter = it;
+        rec.loss = bo.loss;
+        rec.acc = bo.acc;
+        if (hist) arrput(*hist, rec);
+        if (!pattn__finite(bo.loss) || ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(gbuf, d)) ||
+            ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(gbuf + d, d)) ||
+            ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(gbuf + 2 * (size_t)d, d * d))) {
+            st = PATTN_ENUM;
+            goto done;
+        }
+        if (o->adam) {
+            c1 *= b1;
+            c2 *= b2;
+        }
+        {
+            double *s1 = state, *s2 = o->adam ? state + 2 * (size_t)d + dd : state;
+            double k1 = 1.0 - c1, k2 = 1.0 - c2;
+            if (flags & PATTN_TRAIN_P) pattn__p1_update(P->p, gbuf, (size_t)d, o, s1, s2, b1, b2, eps, k1, k2);
+            if (flags & PATTN_TRAIN_V) pattn__p1_update(P->v, gbuf + d, (size_t)d, o, o->adam ? s1 + d : s1, o->adam ? s2 + d : s2, b1, b2, eps, k1, k2);
+            if (flags & PATTN_TRAIN_W) pattn__p1_update(P->W, gbuf + 2 * (size_t)d, dd, o, o->adam ? s1 + 2 * (size_t)d : s1, o->adam ? s2 + 2 * (size_t)d : s2, b1, b2, eps, k1, k2);
+        }
+        if (((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(P->p, d)) ||
+            ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(P->v, d)) ||
+            ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(P->W, d * d))) {
+            st = PATTN_ENUM; /* the step overflowed float */
+            goto done;
+        }
+        if (o->progress && o->progress(o->user, &rec, o->iters)) break;
+    }
+done:
+    PATTN_FREE(work);
+    PATTN_FREE(gbuf);
+    PATTN_FREE(state);
+    PATTN_FREE(Xb);
+    PATTN_FREE(yb);
+    PATTN_FREE(perm);
+    return st;
+}
+
+PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y,
+                                   int n, int T, int d, const float *q, const float *Xte,
+                                   const float *yte, const uint8_t *mask_te, int nte,
+                                   float *v1, float *p2, float *v3, pattn_traj_result *res)
+{
+    pattn_params P;
+    pattn_batch_out bo;
+    pattn_traj_result R;
+    pattn_status st;
+    float *buf, *zero, *pv1, *pp2, *pv3, *g, *Hf = NULL;
+    double *w = NULL, pq = 0.0, pp = 0.0, qq = 0.0;
+    size_t Td = (size_t)T * (size_t)d;
+    int n1, n2, j, i0[3], ni[3];
+    if (!o || !X || !y || !Xte || !yte || !res || T < 1 || d < 1 || nte < 1) return PATTN_EINVAL;
+    if (n < (o->split ? 3 : 1)) return PATTN_EINVAL;
+    if (!pattn__finite(o->eta_v) || !pattn__finite(o->eta_p) || !pattn__finite(o->lambda)) return PATTN_EINVAL;
+    if (!(o->eta_v > 0.0) || !(o->eta_p > 0.0) || o->lambda < 0.0) return PATTN_EINVAL;
+    if (!pattn__all_finite_f32(y, n) || !pattn__all_finite_f32(yte, nte)) return PATTN_EINVAL;
+    if (q && !pattn__all_finite_f32(q, d)) return PATTN_EINVAL;
+    if (o->split) {
+        n1 = n / 3;
+        n2 = 2 * n / 3;
+        i0[0] = 0; ni[0] = n1;
+        i0[1] = n1; ni[1] = n2 - n1;
+        i0[2] = n2; ni[2] = n - n2;
+    } else {
+        i0[0] = i0[1] = i0[2] = 0;
+        ni[0] = ni[1] = ni[2] = n;
+    }
+    buf = (float *)PATTN_MALLOC(5 * (size_t)d * sizeof(float));
+    if (!buf) return PATTN_ENOMEM;
+    zero = buf; pv1 = zero + d; pp2 = pv1 + d; pv3 = pp2 + d; g = pv3 + d;
+    memset(zero, 0, (size_t)d * sizeof(float));
+    P.d = d;
+    P.W = NULL;
+    memset(&bo, 0, sizeof bo);
+
+    /* step 1: at v = 0, p = 0 only the head moves */
+    P.p = zero; P.v = zero; bo.gv = g;
+    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[0] * Td, y + i0[0], ni[0], T, &bo, NULL, 0);
+    if (st != PATTN_OK) goto done;
+    for (j = 0; j < d; ++j) pv1[j] = (float)(-o->eta_v * (double)g[j]);
+    /* step 2: the prompt, from the gradient at (v1, 0) */
+    P.v = pv1; bo.gv = NULL; bo.gp = g;
+    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[1] * Td, y + i0[1], ni[1], T, &bo, NULL, 0);
+    if (st != PATTN_OK) goto done;
+    for (j = 0; j < d; ++j) pp2[j] = (float)(-o->eta_p * (double)g[j]);
+    /* step 3: the head under p2 */
+    if (o->refit) {
+        Hf = (float *)PATTN_MALLOC((size_t)ni[2] * (size_t)d * sizeof(float));
+        w = (double *)PATTN_MALLOC((size_t)d * sizeof(double));
+        if (!Hf || !w) { st = PATTN_ENOMEM; goto done; }
+        st = pattn_pa_features(X + (size_t)i0[2] * Td, ni[2], T, d, pp2, NULL, Hf);
+        if (st == PATTN_OK) st = pattn_ridge_fit(Hf, y + i0[2], ni[2], d, o->lambda, w);
+        if (st != PATTN_OK) goto done;
+        for (j = 0; j < d; ++j) pv3[j] = (float)w[j];
+    } else {
+        P.p = pp2; bo.gp = NULL; bo.gv = g;
+        st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[2] * Td, y + i0[2], ni[2], T, &bo, NULL, 0);
+        if (st != PATTN_OK) goto done;
+        for (j = 0; j < d; ++j) pv3[j] = (float)((double)pv1[j] - o->eta_v * (double)g[j]);
+    }
+    /* evaluation on the test set */
+    P.p = pp2; P.v = pv3; bo.gp = bo.gv = NULL;
+    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, Xte, yte, nte, T, &bo, NULL, 0);
+    if (st != PATTN_OK) goto done;
+    R.acc = bo.acc;
+    R.loss = bo.loss;
+    R.mass_r = NAN;
+    if (mask_te) {
+        st = pattn_pa_relevant_mass(Xte, mask_te, nte, T, d, pp2, NULL, &R.mass_r);
+        if (st != PATTN_OK) goto done;
+    }
+    for (j = 0; j < d; ++j) {
+        double qj = q ? (double)q[j] : (j == 0 ? 1.0 : 0.0);
+        pq += (double)pp2[j] * qj;
+        pp += (double)pp2[j] * (double)pp2[j];
+        qq += qj * qj;
+    }
+    R.gamma = pq;
+    R.cos_pq = pp > 0.0 && qq > 0.0 ? pq / sqrt(pp * qq) : 0.0;
+    *res = R;
+    if (v1) memcpy(v1, pv1, (size_t)d * sizeof(float));
+    if (p2) memcpy(p2, pp2, (size_t)d * sizeof(float));
+    if (v3) memcpy(v3, pv3, (size_t)d * sizeof(float));
+done:
+    PATTN_FREE(buf);
+    PATTN_FREE(Hf);
+    PATTN_FREE(w);
+    return st;
+}
+
+/* ==== paper 2 models: reduced, known-mean PGD, LinearAttn ================================== */
+
+/* regimes by number (the closed forms' PATTN_ICL_PT .. PATTN_ICL_LB) */
+enum { PATTN__ICL_PT = 0, PATTN__ICL_FT = 1, PATTN__ICL_JT = 2, PATTN__ICL_DEC = 3, PATTN__ICL_LB = 4 };
+
+/* sizes a model or a sample may have: every d*d*K and (n+2)*(d+1) product fits an int */
+static int pattn__icl_size_ok(int d, int K, int n)
+{
+    double dd = (double)d + 1.0;
+    if (d < 1 || K < 1 || n < 0) return 0;
+    return dd * dd * (double)K * 4.0 < 2.0e9 && ((double)n + 2.0) * dd * 4.0 < 2.0e9;
+}
+
+static int pattn__icl_np(int type, int d, int K, int m)
+{
+    int D = d + 1;
+    switch (type) {
+    case PATTN_ICL_REDUCED: return d * d + K * d;
+    case PATTN_ICL_PGD: return d * d;
+    case PATTN_ICL_PGD_TASK: return K * d * d;
+    default: return 3 * D * D + K * m * D + K * D;
+    }
+}
+
+/* point the named parameter blocks into theta */
+static void pattn__icl_model_layout(pattn_icl_model *md)
+{
+    int d = md->d, K = md->K, D = d + 1;
+    double *t = md->theta;
+    md->W = md->b = md->Wq = md->Wk = md->Wv = md->P = md->h = NULL;
+    if (md->type == PATTN_ICL_FULL) {
+        md->Wq = t;
+        md->Wk = t + D * D;
+        md->Wv = t + 2 * D * D;
+        md->P = t + 3 * D * D;
+        md->h = md->P + K * md->m * D;
+    } else {
+        md->W = t;
+        if (md->type == PATTN_ICL_REDUCED) md->b = t + d * d;
+    }
+}
+
+static void pattn__icl_full_default(pattn_icl_model *md)
+{
+    int D = md->d + 1, i, k, j;
+    memset(md->theta, 0, (size_t)md->np * sizeof(double));
+    for (i = 0; i < D; ++i) md->Wq[i * D + i] = md->Wk[i * D + i] = md->Wv[i * D + i] = 1.0;
+    for (k = 0; k < md->K; ++k) {
+        for (j = 0; j < md->m; ++j) md->P[(k * md->m + j) * D + D - 1] = 1.0;
+        md->h[k * D + D - 1] = 1.0;
+    }
+}
+
+PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, int type, int m_prompts,
+                                              pattn_icl_model **out)
+{
+    pattn_icl_model *md;
+    pattn_status st;
+    int np;
+    if (!out || !m) return PATTN_EINVAL;
+    st = pattn_icl_mix_check(m);
+    if (st != PATTN_OK) return st;
+    if (type < PATTN_ICL_REDUCED || type > PATTN_ICL_FULL) return PATTN_EINVAL;
+    if (type != PATTN_ICL_FULL && m_prompts != 0) return PATTN_EINVAL;
+    if (m_prompts < 0 || m_prompts > 4096) return PATTN_EINVAL;
+    if (type == PATTN_ICL_FULL && m_prompts == 0) m_prompts = 1;
+    if (!pattn__icl_size_ok(m->d, m->K, 0) || ((double)m->d + 1.0) * m->K * (m_prompts + 4.0) * 4.0 >= 2.0e9)
+        return PATTN_EINVAL;
+    np = pattn__icl_np(type, m->d, m->K, m_prompts);
+    md = (pattn_icl_model *)PATTN_MALLOC(sizeof *md);
+    if (!md) return PATTN_ENOMEM;
+    md->theta = (double *)PATTN_MALLOC(((size_t)np + (size_t)m->K * (size_t)m->d) * sizeof(double));
+    if (!md->theta) { PATTN_FREE(md); return PATTN_ENOMEM; }
+    md->type = type;
+    md->d = m->d;
+    md->K = m->K;
+    md->m = type == PATTN_ICL_FULL ? m_prompts : 0;
+    md->np = np;
+    md->mu = md->theta + np;
+    if (m->mu) memcpy(md->mu, m->mu, (size_t)m->K * (size_t)m->d * sizeof(double));
+    else memset(md->mu, 0, (size_t)m->K * (size_t)m->d * sizeof(double));
+    pattn__icl_model_layout(md);
+    if (type == PATTN_ICL_FULL) pattn__icl_full_default(md);
+    else memset(md->theta, 0, (size_t)np * sizeof(double));
+    *out = md;
+    return PATTN_OK;
+}
+
+PATTN_DEF void pattn_icl_model_free(pattn_icl_model *mdl)
+{
+    if (!mdl) return;
+    PATTN_FREE(mdl->theta);
+    PATTN_FREE(mdl);
+}
+
+static int pattn__icl_model_ok(const pattn_icl_model *md)
+{
+    return md && md->theta && md->d >= 1 && md->K >= 1 && md->type >= PATTN_ICL_REDUCED &&
+           md->type <= PATTN_ICL_FULL && md->np == pattn__icl_np(md->type, md->d, md->K, md->m) &&
+           (md->type != PATTN_ICL_FULL || md->m >= 1);
+}
+
+PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_t seed)
+{
+    pattn_rng r;
+    int D, i, k, j;
+    double c;
+    if (!pattn__icl_model_ok(mdl) || n < 1) return PATTN_EINVAL;
+    if (mdl->type != PATTN_ICL_FULL) {
+        memset(mdl->theta, 0, (size_t)mdl->np * sizeof(double));
+        return PATTN_OK;
+    }
+    D = mdl->d + 1;
+    pattn__icl_full_default(mdl);
+    pattn_rng_seed(&r, seed);
+    c = sqrt(sqrt((double)D) / (double)(n + 1));
+    for (i = 0; i < D * D; ++i) {
+        mdl->Wq[i] = c * (mdl->Wq[i] + 0.01 * pattn_rng_normal_f64(&r));
+        mdl->Wk[i] = c * (mdl->Wk[i] + 0.01 * pattn_rng_normal_f64(&r));
+        mdl->Wv[i] += 0.01 * pattn_rng_normal_f64(&r);
+    }
+    for (k = 0; k < mdl->K; ++k)
+        for (j = 0; j < mdl->m; ++j)
+            for (i = 0; i < D; ++i) mdl->P[(k * mdl->m + j) * D + i] += 0.1 * pattn_rng_normal_f64(&r);
+    return PATTN_OK;
+}
+
+/* Q = Wq' Wk / sqrt(D), and V_k = Wv' h_k for every task */
+static void pattn__icl_full_qv(const pattn_icl_model *md, double *Q, double *V)
+{
+    int D = md->d + 1, a, b, c, k;
+    double isq = 1.0 / sqrt((double)D);
+    for (a = 0; a < D; ++a)
+        for (b = 0; b < D; ++b) {
+            double s = 0.0;
+            for (c = 0; c < D; ++c) s += md->Wq[c * D + a] * md->Wk[c * D + b];
+            Q[a * D + b] = s * isq;
+        }
+    for (k = 0; k < md->K; ++k)
+        for (a = 0; a < D; ++a) {
+            double s = 0.0;
+            for (c = 0; c < D; ++c) s += md->Wv[c * D + a] * md->h[k * D + c];
+            V[k * D + a] = s;
+        }
+}
+
+/* The FULL gradient from its batch statistics, for yhat = r' A V_k with r = Q'[x;0]:
+   G = sum e~ [x;0] (A V_k)' (D*D, gradient w.r.t. Q), E_k = sum_{task k} e~ A r,
+   H_k = sum_{task k} e~ [x;0], where e~ = 2 w (yhat - y). Then
+   dWq = Wk G'/sqrt(D), dWk = Wq G/sqrt(D), dWv = sum_k h_k E_k', dh_k = Wv E_k, and for a
+   prompt token p of task k (A holds p p'): dp = R_k (V_k'p) + V_k (R_k'p), R_k = Q' H_k. */
+static void pattn__icl_full_grad(const pattn_icl_model *md, const double *Q, const double *V,
+                                 const double *G, const double *E, const double *H, double *R,
+                                 double *grad)
+{
+    int d = md->d, D = d + 1, K = md->K, m = md->m, a, b, c, k, j;
+    double isq = 1.0 / sqrt((double)D);
+    double *gq = grad, *gk = grad + D * D, *gv = grad + 2 * D * D, *gp = grad + 3 * D * D;
+    double *gh = gp + K * m * D;
+    for (c = 0; c < D; ++c)
+        for (a = 0; a < D; ++a) {
+            double sq = 0.0, sk = 0.0, sv = 0.0;
+            for (b = 0; b < D; ++b) {
+                sq += md->Wk[c * D + b] * G[a * D + b];
+                sk += md->Wq[c * D + b] * G[b * D + a];
+            }
+            for (k = 0; k < K; ++k) sv += md->h[k * D + c] * E[k * D + a];
+            gq[c * D + a] = sq * isq;
+            gk[c * D + a] = sk * isq;
+            gv[c * D + a] = sv;
+        }
+    for (k = 0; k < K; ++k) {
+        const double *Vk = V + k * D, *Hk = H + k * D;
+        for (c = 0; c < D; ++c) {
+            double s = 0.0;
+            for (b = 0; b < D; ++b) s += md->Wv[c * D + b] * E[k * D + b];
+            gh[k * D + c] = s;
+        }
+        for (b = 0; b < D; ++b) {
+            double s = 0.0;
+            for (a = 0; a < d; ++a) s += Q[a * D + b] * Hk[a];
+            R[b] = s;
+        }
+        for (j = 0; j < m; ++j) {
+            const double *p = md->P + (k * m + j) * D;
+            double vp = 0.0, rp = 0.0;
+            for (b = 0; b < D; ++b) {
+                vp += Vk[b] * p[b];
+                rp += R[b] * p[b];
+            }
+            for (b = 0; b < D; ++b) gp[(k * m + j) * D + b] = R[b] * vp + Vk[b] * rp;
+        }
+    }
+}
+
+PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, int batch,
+                                           const float *X, const float *y, const float *xq,
+                                           const float *yq, const int *task, const double *wk,
+                                           double *yhat, double *loss, double *grad)
+{
+    int d, D, K, i, a, b, c, t, k;
+    size_t nw;
+    double *w, *s, *u, *av, *cv, *Q, *A, *G, *V, *E, *H;
+    double L = 0.0;
+    if (!pattn__icl_model_ok(mdl) || n < 1 || batch < 1 || !X || !y || !xq || !yq) return PATTN_EINVAL;
+    d = mdl->d;
+    D = d + 1;
+    K = mdl->K;
+    if (!pattn__icl_size_ok(d, K, n)) return PATTN_EINVAL;
+    if (!pattn__all_finite_f64(mdl->theta, (size_t)mdl->np) || !pattn__all_finite_f64(mdl->mu, (size_t)K * d))
+        return PATTN_EINVAL;
+    if (wk && !pattn__all_finite_f64(wk, (size_t)K)) return PATTN_EINVAL;
+    if (task)
+        for (i = 0; i < batch; ++i)
+            if (task[i] < 0 || task[i] >= K) return PATTN_EINVAL;
+    nw = 4 * (size_t)D + 3 * (size_t)D * D + 3 * (size_t)K * D;
+    w = (double *)PATTN_MALLOC(nw * sizeof(double));
+    if (!w) return PATTN_ENOMEM;
+    memset(w, 0, nw * sizeof(double));
+    s = w;           /* REDUCED/PGD: X'y + b_k or X'(y - X mu_k); FULL: r = Q'[x;0] */
+    u = s + D;       /* FULL: A r */
+    av = u + D;      /* REDUCED/PGD: W' x */
+    cv = av + D;     /* FULL: A V_k */
+    Q = cv + D;
+    A = Q + (size_t)D * D;
+    G = A + (size_t)D * D;
+    V = G + (size_t)D * D;
+    E = V + (size_t)K * D;
+    H = E + (size_t)K * D;
+    if (mdl->type == PATTN_ICL_FULL) pattn__icl_full_qv(mdl, Q, V);
+    if (grad) memset(grad, 0, (size_t)mdl->np * sizeof(double));
+    for (i = 0; i < batch; ++i) {
+        const float *Xi = X + (size_t)i * n * d, *yi = y + (size_t)i * n, *xi = xq + (size_t)i * d;
+        double yh = 0.0, e, ew, wi;
+        k = task ? task[i] : 0;
+        wi = wk ? wk[k] : 1.0 / batch;
+        if (mdl->type != PATTN_ICL_FULL) {
+            const double *mu = mdl->mu + k * d;
+            const double *W = mdl->W + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
+            for (c = 0; c < d; ++c) s[c] = 0.0;
+            for (t = 0; t < n; ++t) {
+                double rt = yi[t];
+                if (mdl->type != PATTN_ICL_REDUCED)
+                    for (c = 0; c < d; ++c) rt -= (double)Xi[t * d + c] * mu[c];
+                for (c = 0; c < d; ++c) s[c] += (double)Xi[t * d + c] * rt;
+            }
+            if (mdl->type == PATTN_ICL_REDUCED)
+                for (c = 0; c < d; ++c) s[c] += mdl->b[k * d + c];
+            else
+                for (c = 0; c < d; ++c) yh += (double)xi[c] * mu[c];
+            for (c = 0; c < d; ++c) {
+                double acc = 0.0;
+                for (a = 0; a < d; ++a) acc += (double)xi[a] * W[a * d + c];
+                av[c] = acc;
+            }
+            for (c = 0; c < d; ++c) yh += av[c] * s[c];
+            e = yh - (double)yq[i];
+            ew = 2.0 * wi * e;
+            if (grad) {
+                double *gW = grad + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
+                for (a = 0; a < d; ++a)
+                    for (c = 0; c < d; ++c) gW[a * d + c] += ew * xi[a] * s[c];
+                if (mdl->type == PATTN_ICL_REDUCED)
+                    for (c = 0; c < d; ++c) grad[d * d + k * d + c] += ew * av[c];
+            }
+        } else {
+            const double *Vk = V + k * D;
+            for (a = 0; a < D * D; ++a) A[a] = 0.0;
+            for (t = 0; t < n; ++t)
+                for (a = 0; a < D; ++a) {
+                    double za = a < d ? (double)Xi[t * d + a] : (double)yi[t];
+                    for (b = 0; b < D; ++b) A[a * D + b] += za * (b < d ? (double)Xi[t * d + b] : (double)yi[t]);
+                }
+            for (t = 0; t < mdl->m; ++t) {
+                const double *p = mdl->P + (k * mdl->m + t) * D;
+                for (a = 0; a < D; ++a)
+                    for (b = 0; b < D; ++b) A[a * D + b] += p[a] * p[b];
+            }
+            for (a = 0; a < D; ++a) {
+                double acc = 0.0;
+                for (b = 0; b < D; ++b) acc += A[a * D + b] * Vk[b];
+                cv[a] = acc;
+            }
+            for (b = 0; b < D; ++b) {
+                double acc = 0.0;
+                for (a = 0; a < d; ++a) acc += (double)xi[a] * Q[a * D + b];
+                s[b] = acc;
+            }
+            for (b = 0; b < D; ++b) yh += s[b] * cv[b];
+            e = yh - (double)yq[i];
+            ew = 2.0 * wi * e;
+            if (grad) {
+                for (a = 0; a < D; ++a) {
+                    double acc = 0.0;
+                    for (b = 0; b < D; ++b) acc += A[a * D + b] * s[b];
+                    u[a] = acc;
+                }
+                for (a = 0; a < d; ++a)
+                    for (b = 0; b < D; ++b) G[a * D + b] += ew * xi[a] * cv[b];
+                for (a = 0; a < D; ++a) E[k * D + a] += ew * u[a];
+                for (a = 0; a < d; ++a) H[k * D + a] += ew * xi[a];
+            }
+        }
+        L += wi * e * e;
+        if (yhat) yhat[i] = yh;
+    }
+    if (grad && mdl->type == PATTN_ICL_FULL) pattn__icl_full_grad(mdl, Q, V, G, E, H, u, grad);
+    if (loss) *loss = L;
+    PATTN_FREE(w);
+    return PATTN_OK;
+}
+
+/* Solve W x = rhs (d x d, row-major) by Gaussian elimination with partial pivoting; work
+   holds d*d + d doubles. 0 if W is singular to working precision. */
+static int pattn__icl_solve(const double *W, int d, const double *rhs, double *x, double *work)
+{
+    double *a = work, *v = work + (size_t)d * d, mx = 0.0;
+    int i, j, c, p;
+    memcpy(a, W, (size_t)d * d * sizeof(double));
+    memcpy(v, rhs, (size_t)d * sizeof(double));
+    for (i = 0; i < d * d; ++i) mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
+    if (!(mx > 0.0)) return 0;
+    for (c = 0; c < d; ++c) {
+        p = c;
+        for (i = c + 1; i < d; ++i)
+            if (fabs(a[i * d + c]) > fabs(a[p * d + c])) p = i;
+        if (!(fabs(a[p * d + c]) > 1e-13 * mx)) return 0;
+        if (p != c) {
+            double tv = v[p];
+            v[p] = v[c];
+            v[c] = tv;
+            for (j = 0; j < d; ++j) {
+                double t = a[p * d + j];
+                a[p * d + j] = a[c * d + j];
+                a[c * d + j] = t;
+            }
+        }
+        for (i = c + 1; i < d; ++i) {
+            double f = a[i * d + c] / a[c * d + c];
+            for (j = c; j < d; ++j) a[i * d + j] -= f * a[c * d + j];
+            v[i] -= f * v[c];
+        }
+    }
+    for (i = d - 1; i >= 0; --i) {
+        double s = v[i];
+        for (j = i + 1; j < d; ++j) s -= a[i * d + j] * x[j];
+        x[i] = s / a[i * d + i];
+    }
+    return 1;
+}
+
+/* Wq = sqrt(D) blk(W, 0)', Wk = Wv = I: then Q = Wq'Wk/sqrt(D) = blk(W, 0) */
+static void pattn__icl_full_set_w(pattn_icl_model *f, const double *W)
+{
+    int d = f->d, D = d + 1, i, j;
+    double sq = sqrt((double)D);
+    memset(f->theta, 0, (size_t)f->np * sizeof(double));
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < d; ++j) f->Wq[i * D + j] = sq * W[j * d + i];
+    for (i = 0; i < D; ++i) f->Wk[i * D + i] = f->Wv[i * D + i] = 1.0;
+}
+
+PATTN_DEF pattn_status pattn_icl_full_from_reduced(pattn_icl_model *full, const double *W,
+                                                   const double *b)
+{
+    int d, D, k, c;
+    if (!pattn__icl_model_ok(full) || full->type != PATTN_ICL_FULL || !W) return PATTN_EINVAL;
+    d = full->d;
+    D = d + 1;
+    if (!pattn__all_finite_f64(W, (size_t)d * d)) return PATTN_EINVAL;
+    if (b && !pattn__all_finite_f64(b, (size_t)full->K * d)) return PATTN_EINVAL;
+    pattn__icl_full_set_w(full, W);
+    for (k = 0; k < full->K; ++k) {
+        double *p = full->P + (size_t)k * full->m * D;
+        full->h[k * D + d] = 1.0;
+        if (b) {
+            for (c = 0; c < d; ++c) p[c] = b[k * d + c];
+            p[d] = 1.0;
+        }
+    }
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const double *W)
+{
+    int d, D, K, k, c;
+    double *work, *px;
+    if (!pattn__icl_model_ok(full) || full->type != PATTN_ICL_FULL || !W) return PATTN_EINVAL;
+    d = full->d;
+    D = d + 1;
+    K = full->K;
+    if (!pattn__all_finite_f64(W, (size_t)d * d)) return PATTN_EINVAL;
+    work = (double *)PATTN_MALLOC(((size_t)d * d + (size_t)d + (size_t)K * d) * sizeof(double));
+    if (!work) return PATTN_ENOMEM;
+    px = work + (size_t)d * d + d;
+    /* every solve before the first write: a singular W leaves the model untouched */
+    for (k = 0; k < K; ++k)
+        if (!pattn__icl_solve(W, d, full->mu + k * d, px + k * d, work)) {
+            PATTN_FREE(work);
+            return PATTN_ENUM;
+        }
+    pattn__icl_full_set_w(full, W);
+    for (k = 0; k < K; ++k) {
+        double *p = full->P + (size_t)k * full->m * D, pm = 0.0;
+        const double *mu = full->mu + k * d;
+        for (c = 0; c < d; ++c) {
+            p[c] = px[k * d + c];
+            pm += px[k * d + c] * mu[c];
+            full->h[k * D + c] = -mu[c];
+        }
+        p[d] = 1.0 + pm;
+        full->h[k * D + d] = 1.0;
+    }
+    PATTN_FREE(work);
+    return PATTN_OK;
+}
+
+/* ==== paper 2 generator: multi-task in-context regression ================================= */
+
+/* Float work is laid out in runs padded with zeros to a multiple of 8 (d8, n8, D8), so
+   every loop runs whole 8-lane chunks: no masked loads or stores in the hot loops. */
+PATTN__INLINE int pattn__icl_r8(int x) { return (x + 7) & ~7; }
+
+static const float pattn__icl_iota[8] = {0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f};
+
+/* the 8 floats at p with lanes >= rem zeroed (p may run past the valid data: it is read,
+   never used) */
+PATTN__INLINE pattn__f8 pattn__icl_load_head(const float *p, int rem)
+{
+    return pattn__f8_select_lt(pattn__f8_load(pattn__icl_iota), pattn__f8_set1((float)rem),
+                               pattn__f8_load(p), pattn__f8_zero());
+}
+
+/* dst[0 .. r8(len)) = src[0 .. len) then zeros */
+PATTN__INLINE void pattn__icl_copy_pad(float *dst, const float *src, int len)
+{
+    int j = 0;
+    for (; j + 8 <= len; j += 8) pattn__f8_store(dst + j, pattn__f8_load(src + j));
+    if (j < len) pattn__f8_store(dst + j, pattn__icl_load_head(src + j, len - j));
+}
+
+PATTN__INLINE float pattn__icl_dot8(const float *x, const float *y, int len8)
+{
+    pattn__f8 acc = pattn__f8_zero();
+    int j;
+    for (j = 0; j < len8; j += 8) acc = pattn__f8_fma(pattn__f8_load(x + j), pattn__f8_load(y + j), acc);
+    return pattn__f8_hsum(acc);
+}
+
+/* out[c] = rows[c] . v over len8 for c < 8: eight accumulators in registers, reduced by one
+   transposing hsum8 (the same additions as eight separate dots) */
+PATTN__INLINE pattn__f8 pattn__icl_dot8x8(const float *const *r, const float *v, int len8)
+{
+    pattn__f8 a0 = pattn__f8_zero(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, vv;
+    int j;
+    for (j = 0; j < len8; j += 8) {
+        vv = pattn__f8_load(v + j);
+        a0 = pattn__f8_fma(pattn__f8_load(r[0] + j), vv, a0);
+        a1 = pattn__f8_fma(pattn__f8_load(r[1] + j), vv, a1);
+        a2 = pattn__f8_fma(pattn__f8_load(r[2] + j), vv, a2);
+        a3 = pattn__f8_fma(pattn__f8_load(r[3] + j), vv, a3);
+        a4 = pattn__f8_fma(pattn__f8_load(r[4] + j), vv, a4);
+        a5 = pattn__f8_fma(pattn__f8_load(r[5] + j), vv, a5);
+        a6 = pattn__f8_fma(pattn__f8_load(r[6] + j), vv, a6);
+        a7 = pattn__f8_fma(pattn__f8_load(r[7] + j), vv, a7);
+    }
+    return pattn__f8_hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
+/* out[c] = X_c . v (c < d, X_c = X + c*ld), then (with_y) out[d] = y . v, and 0 up to the
+   next multiple of 8 (zero rows from `zero`, len8 zeros) */
+PATTN__INLINE void pattn__icl_dots(const float *X, size_t ld, int d, const float *y, int with_y,
+                                   const float *zero, const float *v, int len8, float *out)
+{
+    int rows = d + (with_y != 0), c0, c;
+    const float *r[8];
+    for (c0 = 0; c0 < rows; c0 += 8) {
+        for (c = 0; c < 8; ++c) r[c] = c0 + c < d ? X + (size_t)(c0 + c) * ld : c0 + c < rows ? y : zero;
+        pattn__f8_store(out + c0, pattn__icl_dot8x8(r, v, len8));
+    }
+}
+
+PATTN__INLINE void pattn__icl_axpy8(int len8, float a, const float *x, float *y)
+{
+    pattn__f8 va = pattn__f8_set1(a);
+    int j;
+    for (j = 0; j < len8; j += 8) pattn__f8_store(y + j, pattn__f8_fma(va, pattn__f8_load(x + j), pattn__f8_load(y + j)));
+}
+
+/* out[0 .. len8) = sum_a c[a] M[a*ld ..], a < rows: the chunk sum stays in a register */
+PATTN__INLINE void pattn__icl_comb8(int rows, const float *c, const float *M, int ld, int len8, float *out)
+{
+    int a, j;
+    for (j = 0; j < len8; j += 8) {
+        pattn__f8 acc = pattn__f8_zero();
+        for (a = 0; a < rows; ++a) acc = pattn__f8_fma(pattn__f8_set1(c[a]), pattn__f8_load(M + (size_t)a * ld + j), acc);
+        pattn__f8_store(out + j, acc);
+    }
+}
+
+PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g)
+{
+    if (!g) return;
+    PATTN_FREE(g->pi); /* every double array lives in this one block */
+    PATTN_FREE(g->f_mu); /* and every float array (and diag) in this one */
+    PATTN_FREE(g);
+}
+
+PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_gen **out)
+{
+    pattn_icl_gen *g;
+    pattn_status st;
+    size_t d, K, dd, d8, nd, nf, i, j, k;
+    double *w, *V, acc = 0.0;
+    if (!out || !m) return PATTN_EINVAL;
+    st = pattn_icl_mix_check(m);
+    if (st != PATTN_OK) return st;
+    if (!pattn__icl_size_ok(m->d, m->K, 0)) return PATTN_EINVAL;
+    d = (size_t)m->d;
+    K = (size_t)m->K;
+    dd = d * d;
+    d8 = (size_t)pattn__icl_r8(m->d);
+    g = (pattn_icl_gen *)PATTN_MALLOC(sizeof *g);
+    if (!g) return PATTN_ENOMEM;
+    memset(g, 0, sizeof *g);
+    nd = K + K * d + K * dd + K + dd + dd + K * dd + K + d + dd; /* + eigen work */
+    nf = K * d8 + K * d * d8 + K * d8 + dd + K + K; /* + diag flags (int-sized) */
+    g->pi = (double *)PATTN_MALLOC(nd * sizeof(double));
+    g->f_mu = (float *)PATTN_MALLOC(nf * sizeof(float));
+    if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return PATTN_ENOMEM; }
+    memset(g->f_mu, 0, nf * sizeof(float));
+    g->d = m->d;
+    g->K = m->K;
+    g->mu = g->pi + K;
+    g->cov_beta = g->mu + K * d;
+    g->noise_var = g->cov_beta + K * dd;
+    g->cov_x = g->noise_var + K;
+    g->chol_x = g->cov_x + dd;
+    g->fac_beta = g->chol_x + dd;
+    g->cum_pi = g->fac_beta + K * dd;
+    w = g->cum_pi + K;
+    V = w + d;
+    g->f_fac = g->f_mu + K * d8;
+    g->f_diag = g->f_fac + K * d * d8;
+    g->f_chol = g->f_diag + K * d8;
+    g->f_sigma = g->f_chol + dd;
+    g->diag = (int *)(void *)(g->f_sigma + K);
+    memcpy(g->pi, m->pi, K * sizeof(double));
+    if (m->mu) memcpy(g->mu, m->mu, K * d * sizeof(double));
+    else memset(g->mu, 0, K * d * sizeof(double));
+    memcpy(g->cov_beta, m->cov_beta, K * dd * sizeof(double));
+    if (m->noise_var) memcpy(g->noise_var, m->noise_var, K * sizeof(double));
+    else memset(g->noise_var, 0, K * sizeof(double));
+    g->x_identity = 1;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < d; ++j) {
+            double v = m->cov_x ? m->cov_x[i * d + j] : (double)(i == j);
+            g->cov_x[i * d + j] = v;
+            if (v != (double)(i == j)) g->x_identity = 0;
+        }
+    memcpy(g->chol_x, g->cov_x, dd * sizeof(double));
+    st = pattn_chol(g->chol_x, (int)d);
+    for (k = 0; k < K && st == PATTN_OK; ++k) {
+        const double *S = g->cov_beta + k * dd;
+        double *F = g->fac_beta + k * dd;
+        int diag = 1;
+        for (i = 0; i < d; ++i)
+            for (j = 0; j < d; ++j)
+                if (i != j && S[i * d + j] != 0.0) diag = 0;
+        g->diag[k] = diag;
+        if (diag) { /* the common Sigma_k = c I or diagonal: an elementwise product */
+            memset(F, 0, dd * sizeof(double));
+            for (i = 0; i < d; ++i) F[i * d + i] = sqrt(S[i * d + i] > 0.0 ? S[i * d + i] : 0.0);
+            continue;
+        }
+        st = pattn_sym_eig(S, (int)d, w, V);
+        /* F = V diag(sqrt(max(w, 0))): rounding-level negative eigenvalues of a
+           semidefinite Sigma_k become 0 (the check already rejected real ones) */
+        for (i = 0; i < d && st == PATTN_OK; ++i)
+            for (j = 0; j < d; ++j) F[i * d + j] = V[i * d + j] * sqrt(w[j] > 0.0 ? w[j] : 0.0);
+    }
+    if (st != PATTN_OK) { pattn_icl_gen_free(g); return st; }
+    for (k = 0; k < K; ++k) {
+        acc += g->pi[k];
+        g->cum_pi[k] = acc;
+        g->f_sigma[k] = (float)sqrt(g->noise_var[k]);
+        for (i = 0; i < d; ++i) {
+            g->f_mu[k * d8 + i] = (float)g->mu[k * d + i];
+            g->f_diag[k * d8 + i] = (float)g->fac_beta[k * dd + i * d + i];
+            for (j = 0; j < d; ++j) g->f_fac[(k * d + i) * d8 + j] = (float)g->fac_beta[k * dd + i * d + j];
+        }
+    }
+    g->cum_pi[K - 1] = 1.0;
+    for (i = 0; i < dd; ++i) g->f_chol[i] = (float)g->chol_x[i];
+    g->mix.d = m->d;
+    g->mix.K = m->K;
+    g->mix.pi = g->pi;
+    g->mix.mu = g->mu;
+    g->mix.cov_beta = g->cov_beta;
+    g->mix.noise_var = g->noise_var;
+    g->mix.cov_x = g->cov_x;
+    *out = g;
+    return PATTN_OK;
+}
+
+/* normals one sample may consume (z_beta, n + 1 inputs, n + 1 noises) rounded up to 16, plus
+   8 floats of slack for the padded reads of pattn__icl_load_head */
+static size_t pattn__icl_nnorm(int d, int n)
+{
+    size_t c = (size_t)d + ((size_t)n + 1) * (size_t)d + (size_t)n + 1;
+    return ((c + 15) & ~(size_t)15) + 8;
+}
+
+/* Per-worker scratch: [normals][X: d columns of n8][x: d8][y: n8][beta: d8] then the model
+   kernels' vectors (2 of n8, 6 of D8) and a row of zeros (max(n8, D8)). Zeroed per block,
+   so every padding lane is 0. */
+typedef struct pattn__icl_scr {
+    float *nrm, *X, *xq, *y, *beta, *u, *w, *v[6], *zero;
+} pattn__icl_scr;
+
+static size_t pattn__icl_scratch(int d, int n)
+{
+    size_t d8 = (size_t)pattn__icl_r8(d), n8 = (size_t)pattn__icl_r8(n), D8 = (size_t)pattn__icl_r8(d + 1);
+    return pattn__icl_nnorm(d, n) + (size_t)d * n8 + d8 + n8 + d8 + 2 * n8 + 6 * D8 + (n8 > D8 ? n8 : D8);
+}
+
+static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
+{
+    int d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), D8 = pattn__icl_r8(d + 1), i;
+    s->nrm = base;
+    s->X = s->nrm + pattn__icl_nnorm(d, n);
+    s->xq = s->X + (size_t)d * n8;
+    s->y = s->xq + d8;
+    s->beta = s->y + n8;
+    s->u = s->beta + d8;
+    s->w = s->u + n8;
+    s->v[0] = s->w + n8;
+    for (i = 1; i < 6; ++i) s->v[i] = s->v[i - 1] + D8;
+    s->zero = s->v[5] + D8;
+}
+
+/* One sample of task k into the scratch: X (column c, token t at X[c*n8 + t]: the loops over
+   tokens are contiguous 8-lane runs), the query input xq, the targets y, beta; returns the
+   query target. Draws, in order: one pattn_rng8_normal_f32 call for z_beta (d), the n
+   context inputs (n*d, coordinate-major), the query input (d), and, if sigma_k > 0, the
+   n + 1 noises. */
+static float pattn__icl_draw(const pattn_icl_gen *g, pattn_rng8 *r, int k, int n, const pattn__icl_scr *s)
+{
+    int d = g->d, d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), c, j;
+    float sig = g->f_sigma[k], yq;
+    const float *z = s->nrm, *raw = s->nrm + d, *gq = raw + (size_t)n * d, *xi = gq + d;
+    const float *mu = g->f_mu + (size_t)k * d8, *L = g->f_chol;
+    float *X = s->X, *xq = s->xq, *y = s->y, *beta = s->beta;
+    pattn_rng8_normal_f32(r, s->nrm, d + (n + 1) * d + (sig > 0.0f ? n + 1 : 0));
+    /* beta = mu_k + F_k z; z's padding lanes read the next normals, times zero padding */
+    if (g->diag[k]) {
+        const float *fd = g->f_diag + (size_t)k * d8;
+        for (j = 0; j < d8; j += 8)
+            pattn__f8_store(beta + j, pattn__f8_fma(pattn__f8_load(fd + j), pattn__f8_load(z + j), pattn__f8_load(mu + j)));
+    } else {
+        const float *F = g->f_fac + (size_t)k * d * d8;
+        for (c = 0; c < d; ++c) beta[c] = mu[c] + pattn__icl_dot8(F + (size_t)c * d8, z, d8);
+    }
+    /* the raw inputs are coordinate-major (coordinate c of token t at raw[c*n + t]) */
+    for (c = 0; c < d; ++c) pattn__icl_copy_pad(X + (size_t)c * n8, raw + (size_t)c * n, n);
+    pattn__icl_copy_pad(xq, gq, d);
+    if (!g->x_identity) {
+        /* x = L g in place: coordinate c needs raw coordinates <= c, so go downwards */
+        for (c = d - 1; c >= 0; --c) {
+            float *col = X + (size_t)c * n8, acc = L[c * d + c] * xq[c];
+            pattn__scale(n8, L[c * d + c], col);
+            for (j = 0; j < c; ++j) {
+                pattn__icl_axpy8(n8, L[c * d + j], X + (size_t)j * n8, col);
+                acc = fmaf(L[c * d + j], xq[j], acc);
+            }
+            xq[c] = acc;
+        }
+    }
+    /* y = X beta (+ sigma xi), one register per 8 tokens */
+    pattn__icl_comb8(d, beta, X, n8, n8, y);
+    yq = pattn__icl_dot8(xq, beta, d8);
+    if (sig > 0.0f) {
+        pattn__f8 vs = pattn__f8_set1(sig);
+        for (j = 0; j < n8; j += 8)
+            pattn__f8_store(y + j, pattn__f8_fma(vs, pattn__icl_load_head(xi + j, n - j), pattn__f8_load(y + j)));
+        yq = fmaf(sig, xi[n], yq);
+    }
+    return yq;
+}
+
+/* A pass opens a parallel region only with enough work (normals to draw): a region costs
+   microseconds to fork and join, and much more when a thread of it has been descheduled, so
+   small batches run on the calling thread. Blocks and their summation order are the same
+   either way, so this never changes a result. */
+#define PATTN__ICL_PAR_MIN 65536.0
+#ifdef _OPENMP
+#define PATTN__ICL_TID() omp_get_thread_num()
+#define PATTN__ICL_NTHR() omp_get_max_threads()
+#define PATTN__ICL_OMP_FOR_IF(c) PATTN__PRAGMA(omp parallel for schedule(static) if (c))
+#else
+#define PATTN__ICL_TID() 0
+#define PATTN__ICL_NTHR() 1
+#define PATTN__ICL_OMP_FOR_IF(c) (void)(c);
+#endif
+
+PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
+                                        uint64_t seed, float *X, float *y, float *xq, float *yq,
+                                        int *task_out, float *beta)
+{
+    long nblk, bi;
+    int nthr, d, par;
+    size_t ss;
+    float *scr;
+    if (!g || !g->pi || !X || !y || !xq || !yq || n < 1 || batch < 1) return PATTN_EINVAL;
+    if (task != PATTN_ICL_MIXTURE && (task < 0 || task >= g->K)) return PATTN_EINVAL;
+    if (!pattn__icl_size_ok(g->d, g->K, n)) return PATTN_EINVAL;
+    d = g->d;
+    nthr = PATTN__ICL_NTHR();
+    ss = pattn__icl_scratch(d, n);
+    scr = (float *)PATTN_MALLOC((size_t)nthr * ss * sizeof(float));
+    if (!scr) return PATTN_ENOMEM;
+    nblk = ((long)batch + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
+    par = (double)batch * (double)pattn__icl_nnorm(d, n) >= PATTN__ICL_PAR_MIN;
+    PATTN__ICL_OMP_FOR_IF(par)
+    for (bi = 0; bi < nblk; ++bi) {
+        int n8 = pattn__icl_r8(n);
+        pattn__icl_scr s;
+        pattn_rng8 r;
+        long i0 = bi * PATTN_ICL_BLOCK, i1 = i0 + PATTN_ICL_BLOCK < batch ? i0 + PATTN_ICL_BLOCK : batch, i;
+        float *base = scr + (size_t)PATTN__ICL_TID() * ss, ub[PATTN_ICL_BLOCK];
+        memset(base, 0, ss * sizeof(float));
+        pattn__icl_scr_map(&s, base, d, n);
+        pattn_rng8_seed(&r, seed, (uint64_t)bi);
+        /* a whole block's worth even for a short last block: prefix-stable in batch */
+        if (task == PATTN_ICL_MIXTURE) pattn_rng8_uniform_f32(&r, ub, PATTN_ICL_BLOCK);
+        for (i = i0; i < i1; ++i) {
+            int k = task, t, c;
+            if (k == PATTN_ICL_MIXTURE) {
+                double u = ub[i - i0];
+                for (k = 0; k < g->K - 1 && u >= g->cum_pi[k]; ++k) {}
+            }
+            yq[i] = pattn__icl_draw(g, &r, k, n, &s);
+            for (t = 0; t < n; ++t)
+                for (c = 0; c < d; ++c) X[((size_t)i * n + t) * d + c] = s.X[(size_t)c * n8 + t];
+            memcpy(y + (size_t)i * n, s.y, (size_t)n * sizeof(float));
+            memcpy(xq + (size_t)i * d, s.xq, (size_t)d * sizeof(float));
+            if (task_out) task_out[i] = k;
+            if (beta) memcpy(beta + (size_t)i * d, s.beta, (size_t)d * sizeof(float));
+        }
+    }
+    PATTN_FREE(scr);
+    return PATTN_OK;
+}
+
+/* ==== paper 2 training: fused generate-and-differentiate passes, Adam and GD =============== */
+
+/* float copies of the parameters, refreshed once per step, rows zero-padded: W (d x d8, K
+   of them for PGD_TASK), b and mu (K x d8), Q (its first d rows, d x D8), V_k, cP_k (K x D8),
+   prompt tokens (K*m x D8) */
+typedef struct pattn__icl_fast {
+    int type, d, K, m, D, d8, D8;
+    float *W, *b, *Q, *V, *cP, *P, *mu;
+} pattn__icl_fast;
+
+/* Everything a pass over freshly generated batches needs: per-worker scratch, per-block
+   statistics (summed in block order afterwards: thread-count independent), the float
+   parameters and the double matrices the FULL gradient is assembled with. */
+typedef struct pattn__icl_ctx {
+    pattn__icl_fast f;
+    float *fbuf, *scr, *st, *wgt;
+    double *dbuf, *Qd, *Vd, *R, *tot, *ls;
+    uint64_t *seeds;
+    size_t ss, sl;
+    int nthr, n, B, nbk;
+    long nblk;
+} pattn__icl_ctx;
+
+/* per-block gradient statistics, padded rows: REDUCED G (d x d8) and prompt sums (K x d8);
+   PGD G (d x d8, K of them per task); FULL G (d x D8), E (K x D8), H (K x d8) */
+static size_t pattn__icl_stat_len(int type, int d, int K)
+{
+    size_t d8 = (size_t)pattn__icl_r8(d), D8 = (size_t)pattn__icl_r8(d + 1);
+    switch (type) {
+    case PATTN_ICL_REDUCED: return (size_t)d * d8 + (size_t)K * d8;
+    case PATTN_ICL_PGD: return (size_t)d * d8;
+    case PATTN_ICL_PGD_TASK: return (size_t)K * d * d8;
+    default: return (size_t)d * D8 + (size_t)K * D8 + (size_t)K * d8;
+    }
+}
+
+static void pattn__icl_ctx_free(pattn__icl_ctx *c)
+{
+    PATTN_FREE(c->fbuf);
+    PATTN_FREE(c->scr);
+    PATTN_FREE(c->st);
+    PATTN_FREE(c->dbuf);
+    c->fbuf = c->scr = c->st = NULL;
+    c->dbuf = NULL;
+}
+
+static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model *md, int n, int B, int grad)
+{
+    int d = md->d, K = md->K, m = md->m, D = d + 1, d8 = pattn__icl_r8(d), D8 = pattn__icl_r8(D);
+    size_t nf = (size_t)K * d * d8 + (size_t)K * d8 + (size_t)d * D8 + 2 * (size_t)K * D8 + (size_t)K * m * D8 + (size_t)K * d8;
+    size_t nd;
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    c->B = B;
+    c->nbk = (B + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
+    c->nblk = (long)K * c->nbk;
+    c->ss = pattn__icl_scratch(d, n);
+    c->sl = grad ? pattn__icl_stat_len(md->type, d, K) : 0;
+    c->nthr = PATTN__ICL_NTHR();
+    nd = (size_t)D * D + (size_t)K * D + (size_t)D + c->sl + 2 * (size_t)c->nblk + (size_t)K; /* + seeds */
+    c->fbuf = (float *)PATTN_MALLOC((nf + (size_t)K) * sizeof(float));
+    c->scr = (float *)PATTN_MALLOC((size_t)c->nthr * c->ss * sizeof(float));
+    c->st = grad ? (float *)PATTN_MALLOC((size_t)c->nblk * c->sl * sizeof(float)) : NULL;
+    c->dbuf = (double *)PATTN_MALLOC(nd * sizeof(double) + (size_t)K * sizeof(uint64_t));
+    if (!c->fbuf || !c->scr || (grad && !c->st) || !c->dbuf) {
+        pattn__icl_ctx_free(c);
+        return PATTN_ENOMEM;
+    }
+    c->f.type = md->type;
+    c->f.d = d;
+    c->f.K = K;
+    c->f.m = m;
+    c->f.D = D;
+    c->f.d8 = d8;
+    c->f.D8 = D8;
+    memset(c->fbuf, 0, (nf + (size_t)K) * sizeof(float));
+    c->f.W = c->fbuf;
+    c->f.b = c->f.W + (size_t)K * d * d8;
+    c->f.Q = c->f.b + (size_t)K * d8;
+    c->f.V = c->f.Q + (size_t)d * D8;
+    c->f.cP = c->f.V + (size_t)K * D8;
+    c->f.P = c->f.cP + (size_t)K * D8;
+    c->f.mu = c->f.P + (size_t)K * m * D8;
+    c->wgt = c->f.mu + (size_t)K * d8;
+    c->Qd = c->dbuf;
+    c->Vd = c->Qd + (size_t)D * D;
+    c->R = c->Vd + (size_t)K * D;
+    c->tot = c->R + D;
+    c->ls = c->tot + c->sl;
+    c->seeds = (uint64_t *)(void *)(c->ls + 2 * (size_t)c->nblk + (size_t)K);
+    return PATTN_OK;
+}
+
+static void pattn__icl_fast_load(pattn__icl_ctx *c, const pattn_icl_model *md)
+{
+    pattn__icl_fast *f = &c->f;
+    int d = md->d, K = md->K, D = d + 1, d8 = f->d8, D8 = f->D8, i, k, j, a;
+    for (k = 0; k < K; ++k)
+        for (i = 0; i < d; ++i) f->mu[k * d8 + i] = (float)md->mu[k * d + i];
+    if (md->type != PATTN_ICL_FULL) {
+        int nm = md->type == PATTN_ICL_PGD_TASK ? K : 1;
+        for (k = 0; k < nm * d; ++k)
+            for (i = 0; i < d; ++i) f->W[k * d8 + i] = (float)md->W[k * d + i];
+        if (md->type == PATTN_ICL_REDUCED)
+            for (k = 0; k < K; ++k)
+                for (i = 0; i < d; ++i) f->b[k * d8 + i] = (float)md->b[k * d + i];
+        return;
+    }
+    pattn__icl_full_qv(md, c->Qd, c->Vd);
+    for (a = 0; a < d; ++a)
+        for (i = 0; i < D; ++i) f->Q[a * D8 + i] = (float)c->Qd[a * D + i];
+    for (k = 0; k < K; ++k)
+        for (i = 0; i < D; ++i) f->V[k * D8 + i] = (float)c->Vd[k * D + i];
+    for (j = 0; j < K * md->m; ++j)
+        for (i = 0; i < D; ++i) f->P[j * D8 + i] = (float)md->P[j * D + i];
+    /* the prompt tokens' share of A V_k is the same for every sample of task k */
+    for (k = 0; k < K; ++k)
+        for (a = 0; a < D; ++a) {
+            double s = 0.0;
+            for (j = 0; j < md->m; ++j) {
+                const double *p = md->P + (size_t)(k * md->m + j) * D;
+                double pv = 0.0;
+                for (i = 0; i < D; ++i) pv += p[i] * c->Vd[k * D + i];
+                s += p[a] * pv;
+            }
+            f->cP[k * D8 + a] = (float)s;
+        }
+}
+
+/* One block of cnt samples of task k from stream `stream` of seed: generate each sample in
+   scratch, predict, and (st non-NULL) accumulate the gradient statistics with weight wgt
+   (= 2 pi_k / B). ls gets the block's sum of e^2 and e^4 (e = yhat - y). */
+static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, int k, int n, int cnt,
+                             uint64_t seed, uint64_t stream, float wgt, float *base, size_t ss,
+                             float *st, size_t sl, double *ls)
+{
+    int d = g->d, K = g->K, d8 = f->d8, D8 = f->D8, n8 = pattn__icl_r8(n), i, a, c, j;
+    pattn__icl_scr s;
+    float *X, *xq, *y, *u, *w, *sv, *av, *cv, *r, *ar;
+    double l2 = 0.0, l4 = 0.0;
+    pattn_rng8 rng;
+    memset(base, 0, ss * sizeof(float));
+    pattn__icl_scr_map(&s, base, d, n);
+    X = s.X;
+    xq = s.xq;
+    y = s.y;
+    u = s.u;
+    w = s.w;
+    sv = s.v[0];
+    av = s.v[1];
+    cv = s.v[2];
+    r = s.v[3];
+    ar = s.v[4];
+    pattn_rng8_seed(&rng, seed, stream);
+    if (st) memset(st, 0, sl * sizeof(float));
+    for (i = 0; i < cnt; ++i) {
+        float yq = pattn__icl_draw(g, &rng, k, n, &s), yh, e, ew;
+        if (f->type == PATTN_ICL_FULL) {
+            const float *Vk = f->V + (size_t)k * D8, *cP = f->cP + (size_t)k * D8;
+            /* yhat = r' (A V_k) with r = Q'[x;0] and A V_k = Z'(Z V_k) + the prompts' share */
+            pattn__icl_comb8(d, xq, f->Q, D8, D8, r);
+            for (j = 0; j < n8; j += 8) {
+                pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(Vk[d]), pattn__f8_load(y + j));
+                for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(Vk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                pattn__f8_store(u + j, acc);
+            }
+            pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, u, n8, cv);
+            pattn__icl_axpy8(D8, 1.0f, cP, cv);
+            yh = pattn__icl_dot8(r, cv, D8);
+            if (st) { /* A r = Z'(Z r) + sum_j p_j (p_j'r) */
+                for (j = 0; j < n8; j += 8) {
+                    pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(r[d]), pattn__f8_load(y + j));
+                    for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(r[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                    pattn__f8_store(w + j, acc);
+                }
+                pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, w, n8, ar);
+                for (j = 0; j < f->m; ++j) {
+                    const float *p = f->P + ((size_t)k * f->m + j) * D8;
+                    pattn__icl_axpy8(D8, pattn__icl_dot8(p, r, D8), p, ar);
+                }
+            }
+        } else {
+            const float *W = f->W + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
+            const float *muk = f->mu + (size_t)k * d8;
+            const float *res = y;
+            yh = 0.0f;
+            if (f->type != PATTN_ICL_REDUCED) { /* y - X mu_k */
+                for (j = 0; j < n8; j += 8) {
+                    pattn__f8 acc = pattn__f8_load(y + j);
+                    for (c = 0; c < d; ++c) acc = pattn__f8_fnma(pattn__f8_set1(muk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                    pattn__f8_store(u + j, acc);
+                }
+                res = u;
+                yh = pattn__icl_dot8(xq, muk, d8);
+            }
+            pattn__icl_dots(X, (size_t)n8, d, y, 0, s.zero, res, n8, sv);
+            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, 1.0f, f->b + (size_t)k * d8, sv);
+            pattn__icl_comb8(d, xq, W, d8, d8, av); /* W'x */
+            yh += pattn__icl_dot8(av, sv, d8);
+        }
+        e = yh - yq;
+        l2 += (double)e * e;
+        l4 += (double)e * e * ((double)e * e);
+        if (!st) continue;
+        ew = wgt * e;
+        if (f->type == PATTN_ICL_FULL) {
+            for (a = 0; a < d; ++a) pattn__icl_axpy8(D8, ew * xq[a], cv, st + (size_t)a * D8);
+            pattn__icl_axpy8(D8, ew, ar, st + (size_t)d * D8 + (size_t)k * D8);
+            pattn__icl_axpy8(d8, ew, xq, st + (size_t)d * D8 + (size_t)K * D8 + (size_t)k * d8);
+        } else {
+            float *G = st + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
+            for (a = 0; a < d; ++a) pattn__icl_axpy8(d8, ew * xq[a], sv, G + (size_t)a * d8);
+            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, ew, av, st + (size_t)d * d8 + (size_t)k * d8);
+        }
+    }
+    ls[0] = l2;
+    ls[1] = l4;
+}
+
+/* Load the parameters, then one pass over K * nbk blocks (OpenMP); with c->st the summed
+   gradient statistics end in c->tot. The batch loss sum_k pi_k mean_k e^2 is returned. */
+static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, const pattn_icl_model *md)
+{
+    long j, nblk = c->nblk;
+    int nbk = c->nbk, n = c->n, B = c->B, nthr = PATTN__ICL_NTHR();
+    int par = (double)B * c->f.K * (double)pattn__icl_nnorm(c->f.d, n) >= PATTN__ICL_PAR_MIN;
+    size_t i;
+    if (nthr > c->nthr) { /* more threads than at creation: widen the scratch */
+        float *ns = (float *)PATTN_MALLOC((size_t)nthr * c->ss * sizeof(float));
+        if (!ns) return PATTN_ENOMEM;
+        PATTN_FREE(c->scr);
+        c->scr = ns;
+        c->nthr = nthr;
+    }
+    pattn__icl_fast_load(c, md);
+    PATTN__ICL_OMP_FOR_IF(par)
+    for (j = 0; j < nblk; ++j) {
+        int k = (int)(j / nbk);
+        long b = j % nbk;
+        int cnt = B - (int)b * PATTN_ICL_BLOCK < PATTN_ICL_BLOCK ? B - (int)b * PATTN_ICL_BLOCK : PATTN_ICL_BLOCK;
+        pattn__icl_block(g, &c->f, k, n, cnt, c->seeds[k], (uint64_t)b, c->st ? c->wgt[k] : 0.0f,
+                         c->scr + (size_t)PATTN__ICL_TID() * c->ss, c->ss,
+                         c->st ? c->st + (size_t)j * c->sl : NULL, c->sl, c->ls + 2 * j);
+    }
+    if (c->st) {
+        for (i = 0; i < c->sl; ++i) c->tot[i] = 0.0;
+        for (j = 0; j < nblk; ++j) {
+            const float *sj = c->st + (size_t)j * c->sl;
+            for (i = 0; i < c->sl; ++i) c->tot[i] += (double)sj[i];
+        }
+    }
+    return PATTN_OK;
+}
+
+/* batch loss sum_k pi_k mean_k e^2 from the per-block sums, in block order */
+static double pattn__icl_loss(const pattn__icl_ctx *c, const pattn_icl_gen *g)
+{
+    double L = 0.0;
+    long j;
+    for (j = 0; j < c->nblk; ++j) L += g->pi[j / c->nbk] / c->B * c->ls[2 * j];
+    return L;
+}
+
+/* the parameter gradient from c->tot (padded statistics -> theta layout) */
+static void pattn__icl_assemble(pattn__icl_ctx *c, const pattn_icl_model *md, double *grad, double *work)
+{
+    int d = md->d, D = d + 1, K = md->K, d8 = c->f.d8, D8 = c->f.D8, a, b, k;
+    double *G, *E, *H;
+    if (md->type != PATTN_ICL_FULL) {
+        int rows = md->type == PATTN_ICL_PGD_TASK ? K * d : d;
+        for (a = 0; a < rows; ++a)
+            for (b = 0; b < d; ++b) grad[a * d + b] = c->tot[a * d8 + b];
+        if (md->type == PATTN_ICL_REDUCED)
+            for (k = 0; k < K; ++k)
+                for (b = 0; b < d; ++b) grad[d * d + k * d + b] = c->tot[d * d8 + k * d8 + b];
+        return;
+    }
+    G = work;
+    E = G + (size_t)D * D;
+    H = E + (size_t)K * D;
+    for (a = 0; a < D; ++a)
+        for (b = 0; b < D; ++b) G[a * D + b] = a < d ? c->tot[a * D8 + b] : 0.0;
+    for (k = 0; k < K; ++k)
+        for (a = 0; a < D; ++a) {
+            E[k * D + a] = c->tot[d * D8 + k * D8 + a];
+            H[k * D + a] = a < d ? c->tot[d * D8 + K * D8 + k * d8 + a] : 0.0;
+        }
+    pattn__icl_full_grad(md, c->Qd, c->Vd, G, E, H, c->R, grad);
+}
+
+PATTN_DEF uint64_t pattn_icl_step_seed(uint64_t seed, long step, int task)
+{
+    uint64_t s = seed ^ 0xa0761d6478bd642fULL, h = pattn__splitmix64(&s);
+    s = h ^ (uint64_t)step;
+    h = pattn__splitmix64(&s);
+    s = h ^ (uint64_t)(uint32_t)task;
+    return pattn__splitmix64(&s);
+}
+
+struct pattn_icl_trainer {
+    const pattn_icl_gen *g;
+    pattn_icl_model *md;
+    pattn_icl_train_opts o;
+    long step;
+    pattn__icl_ctx c;
+    double *grad, *m1, *m2, *work, *lrs;
+    unsigned char *mask;
+};
+
+PATTN_DEF void pattn_icl_trainer_free(pattn_icl_trainer *t)
+{
+    if (!t) return;
+    pattn__icl_ctx_free(&t->c);
+    PATTN_FREE(t->grad);
+    PATTN_FREE(t->mask);
+    PATTN_FREE(t);
+}
+
+/* which parameters a regime trains (mask), 0 if the regime does not apply to the model */
+static int pattn__icl_regime_mask(const pattn_icl_model *md, int regime, unsigned char *mask)
+{
+    int d = md->d, D = d + 1, K = md->K, i;
+    int nW = 3 * D * D, nP = K * md->m * D, w = 0, p = 0, h = 0;
+    switch (md->type) {
+    case PATTN_ICL_REDUCED:
+        if (regime == PATTN__ICL_PT) w = 1;
+        else if (regime == PATTN__ICL_FT) p = 1;
+        else if (regime == PATTN__ICL_JT) w = p = 1;
+        else return 0;
+        if (mask)
+            for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < d * d ? w : p);
+        return 1;
+    case PATTN_ICL_PGD:
+    case PATTN_ICL_PGD_TASK:
+        if (regime != (md->type == PATTN_ICL_PGD ? PATTN__ICL_DEC : PATTN__ICL_LB)) return 0;
+        if (mask) memset(mask, 1, (size_t)md->np);
+        return 1;
+    default:
+        if (regime == PATTN__ICL_PT) w = 1;
+        else if (regime == PATTN__ICL_FT) p = 1;
+        else if (regime == PATTN__ICL_JT) w = p = 1;
+        else if (regime == PATTN__ICL_DEC) w = p = h = 1;
+        else return 0;
+        if (mask)
+            for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < nW ? w : i < nW + nP ? p : h);
+        return 1;
+    }
+}
+
+/* the regime's fixed parts: PT has no prompts; fixed-head regimes use e_D; a regime that
+   trains prompts cannot start them at 0 (a stationary point of the quadratic prompt term
+   A = ... + p p'), so all-zero prompt tokens of the FULL model start at e_D (token 0) and
+   0.1 g (the others, g ~ N(0, I) from the seed) */
+static void pattn__icl_regime_apply(pattn_icl_model *md, int regime, uint64_t seed)
+{
+    int d = md->d, D = d + 1, K = md->K, m = md->m, k, i, j;
+    if (md->type == PATTN_ICL_REDUCED && regime == PATTN__ICL_PT) memset(md->b, 0, (size_t)K * d * sizeof(double));
+    if (md->type != PATTN_ICL_FULL) return;
+    if (regime == PATTN__ICL_PT) memset(md->P, 0, (size_t)K * m * D * sizeof(double));
+    if (regime != PATTN__ICL_DEC)
+        for (k = 0; k < K; ++k)
+            for (i = 0; i < D; ++i) md->h[k * D + i] = i == d;
+    if (regime == PATTN__ICL_PT) return;
+    for (k = 0; k < K; ++k) {
+        double *P = md->P + (size_t)k * m * D;
+        int zero = 1;
+        for (i = 0; i < m * D; ++i)
+            if (P[i] != 0.0) zero = 0;
+        if (zero) {
+            pattn_rng r;
+            pattn_rng_stream(&r, seed ^ 0x5bd1e995ULL, (uint64_t)k);
+            P[d] = 1.0;
+            for (j = 1; j < m; ++j)
+                for (i = 0; i < D; ++i) P[j * D + i] = 0.1 * pattn_rng_normal_f64(&r);
+        }
+    }
+}
+
+/* per-parameter learning-rate multipliers (see pattn_icl_train_opts.scaled) */
+static void pattn__icl_lr_scales(const pattn_icl_model *md, int n, int scaled, double *lrs)
+{
+    int d = md->d, D = d + 1, i, nW = 3 * D * D, nP = md->K * md->m * D;
+    double sc = (double)n + d, sn = sqrt(sc);
+    for (i = 0; i < md->np; ++i) {
+        double s = 1.0;
+        if (scaled) {
+            if (md->type == PATTN_ICL_FULL) s = i < 2 * D * D ? 1.0 / sn : i < nW ? 1.0 : i < nW + nP ? sn : 1.0;
+            else s = i < (md->type == PATTN_ICL_PGD_TASK ? md->K : 1) * d * d ? 1.0 / sc : sc;
+        }
+        lrs[i] = s;
+    }
+}
+
+/* PGD predicts with the model's means: they must be the generator's */
+static int pattn__icl_same_means(const pattn_icl_gen *g, const pattn_icl_model *md)
+{
+    if (md->type != PATTN_ICL_PGD && md->type != PATTN_ICL_PGD_TASK) return 1;
+    return !memcmp(g->mu, md->mu, (size_t)g->K * (size_t)g->d * sizeof(double));
+}
+
+static int pattn__icl_opts_ok(const pattn_icl_train_opts *o)
+{
+    return o->n >= 1 && o->batch >= 0 && o->steps >= 0 && (o->optimizer == PATTN_ICL_ADAM || o->optimizer == PATTN_ICL_GD) &&
+           pattn__finite(o->lr) && o->lr >= 0.0 && pattn__finite(o->lr_final) && o->lr_final >= 0.0 &&
+           pattn__finite(o->beta1) && o->beta1 >= 0.0 && o->beta1 < 1.0 && pattn__finite(o->beta2) &&
+           o->beta2 >= 0.0 && o->beta2 < 1.0 && pattn__finite(o->eps) && o->eps >= 0.0 &&
+           pattn__finite(o->weight_decay) && o->weight_decay >= 0.0 && o->progress_every >= 0;
+}
+
+PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl,
+                                                const pattn_icl_train_opts *o,
+                                                pattn_icl_trainer **out)
+{
+    pattn_icl_trainer *t;
+    pattn_status st;
+    int np, D;
+    size_t nwork;
+    if (!g || !g->pi || !pattn__icl_model_ok(mdl) || !o || !out) return PATTN_EINVAL;
+    if (mdl->d != g->d || mdl->K != g->K || !pattn__icl_opts_ok(o)) return PATTN_EINVAL;
+    if (!pattn__icl_size_ok(g->d, g->K, o->n) || (long)o->batch * g->K > 1L << 30) return PATTN_EINVAL;
+    if (!pattn__icl_regime_mask(mdl, o->regime, NULL) || !pattn__icl_same_means(g, mdl)) return PATTN_EINVAL;
+    if (!pattn__all_finite_f64(mdl->theta, (size_t)mdl->np)) return PATTN_EINVAL;
+    np = mdl->np;
+    D = mdl->d + 1;
+    t = (pattn_icl_trainer *)PATTN_MALLOC(sizeof *t);
+    if (!t) return PATTN_ENOMEM;
+    memset(t, 0, sizeof *t);
+    t->g = g;
+    t->md = mdl;
+    t->o = *o;
+    if (t->o.batch == 0) t->o.batch = 3072;
+    if (t->o.steps == 0) t->o.steps = 1000;
+    if (t->o.lr == 0.0) t->o.lr = 1e-3;
+    if (t->o.beta1 == 0.0) t->o.beta1 = 0.9;
+    if (t->o.beta2 == 0.0) t->o.beta2 = 0.999;
+    if (t->o.eps == 0.0) t->o.eps = 1e-8;
+    if (t->o.progress_every == 0) t->o.progress_every = t->o.steps / 100 > 0 ? t->o.steps / 100 : 1;
+    nwork = (size_t)D * D + 2 * (size_t)mdl->K * D;
+    t->grad = (double *)PATTN_MALLOC((4 * (size_t)np + nwork) * sizeof(double));
+    t->mask = (unsigned char *)PATTN_MALLOC((size_t)np);
+    if (!t->grad || !t->mask) { pattn_icl_trainer_free(t); return PATTN_ENOMEM; }
+    st = pattn__icl_ctx_init(&t->c, mdl, o->n, t->o.batch, 1);
+    if (st != PATTN_OK) { pattn_icl_trainer_free(t); return st; }
+    t->m1 = t->grad + np;
+    t->m2 = t->m1 + np;
+    t->lrs = t->m2 + np;
+    t->work = t->lrs + np;
+    memset(t->m1, 0, 2 * (size_t)np * sizeof(double));
+    pattn__icl_regime_mask(mdl, o->regime, t->mask);
+    pattn__icl_lr_scales(mdl, o->n, o->scaled, t->lrs);
+    pattn__icl_regime_apply(mdl, o->regime, o->seed);
+    *out = t;
+    return PATTN_OK;
+}
+
+static pattn_status pattn__icl_trainer_eval(pattn_icl_trainer *t, double *loss)
+{
+    int k;
+    pattn_status st;
+    for (k = 0; k < t->g->K; ++k) {
+        t->c.seeds[k] = pattn_icl_step_seed(t->o.seed, t->step, k);
+        t->c.wgt[k] = (float)(2.0 * t->g->pi[k] / t->c.B);
+    }
+    st = pattn__icl_eval(&t->c, t->g, t->md);
+    if (st != PATTN_OK) return st;
+    pattn__icl_assemble(&t->c, t->md, t->grad, t->work);
+    *loss = pattn__icl_loss(&t->c, t->g);
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss, double *grad)
+{
+    double L;
+    pattn_status st;
+    if (!t) return PATTN_EINVAL;
+    st = pattn__icl_trainer_eval(t, &L);
+    if (st != PATTN_OK) return st;
+    if (loss) *loss = L;
+    if (grad) memcpy(grad, t->grad, (size_t)t->md->np * sizeof(double));
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss)
+{
+    const pattn_icl_train_opts *o;
+    double L, lr0, b1c, b2c, *th;
+    long T;
+    int i;
+    pattn_status st;
+    if (!t) return PATTN_EINVAL;
+    o = &t->o;
+    st = pattn__icl_trainer_eval(t, &L);
+    if (st != PATTN_OK) return st;
+    T = o->steps;
+    lr0 = o->lr;
+    if (o->cosine && T > 1) {
+        double f = t->step >= T - 1 ? 1.0 : (double)t->step / (double)(T - 1);
+        lr0 = o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
+    }
+    th = t->md->theta;
+    b1c = 1.0 - pow(o->beta1, (double)(t->step + 1));
+    b2c = 1.0 - pow(o->beta2, (double)(t->step + 1));
+    for (i = 0; i < t->md->np; ++i) {
+        double gi = t->grad[i], lr = lr0 * t->lrs[i];
+        if (!t->mask[i]) continue;
+        if (o->optimizer == PATTN_ICL_GD) {
+            th[i] -= lr * (gi + o->weight_decay * th[i]);
+            continue;
+        }
+        if (o->decoupled) th[i] -= lr * o->weight_decay * th[i];
+        else gi += o->weight_decay * th[i];
+        t->m1[i] = o->beta1 * t->m1[i] + (1.0 - o->beta1) * gi;
+        t->m2[i] = o->beta2 * t->m2[i] + (1.0 - o->beta2) * gi * gi;
+        th[i] -= lr * (t->m1[i] / b1c) / (sqrt(t->m2[i] / b2c) + o->eps);
+    }
+    ++t->step;
+    if (o->progress && (t->step % o->progress_every == 0 || t->step == o->steps))
+        o->progress(o->user, t->step, o->steps, L);
+    if (loss) *loss = L;
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl,
+                                       const pattn_icl_train_opts *o, double **history)
+{
+    pattn_icl_trainer *t;
+    pattn_status st = pattn_icl_trainer_create(g, mdl, o, &t);
+    long s;
+    if (st != PATTN_OK) return st;
+    for (s = 0; s < t->o.steps; ++s) {
+        double L;
+        st = pattn_icl_trainer_step(t, &L);
+        if (st != PATTN_OK) break;
+        if (history) arrput(*history, L);
+    }
+    pattn_icl_trainer_free(t);
+    return st;
+}
+
+PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_icl_model *mdl,
+                                           int n, int batch, uint64_t seed, double *loss_k,
+                                           double *loss, double *se)
+{
+    pattn__icl_ctx c;
+    pattn_status st;
+    int k, K;
+    long j;
+    double L = 0.0, V = 0.0;
+    if (!g || !g->pi || !pattn__icl_model_ok(mdl) || n < 1 || batch < 2) return PATTN_EINVAL;
+    if (mdl->d != g->d || mdl->K != g->K || !pattn__icl_size_ok(g->d, g->K, n) || !pattn__icl_same_means(g, mdl))
+        return PATTN_EINVAL;
+    if ((long)batch * g->K > 1L << 30 || !pattn__all_finite_f64(mdl->theta, (size_t)mdl->np)) return PATTN_EINVAL;
+    K = g->K;
+    st = pattn__icl_ctx_init(&c, mdl, n, batch, 0);
+    if (st != PATTN_OK) return st;
+    for (k = 0; k < K; ++k) c.seeds[k] = pattn_icl_step_seed(seed, -1, k);
+    st = pattn__icl_eval(&c, g, mdl);
+    if (st == PATTN_OK) {
+        for (k = 0; k < K; ++k) {
+            double s2 = 0.0, s4 = 0.0, mk, vk;
+            for (j = (long)k * c.nbk; j < (long)(k + 1) * c.nbk; ++j) {
+                s2 += c.ls[2 * j];
+                s4 += c.ls[2 * j + 1];
+            }
+            mk = s2 / batch;
+            vk = (s4 / batch - mk * mk) * batch / (batch - 1.0);
+            L += g->pi[k] * mk;
+            V += g->pi[k] * g->pi[k] * (vk > 0.0 ? vk : 0.0) / batch;
+            if (loss_k) loss_k[k] = mk;
+        }
+        if (loss) *loss = L;
+        if (se) *se = sqrt(V);
+    }
+    pattn__icl_ctx_free(&c);
+    return st;
+}
+/* ==== paper 1 theory: normal law, attention weights, feature law (spec §4) ============== */
+
+PATTN_DEF double pattn_norm_cdf(double x) { return 0.5 * erfc(-x * 0.70710678118654752440); }
+PATTN_DEF double pattn_norm_pdf(double x) { return 0.39894228040143267794 * exp(-0.5 * x * x); }
+
+/* Phi(u) - Phi(l) for l <= u, taking the difference in the tail where both are small */
+static double pattn__phi_between(double l, double u)
+{
+    if (l >= 0.0) return pattn_norm_cdf(-l) - pattn_norm_cdf(-u);
+    if (u <= 0.0) return pattn_norm_cdf(u) - pattn_norm_cdf(l);
+    return 1.0 - pattn_norm_cdf(-u) - pattn_norm_cdf(l);
+}
+
+/* log C(n, j) as a sum of logs of ratios: lgamma would do, but it writes the global
+   signgam, a data race when theory runs on several threads */
+static double pattn__log_choose(int n, int j)
+{
+    int m = j < n - j ? j : n - j, i;
+    double acc = 0.0;
+    for (i = 1; i <= m; ++i) acc += log((double)(n - m + i) / (double)i);
+    return acc;
+}
+
+PATTN_DEF double pattn_binom_log_pmf(int n, int j, double p)
+{
+    if (n < 0 || !(p >= 0.0 && p <= 1.0)) return NAN;
+    if (j < 0 || j > n) return -HUGE_VAL;
+    /* the endpoints separately: 0 * log(0) would be NaN */
+    if (p == 0.0) return j == 0 ? 0.0 : -HUGE_VAL;
+    if (p == 1.0) return j == n ? 0.0 : -HUGE_VAL;
+    return pattn__log_choose(n, j) + (double)j * log(p) + (double)(n - j) * log1p(-p);
+}
+
+PATTN_DEF void pattn_cmm_attention_weights(int T, int k, double gamma, double *w_rel,
+                                           double *w_irr)
+{
+    double wr = NAN, wi = NAN;
+    if (k >= 1 && k <= T && pattn__finite(gamma)) {
+        /* divide Z by the larger of e^gamma and 1 so nothing overflows */
+        if (k == T) {
+            wr = 1.0 / (double)T;
+            wi = 0.0;
+        } else if (gamma >= 0.0) {
+            double e = exp(-gamma);
+            wr = 1.0 / ((double)k + (double)(T - k) * e);
+            wi = e * wr;
+        } else {
+            double e = exp(gamma);
+            wi = 1.0 / ((double)k * e + (double)(T - k));
+            wr = e * wi;
+        }
+    }
+    if (w_rel) *w_rel = wr;
+    if (w_irr) *w_irr = wi;
+}
+
+/* every model check of spec §6 except kappa and lambda */
+static int pattn__cmm_theory_ok(const pattn_cmm *m, double gamma)
+{
+    if (!m) return 0;
+    if (m->T < 1 || m->d < 0) return 0;
+    if (!pattn__finite(m->zeta) || !(m->zeta > 0.0 && m->zeta <= 1.0)) return 0;
+    if (lround(m->zeta * (double)m->T) < 1) return 0;
+    if (!pattn__finite(m->sigma) || !(m->sigma > 0.0)) return 0;
+    if (!pattn__finite(m->q_norm) || !(m->q_norm > 0.0)) return 0;
+    if (!pattn__finite(m->v_norm) || !(m->v_norm > 0.0)) return 0;
+    if (!pattn__finite(m->rho) || !(m->rho >= 0.0)) return 0;
+    if (!pattn__finite(m->eps) || !(m->eps >= 0.0 && m->eps <= 1.0)) return 0;
+    if (!pattn__finite(m->dist_q) || !(m->dist_q >= 0.0 && m->dist_q < 1.0)) return 0;
+    if (m->noise != PATTN_NOISE_ORTHO && m->noise != PATTN_NOISE_ISO) return 0;
+    if (!pattn__finite(gamma)) return 0;
+    return 1;
+}
+
+PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m, double gamma,
+                                              pattn_feature_law *out)
+{
+    pattn_feature_law L;
+    int k;
+    if (!out || !pattn__cmm_theory_ok(m, gamma)) return PATTN_EINVAL;
+    k = (int)lround(m->zeta * (double)m->T);
+    memset(&L, 0, sizeof L);
+    L.T = m->T;
+    L.k = k;
+    L.n_atoms = m->T - k + 1;
+    pattn_cmm_attention_weights(m->T, k, gamma, &L.w_rel, &L.w_irr);
+    L.c = (double)k * L.w_rel;
+    L.s = m->sigma * sqrt((double)k * L.w_rel * L.w_rel + (double)(m->T - k) * L.w_irr * L.w_irr);
+    L.alpha0 = L.c;
+    L.mean_alpha = L.c - m->rho * m->eps * (double)(m->T - k) * L.w_irr;
+    L.beta = (L.alpha0 * m->v_norm / L.s) * (L.alpha0 * m->v_norm / L.s);
+    L.rho = m->rho;
+    L.eps = m->eps;
+    L.v_norm = m->v_norm;
+    *out = L;
+    return PATTN_OK;
+}
+
+PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, double *b)
+{
+    int nirr, J, n = 0;
+    double scale;
+    if (!law || !pi || !b || law->k < 1 || law->T < law->k || law->n_atoms != law->T - law->k + 1)
+        return 0;
+    if (!(law->s > 0.0) || !pattn__finite(law->s) || !pattn__finite(law->c) ||
+        !pattn__finite(law->w_irr) || !(law->rho >= 0.0) || !pattn__finite(law->rho) ||
+        !(law->eps >= 0.0 && law->eps <= 1.0) || !(law->v_norm > 0.0) ||
+        !pattn__finite(law->v_norm))
+        return 0;
+    nirr = law->T - law->k;
+    scale = law->v_norm / law->s;
+    if (law->eps == 0.0 || law->rho == 0.0 || nirr == 0 || law->eps == 1.0) {
+        /* J deterministic (0 or T-k), or irrelevant to alpha */
+        J = (law->eps == 1.0 && law->rho != 0.0) ? nirr : 0;
+        pi[0] = 1.0;
+        b[0] = (law->c - law->rho * (double)J * law->w_irr) * scale;
+        return 1;
+    }
+    for (J = 0; J <= nirr; ++J) {
+        double p = exp(pattn_binom_log_pmf(nirr, J, law->eps));
+        if (!(p > 0.0)) continue; /* underflowed far tail: no mass in double */
+        pi[n] = p;
+        b[n] = (law->c - law->rho * (double)J * law->w_irr) * scale;
+        ++n;
+    }
+    return n;
+}
+
+/* ==== paper 1 theory: ridge head risk in the proportional limit (spec §5, §6) ========== */
+
+PATTN_DEF void pattn_ridge_resolvent(double kappa, double ell, double *theta, double *omega,
+                                     double *psi, double *sqrt_delta)
+{
+    double th = NAN, om = NAN, ps = NAN, sd = NAN;
+    if (pattn__finite(kappa) && kappa > 0.0 && pattn__finite(ell) && ell >= 0.0) {
+        double B = kappa * ell + 1.0 - kappa;
+        sd = hypot(B, 2.0 * kappa * sqrt(ell)); /* sqrt(B^2 + 4 kappa^2 ell), no overflow */
+        if (sd == 0.0) { /* kappa = 1, ell = 0: the interpolation peak */
+            th = 0.0;
+            om = 0.0;
+            ps = HUGE_VAL;
+        } else {
+            /* 1 - theta is the small root of kappa u^2 - A u + 1 = 0, A = kappa ell + 1 + kappa;
+               A^2 - 4 kappa expanded into non-negative terms, so psi keeps its relative
+               accuracy even where theta -> 1 (large ell) */
+            double A = kappa * ell + 1.0 + kappa;
+            double disc = (1.0 - kappa) * (1.0 - kappa) + 2.0 * kappa * ell * (1.0 + kappa) +
+                          kappa * kappa * ell * ell;
+            double one_m_theta = 2.0 / (A + sqrt(disc));
+            if (B > 0.0) {
+                th = 2.0 * kappa * ell / (sd + B);
+                om = (sd + B) / (2.0 * kappa);
+            } else {
+                th = (sd - B) / (2.0 * kappa);
+                om = 2.0 * kappa * ell / (sd - B);
+            }
+            ps = kappa * one_m_theta / sd;
+        }
+    }
+    if (theta) *theta = th;
+    if (omega) *omega = om;
+    if (psi) *psi = ps;
+    if (sqrt_delta) *sqrt_delta = sd;
+}
+
+/* pi is a probability vector: finite, non-negative, summing to 1 within 1e-9 */
+static int pattn__prob_ok(int n, const double *pi)
+{
+    int i;
+    double t = 0.0;
+    if (n < 1 || !pi) return 0;
+    for (i = 0; i < n; ++i) {
+        if (!pattn__finite(pi[i]) || pi[i] < 0.0) return 0;
+        t += pi[i];
+    }
+    return fabs(t - 1.0) <= 1e-9;
+}
+
+static int pattn__law_ok(int n, const double *pi, const double *b)
+{
+    return pattn__prob_ok(n, pi) && b && pattn__all_finite_f64(b, (size_t)n);
+}
+
+/* sum pi_i Phi(-b_i m / S); 1/2 when the head has no signal direction (m = 0) */
+static double pattn__law_err(int n, const double *pi, const double *b, double m, double S)
+{
+    int i;
+    double e = 0.0;
+    /* no signal direction, or infinite noise (the interpolation peak): a fair coin */
+    if (m == 0.0 || S == 0.0 || S == HUGE_VAL) return 0.5;
+    for (i = 0; i < n; ++i) e += pi[i] * pattn_norm_cdf(-b[i] * m / S);
+    return e;
+}
+
+PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const double *b,
+                                               double s, double v_norm, double cq, int d,
+                                               double kappa, double lambda,
+                                               pattn_ridge_limits *out)
+{
+    pattn_ridge_limits L;
+    double ell, V = 0.0, D;
+    int i;
+    if (!out || !pattn__law_ok(n, pi, b)) return PATTN_EINVAL;
+    if (!pattn__finite(s) || !(s > 0.0) || !pattn__finite(v_norm) || !(v_norm > 0.0) ||
+        !pattn__finite(cq) || !(cq >= 0.0) || d < 0 || !pattn__finite(kappa) ||
+        !(kappa > 0.0) || !pattn__finite(lambda) || !(lambda >= 0.0))
+        return PATTN_EINVAL;
+    ell = lambda / (s * s);
+    if (!pattn__finite(ell)) return PATTN_EINVAL;
+    memset(&L, 0, sizeof L);
+    pattn_ridge_resolvent(kappa, ell, &L.theta, &L.omega, &L.psi, &L.sqrt_delta);
+    for (i = 0; i < n; ++i) {
+        L.B1 += pi[i] * b[i];
+        L.B2 += pi[i] * b[i] * b[i];
+    }
+    for (i = 0; i < n; ++i) V += pi[i] * (b[i] - L.B1) * (b[i] - L.B1);
+    D = L.B2 + 1.0 + L.omega;
+    L.m = L.B1 / D;
+    L.tau2 = (L.B2 + (1.0 + L.omega) * (1.0 + L.omega) + V * (L.B2 + 1.0 + 2.0 * L.omega)) / (D * D);
+    L.S2 = L.m * L.m + L.psi * L.tau2; /* +inf at the peak: tau2 > 0 always */
+    L.wv = v_norm * L.m / s;
+    L.w_norm2 = L.S2 / (s * s);
+    L.err = pattn__law_err(n, pi, b, L.m, sqrt(L.S2));
+    L.mse = (1.0 + L.psi) * L.tau2;
+    /* finite d: the intercept-free head's offset c w'q has variance V_t (spec §5) */
+    if (d > 0 && cq > 0.0) {
+        double R = (cq / s) * (cq / s), r = R / (R + L.omega);
+        if (L.sqrt_delta == 0.0)
+            L.var_t = HUGE_VAL;
+        else
+            L.var_t = r * r * (1.0 + L.omega) * L.tau2 / ((double)d * L.sqrt_delta);
+    }
+    L.err_d = L.var_t == 0.0 ? L.err : pattn__law_err(n, pi, b, L.m, sqrt(L.S2 + L.var_t));
+    L.mse_d = L.mse + L.var_t;
+    *out = L;
+    return PATTN_OK;
+}
+
+PATTN_DEF void pattn_ridge_nodist_risk(double beta, double kappa, double ell, double *err,
+                                       double *mse)
+{
+    double e = NAN, q = NAN;
+    if (pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0 &&
+        pattn__finite(ell) && ell >= 0.0) {
+        double om, ps, a;
+        pattn_ridge_resolvent(kappa, ell, NULL, &om, &ps, NULL);
+        a = (1.0 + om) * (1.0 + om);
+        if (ps == HUGE_VAL) {
+            e = 0.5;
+            q = HUGE_VAL;
+        } else {
+            e = beta == 0.0 ? 0.5 : pattn_norm_cdf(-beta / sqrt(beta + ps * (beta + a)));
+            q = (1.0 + ps) * (a + beta) / ((beta + 1.0 + om) * (beta + 1.0 + om));
+        }
+    }
+    if (err) *err = e;
+    if (mse) *mse = q;
+}
+
+PATTN_DEF void pattn_ridgeless_nodist_risk(double beta, double kappa, double *err, double *mse)
+{
+    double e = NAN, q = NAN;
+    if (pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0) {
+        if (kappa > 1.0) {
+            e = pattn_norm_cdf(-beta * sqrt((kappa - 1.0) / (1.0 + kappa * beta)));
+            q = kappa / ((kappa - 1.0) * (1.0 + beta));
+        } else if (kappa < 1.0) {
+            e = pattn_norm_cdf(-beta * sqrt(kappa * (1.0 - kappa) / (1.0 + kappa * beta)));
+            q = (1.0 + kappa * kappa * beta) /
+                ((1.0 - kappa) * (1.0 + kappa * beta) * (1.0 + kappa * beta));
+        } else {
+            e = 0.5;
+            q = HUGE_VAL;
+        }
+    }
+    if (err) *err = e;
+    if (mse) *mse = q;
+}
+
+PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const double *b,
+                                            double kappa)
+{
+    int i;
+    double B1 = 0.0;
+    if (!pattn__law_ok(n, pi, b) || !pattn__finite(kappa) || !(kappa > 0.0)) return NAN;
+    for (i = 0; i < n; ++i) B1 += pi[i] * b[i];
+    return pattn__law_err(n, pi, b, B1, sqrt(B1 * B1 + 1.0 / kappa));
+}
+
+PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x)
+{
+    if (!pattn__finite(beta) || !(beta > 0.0) || !pattn__finite(x) || !(x >= 0.0)) return NAN;
+    if (beta <= x * x) return HUGE_VAL;
+    return (x * x + beta * beta) / (beta * (beta - x * x));
+}
+
+/* ==== paper 1 theory: oracles (spec §5) ================================================ */
+
+/* sign of f(x) - f(-x), f = sum pi_i phi(. - b_i): every exponent is shifted by the largest
+   one so the comparison survives where both densities underflow */
+static double pattn__bayes_gap(int n, const double *pi, const double *b, double x)
+{
+    int i;
+    double M = -HUGE_VAL, g = 0.0;
+    for (i = 0; i < n; ++i) {
+        double e = -0.5 * (x - fabs(b[i])) * (x - fabs(b[i]));
+        if (pi[i] > 0.0 && e > M) M = e;
+    }
+    for (i = 0; i < n; ++i) {
+        if (!(pi[i] > 0.0)) continue;
+        g += pi[i] * (exp(-0.5 * (x - b[i]) * (x - b[i]) - M) - exp(-0.5 * (x + b[i]) * (x + b[i]) - M));
+    }
+    return g;
+}
+
+/* int_l^u of the smaller density: f(-x) where f(x) > f(-x) (sgn > 0), else f(x) */
+static double pattn__bayes_piece(int n, const double *pi, const double *b, double l, double u,
+                                 int sgn)
+{
+    int i;
+    double t = 0.0;
+    for (i = 0; i < n; ++i) {
+        if (!(pi[i] > 0.0)) continue;
+        t += pi[i] * (sgn > 0 ? pattn__phi_between(l + b[i], u + b[i])
+                              : pattn__phi_between(l - b[i], u - b[i]));
+    }
+    return t;
+}
+
+PATTN_DEF double pattn_bayes_error(int n, const double *pi, const double *b)
+{
+    int i, npos = 0, nneg = 0, N, sgn = 0;
+    double bmax = 0.0, X, h, xprev, lo = 0.0, err = 0.0;
+    if (!pattn__law_ok(n, pi, b)) return NAN;
+    for (i = 0; i < n; ++i) {
+        if (!(pi[i] > 0.0)) continue;
+        if (b[i] > 0.0) ++npos;
+        if (b[i] < 0.0) ++nneg;
+        if (fabs(b[i]) > bmax) bmax = fabs(b[i]);
+    }
+    if (npos == 0 || nneg == 0) { /* one sign: the sign rule is optimal everywhere */
+        for (i = 0; i < n; ++i) err += pi[i] * pattn_norm_cdf(-fabs(b[i]));
+        return err;
+    }
+    X = bmax + 12.0;
+    N = (int)ceil(X / 0.005);
+    if (N < 2048) N = 2048;
+    h = X / (double)N;
+    xprev = 0.0;
+    for (i = 1; i <= N; ++i) {
+        double x = h * (double)i, g = pattn__bayes_gap(n, pi, b, x);
+        int sg = g > 0.0 ? 1 : (g < 0.0 ? -1 : 0);
+        if (sg == 0) { xprev = x; continue; }
+        if (sgn == 0) {
+            sgn = sg;
+        } else if (sg != sgn) {
+            /* a sign change in (xprev, x]: bisect, then close the interval [lo, root] */
+            double a = xprev, c = x, r;
+            int it;
+            for (it = 0; it < 200; ++it) {
+                double mid = 0.5 * (a + c), gm;
+                if (mid <= a || mid >= c) break;
+                gm = pattn__bayes_gap(n, pi, b, mid);
+                if ((gm > 0.0 ? 1 : (gm < 0.0 ? -1 : 0)) == sgn) a = mid;
+                else c = mid;
+            }
+            r = 0.5 * (a + c);
+            err += pattn__bayes_piece(n, pi, b, lo, r, sgn);
+            lo = r;
+            sgn = sg;
+        }
+        xprev = x;
+    }
+    /* f(x) = f(-x) everywhere (sgn = 0) only for a symmetric law; either density will do */
+    err += pattn__bayes_piece(n, pi, b, lo, HUGE_VAL, sgn == 0 ? 1 : sgn);
+    return err;
+}
+
+PATTN_DEF double pattn_ls_pop_error(int n, const double *pi, const double *b, double direction)
+{
+    int i;
+    double e = 0.0, u;
+    if (!pattn__law_ok(n, pi, b) || !pattn__finite(direction)) return NAN;
+    if (direction == 0.0) return 0.5;
+    u = direction > 0.0 ? 1.0 : -1.0;
+    for (i = 0; i < n; ++i) e += pi[i] * pattn_norm_cdf(-u * b[i]);
+    return e;
+}
+
+static double pattn__lin_obj(int n, const double *pi, const double *b, double u, double t)
+{
+    int i;
+    double e = 0.0;
+    for (i = 0; i < n; ++i)
+        e += pi[i] * (pattn_norm_cdf(-u * b[i] - t) + pattn_norm_cdf(-u * b[i] + t));
+    return 0.5 * e;
+}
+
+PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *b,
+                                         int *u_best, double *t_best)
+{
+    enum { NGRID = 2000 };
+    int i, ui, bu = 1;
+    double bmax = 0.0, X, best = HUGE_VAL, bt = 0.0;
+    if (!pattn__law_ok(n, pi, b)) return NAN;
+    for (i = 0; i < n; ++i)
+        if (fabs(b[i]) > bmax) bmax = fabs(b[i]);
+    X = bmax + 8.0;
+    for (ui = 0; ui < 2; ++ui) {
+        double u = ui == 0 ? 1.0 : -1.0, gbest = HUGE_VAL, ta, tb, x1, x2, f1, f2;
+        int gi = 0, it;
+        const double ig = 0.61803398874989484820; /* 1/golden ratio */
+        for (i = 0; i < NGRID; ++i) {
+            double f = pattn__lin_obj(n, pi, b, u, X * (double)i / (NGRID - 1));
+            if (f < gbest) { gbest = f; gi = i; }
+        }
+        if (gbest < best) { best = gbest; bt = X * (double)gi / (NGRID - 1); bu = (int)u; }
+        /* the objective is smooth and unimodal within a grid cell of its minimum */
+        ta = X * (double)(gi > 0 ? gi - 1 : 0) / (NGRID - 1);
+        tb = X * (double)(gi < NGRID - 1 ? gi + 1 : NGRID - 1) / (NGRID - 1);
+        x1 = tb - ig * (tb - ta);
+        x2 = ta + ig * (tb - ta);
+        f1 = pattn__lin_obj(n, pi, b, u, x1);
+        f2 = pattn__lin_obj(n, pi, b, u, x2);
+        for (it = 0; it < 200 && tb - ta > 1e-12 * (1.0 + tb); ++it) {
+            if (f1 <= f2) {
+                tb = x2; x2 = x1; f2 = f1;
+                x1 = tb - ig * (tb - ta);
+                f1 = pattn__lin_obj(n, pi, b, u, x1);
+            } else {
+                ta = x1; x1 = x2; f1 = f2;
+                x2 = ta + ig * (tb - ta);
+                f2 = pattn__lin_obj(n, pi, b, u, x2);
+            }
+        }
+        if (f1 < best) { best = f1; bt = x1; bu = (int)u; }
+        if (f2 < best) { best = f2; bt = x2; bu = (int)u; }
+    }
+    if (u_best) *u_best = bu;
+    if (t_best) *t_best = bt;
+    return best;
+}
+
+/* ==== paper 1 theory: random per-sample (alpha, s) laws and the fixed point (spec §5) === */
+
+/* scores are deterministic under ORTHO noise (p is parallel to q) and under any noise at
+   gamma = 0 */
+static int pattn__law_exact(const pattn_cmm *m, double gamma)
+{
+    return m->noise == PATTN_NOISE_ORTHO || gamma == 0.0;
+}
+
+PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m, double gamma)
+{
+    if (!pattn__cmm_theory_ok(m, gamma)) return 0;
+    if (pattn__law_exact(m, gamma)) return m->T - (int)lround(m->zeta * (double)m->T) + 1;
+    return PATTN_LAW_DRAWS;
+}
+
+PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m, double gamma, double *p,
+                                           double *alpha, double *s, double *c, int *n_atoms)
+{
+    int k, T, nirr, n = 0;
+    double a;
+    if (!p || !alpha || !s || !n_atoms || !pattn__cmm_theory_ok(m, gamma)) return PATTN_EINVAL;
+    T = m->T;
+    k = (int)lround(m->zeta * (double)T);
+    nirr = T - k;
+    a = m->dist_q;
+    if (pattn__law_exact(m, gamma)) {
+        /* relevant tokens score gamma, distractors a gamma, the rest 0; shift by the
+           largest score present so that neither Z overflows nor it underflows to 0 */
+        int J, J0 = 0, J1 = nirr;
+        if (m->eps == 0.0) J1 = 0;
+        if (m->eps == 1.0) J0 = nirr;
+        for (J = J0; J <= J1; ++J) {
+            double pj = (J0 == J1) ? 1.0 : exp(pattn_binom_log_pmf(nirr, J, m->eps));
+            double Z, wR, wD, w0, M = gamma, eR, eD, e0;
+            if (!(pj > 0.0)) continue;
+            if (J > 0 && a * gamma > M) M = a * gamma;
+            if (nirr - J > 0 && 0.0 > M) M = 0.0;
+            eR = exp(gamma - M);
+            eD = exp(a * gamma - M);
+            e0 = exp(-M);
+            Z = (double)k * eR + (double)J * eD + (double)(nirr - J) * e0;
+            wR = eR / Z;
+            wD = eD / Z;
+            w0 = e0 / Z;
+            p[n] = pj;
+            alpha[n] = (double)k * wR - m->rho * (double)J * wD;
+            s[n] = m->sigma * sqrt((double)k * wR * wR + (double)J * wD * wD + (double)(nirr - J) * w0 * w0);
+            if (c) c[n] = (double)k * wR + a * (double)J * wD;
+            ++n;
+        }
+    } else {
+        /* ISO noise: the q-component of each token's noise perturbs its score by
+           gamma sigma xi/|q|; sample the law */
+        double *sc = (double *)PATTN_MALLOC(2 * (size_t)T * sizeof(double)), *xi;
+        double gs = gamma * m->sigma / m->q_norm, w = 1.0 / (double)PATTN_LAW_DRAWS;
+        unsigned char *dis = (unsigned char *)PATTN_MALLOC((size_t)T);
+        pattn_rng r;
+        int i, t;
+        if (!sc || !dis) {
+            PATTN_FREE(sc);
+            PATTN_FREE(dis);
+            return PATTN_ENOMEM;
+        }
+        xi = sc + T;
+        pattn_rng_seed(&r, PATTN_LAW_SEED);
+        for (i = 0; i < PATTN_LAW_DRAWS; ++i) {
+            double mx = -HUGE_VAL, Z = 0.0, aR = 0.0, aD = 0.0, w2 = 0.0, cq = 0.0;
+            for (t = 0; t < T; ++t) {
+                dis[t] = (unsigned char)(t >= k && m->eps > 0.0 && pattn_rng_uniform_f64(&r) < m->eps);
+                xi[t] = pattn_rng_normal_f64(&r);
+                sc[t] = gamma * (t < k ? 1.0 : (dis[t] ? a : 0.0)) + gs * xi[t];
+                if (sc[t] > mx) mx = sc[t];
+            }
+            for (t = 0; t < T; ++t) {
+                sc[t] = exp(sc[t] - mx);
+                Z += sc[t];
+            }
+            for (t = 0; t < T; ++t) {
+                double wt = sc[t] / Z;
+                if (t < k) aR += wt;
+                else if (dis[t]) aD += wt;
+                w2 += wt * wt;
+                cq += wt * ((t < k ? 1.0 : (dis[t] ? a : 0.0)) + m->sigma * xi[t] / m->q_norm);
+            }
+            p[i] = w;
+            alpha[i] = aR - m->rho * aD;
+            s[i] = m->sigma * sqrt(w2);
+            if (c) c[i] = cq;
+        }
+        n = PATTN_LAW_DRAWS;
+        PATTN_FREE(sc);
+        PATTN_FREE(dis);
+    }
+    *n_atoms = n;
+    return PATTN_OK;
+}
+
+/* kappa eta (lambda + E[s^2/(1+s^2 eta)]) - 1, or kappa E[s^2 eta/(1+s^2 eta)] - 1 at lambda = 0
+   (the same thing, written without the 0 * inf the first form would meet) */
+static double pattn__fp_gap(int n, const double *p, const double *s, double kappa,
+                            double lambda, double eta)
+{
+    int i;
+    double e = 0.0;
+    for (i = 0; i < n; ++i) {
+        double x = s[i] * s[i] * eta;
+        e += p[i] * x / (1.0 + x);
+    }
+    return kappa * (eta * lambda + e) - 1.0;
+}
+
+PATTN_DEF pattn_status pattn_ridge_fixed_point(int n, const double *p, const double *a,
+                                               const double *s, double kappa, double lambda,
+                                               pattn_ridge_fp *out)
+{
+    pattn_ridge_fp F;
+    int i;
+    double Es2 = 0.0, smin = HUGE_VAL, err = 0.0, mse0 = 0.0, nu;
+    if (!out || !pattn__prob_ok(n, p) || !a || !s || !pattn__all_finite_f64(a, (size_t)n) ||
+        !pattn__finite(kappa) || !(kappa > 0.0) || !pattn__finite(lambda) || !(lambda >= 0.0))
+        return PATTN_EINVAL;
+    for (i = 0; i < n; ++i) {
+        if (!pattn__finite(s[i]) || !(s[i] > 0.0)) return PATTN_EINVAL;
+        Es2 += p[i] * s[i] * s[i];
+        if (p[i] > 0.0 && s[i] < smin) smin = s[i];
+    }
+    memset(&F, 0, sizeof F);
+    if (lambda == 0.0 && kappa <= 1.0) {
+        /* minimum-norm interpolation: eta -> inf with lambda eta -> (1 - kappa)/kappa */
+        double num = 0.0, den = 0.0, e2 = 0.0;
+        for (i = 0; i < n; ++i) {
+            num += p[i] * a[i] / (s[i] * s[i]);
+            den += p[i] * a[i] * a[i] / (s[i] * s[i]);
+        }
+        F.eta = HUGE_VAL;
+        F.w2 = num / (den + 1.0 / kappa);
+        for (i = 0; i < n; ++i) {
+            double r = 1.0 - F.w2 * a[i];
+            e2 += p[i] * (r * r + F.w2 * F.w2 * s[i] * s[i]) / (s[i] * s[i]);
+        }
+        F.w3_norm2 = kappa == 1.0 ? HUGE_VAL : kappa / (1.0 - kappa) * e2;
+    } else {
+        /* bracket: E[s^2/(1+s^2 eta)] lies in (0, E s^2], so the root is >= lo and (lambda > 0)
+           <= 1/(kappa lambda); for kappa > 1 the smallest s also bounds it above */
+        double lo = 1.0 / (kappa * (lambda + Es2)), hi, eta, num = 0.0, den = 0.0, t3 = 0.0, b3 = 0.0;
+        int it;
+        hi = HUGE_VAL;
+        if (lambda > 0.0) hi = 1.0 / (kappa * lambda);
+        if (kappa > 1.0) hi = fmin(hi, 1.0 / ((kappa - 1.0) * smin * smin));
+        if (!(hi >= lo) || !pattn__finite(hi)) return PATTN_ENUM;
+        for (it = 0; it < 400; ++it) {
+            double mid = sqrt(lo) * sqrt(hi); /* geometric: the bracket may span decades */
+            if (!(mid > lo && mid < hi)) break;
+            if (pattn__fp_gap(n, p, s, kappa, lambda, mid) < 0.0) lo = mid;
+            else hi = mid;
+        }
+        if (it == 400) return PATTN_ENUM;
+        eta = 0.5 * (lo + hi);
+        F.eta = eta;
+        for (i = 0; i < n; ++i) {
+            double Bb = 1.0 / (1.0 + s[i] * s[i] * eta);
+            num += p[i] * a[i] * Bb;
+            den += p[i] * (a[i] * a[i] + s[i] * s[i]) * Bb;
+        }
+        F.w2 = num / (den + lambda);
+        for (i = 0; i < n; ++i) {
+            double Bb = 1.0 / (1.0 + s[i] * s[i] * eta), r = 1.0 - F.w2 * a[i];
+            double t2 = r * r + F.w2 * F.w2 * s[i] * s[i];
+            t3 += p[i] * t2 * s[i] * s[i] * Bb * Bb;
+            b3 += p[i] * s[i] * s[i] * Bb * Bb;
+        }
+        F.w3_norm2 = eta * t3 / (lambda + b3);
+    }
+    F.nu2 = F.w2 * F.w2 + F.w3_norm2;
+    nu = sqrt(F.nu2);
+    for (i = 0; i < n; ++i) {
+        double r = 1.0 - a[i] * F.w2;
+        if (F.w2 != 0.0) err += p[i] * pattn_norm_cdf(-a[i] * F.w2 / (s[i] * nu));
+        mse0 += p[i] * r * r;
+    }
+    F.err = (F.w2 == 0.0 || F.nu2 == HUGE_VAL) ? 0.5 : err;
+    F.mse = mse0 + Es2 * F.nu2;
+    *out = F;
+    return PATTN_OK;
+}
+
+/* ==== paper 1 theory: the contract (api.md) ============================================ */
+
+typedef struct pattn__atom { double b, p; } pattn__atom;
+
+/* Laws with more atoms than this (sampled ISO laws, T in the thousands) are merged before
+   the grid searches of the Bayes and best-linear oracles: atoms within PATTN__MERGE_WIDTH of
+   each other in b become one at their weighted mean. The best-linear objective has
+   |d^2/db_i^2| <= phi(1) per unit weight, so merging moves it by at most
+   phi(1)/2 (width/2)^2 ~ 2e-7, and the Bayes error likewise to second order; measured on a
+   sampled ISO law of 1e5 atoms: 5e-9 for both. */
+#define PATTN__MERGE_ABOVE 4096
+#define PATTN__MERGE_WIDTH 0.0025
+
+static int pattn__atom_cmp(const void *x, const void *y)
+{
+    double a = ((const pattn__atom *)x)->b, c = ((const pattn__atom *)y)->b;
+    return a < c ? -1 : (a > c ? 1 : 0);
+}
+
+/* merge a large law into atoms whose b lie within `width` of each other (weighted mean b):
+   the oracles are smooth in b, so this moves them by O(width^2) while making their grid
+   searches affordable. Returns the new count, written to pi/b (n entries available). */
+static int pattn__law_merge(int n, double *pi, double *b, double width, pattn__atom *scr)
+{
+    int i, m = 0;
+    for (i = 0; i < n; ++i) { scr[i].b = b[i]; scr[i].p = pi[i]; }
+    qsort(scr, (size_t)n, sizeof *scr, pattn__atom_cmp);
+    i = 0;
+    while (i < n) {
+        double b0 = scr[i].b, P = 0.0, Pb = 0.0;
+        while (i < n && scr[i].b - b0 <= width) {
+            P += scr[i].p;
+            Pb += scr[i].p * scr[i].b;
+            ++i;
+        }
+        if (P > 0.0) {
+            pi[m] = P;
+            b[m] = Pb / P;
+            ++m;
+        }
+    }
+    return m;
+}
+
+PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m, double gamma, double kappa,
+                                              double lambda, pattn_head_risk *out)
+{
+    pattn_head_risk R;
+    pattn_status st;
+    int n, i;
+    double *buf;
+    if (!out || !pattn__cmm_theory_ok(m, gamma) || !pattn__finite(kappa) || !(kappa > 0.0) ||
+        !pattn__finite(lambda) || !(lambda >= 0.0))
+        return PATTN_EINVAL;
+    memset(&R, 0, sizeof R);
+    if (m->noise == PATTN_NOISE_ORTHO && m->dist_q == 0.0) {
+        pattn_feature_law F;
+        pattn_ridge_limits L;
+        st = pattn_feature_law_eval(m, gamma, &F);
+        if (st != PATTN_OK) return st;
+        buf = (double *)PATTN_MALLOC(2 * (size_t)F.n_atoms * sizeof(double));
+        if (!buf) return PATTN_ENOMEM;
+        n = pattn_feature_law_atoms(&F, buf, buf + F.n_atoms);
+        st = n > 0 ? pattn_ridge_limits_eval(n, buf, buf + F.n_atoms, F.s, m->v_norm,
+                                             F.c * m->q_norm, m->d, kappa, lambda, &L)
+                   : PATTN_EINVAL;
+        if (st != PATTN_OK) { PATTN_FREE(buf); return st; }
+        R.c = F.c;
+        R.s = F.s;
+        R.mean_alpha = F.mean_alpha;
+        R.theta = L.theta;
+        R.omega = L.omega;
+        R.psi = L.psi;
+        R.wv = L.wv;
+        R.w_norm2 = L.w_norm2;
+        R.err = L.err;
+        R.mse = L.mse;
+        R.err_pop = pattn_ls_pop_error(n, buf, buf + F.n_atoms, L.B1);
+        if (n > PATTN__MERGE_ABOVE) { /* only for very long sequences (T > ~4000) */
+            pattn__atom *scr = (pattn__atom *)PATTN_MALLOC((size_t)n * sizeof(pattn__atom));
+            if (!scr) { PATTN_FREE(buf); return PATTN_ENOMEM; }
+            n = pattn__law_merge(n, buf, buf + F.n_atoms, PATTN__MERGE_WIDTH, scr);
+            PATTN_FREE(scr);
+        }
+        R.bayes = pattn_bayes_error(n, buf, buf + F.n_atoms);
+        R.err_lin = pattn_best_linear_error(n, buf, buf + F.n_atoms, NULL, NULL);
+        R.var_t = L.var_t;
+        R.err_d = L.err_d;
+        PATTN_FREE(buf);
+    } else {
+        pattn_ridge_fp P;
+        pattn__atom *scr;
+        double *p, *al, *s, *c, *b, ma = 0.0;
+        int sz = pattn_attention_law_size(m, gamma);
+        buf = (double *)PATTN_MALLOC(5 * (size_t)sz * sizeof(double));
+        scr = (pattn__atom *)PATTN_MALLOC((size_t)sz * sizeof(pattn__atom));
+        if (!buf || !scr) { PATTN_FREE(buf); PATTN_FREE(scr); return PATTN_ENOMEM; }
+        p = buf; al = p + sz; s = al + sz; c = s + sz; b = c + sz;
+        st = pattn_attention_law(m, gamma, p, al, s, c, &n);
+        if (st == PATTN_OK) {
+            for (i = 0; i < n; ++i) b[i] = al[i] * m->v_norm; /* b holds a_i = alpha_i |v| */
+            st = pattn_ridge_fixed_point(n, p, b, s, kappa, lambda, &P);
+        }
+        if (st != PATTN_OK) { PATTN_FREE(buf); PATTN_FREE(scr); return st; }
+        for (i = 0; i < n; ++i) {
+            R.c += p[i] * c[i];
+            R.s += p[i] * s[i];
+            ma += p[i] * al[i];
+            b[i] /= s[i];
+        }
+        R.mean_alpha = ma;
+        R.theta = R.omega = R.psi = NAN;
+        R.wv = m->v_norm * P.w2;
+        R.w_norm2 = P.nu2;
+        R.err = P.err;
+        R.mse = P.mse;
+        R.err_pop = pattn_ls_pop_error(n, p, b, ma);
+        if (n > PATTN__MERGE_ABOVE) n = pattn__law_merge(n, p, b, PATTN__MERGE_WIDTH, scr);
+        R.bayes = pattn_bayes_error(n, p, b);
+        R.err_lin = pattn_best_linear_error(n, p, b, NULL, NULL);
+        R.var_t = 0.0;
+        R.err_d = R.err;
+        PATTN_FREE(buf);
+        PATTN_FREE(scr);
+    }
+    *out = R;
+    return PATTN_OK;
+}
+/* ==== paper 2: closed forms & theory (icl_prompts.md §4) =================================== */
+
+/* Small dense helpers (double, d x d row-major). C must not alias A or B. */
+static void pattn__iclt_mm(const double *A, int ta, const double *B, int tb, double *C, int d)
+{
+    int i, j, k;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < d; ++j) {
+            double s = 0.0;
+            for (k = 0; k < d; ++k)
+                s += (ta ? A[(size_t)k * d + i] : A[(size_t)i * d + k]) *
+                     (tb ? B[(size_t)j * d + k] : B[(size_t)k * d + j]);
+            C[(size_t)i * d + j] = s;
+        }
+}
+
+/* y = A x (ta = 0) or A' x (ta = 1); y must not alias x */
+static void pattn__iclt_mv(const double *A, int ta, const double *x, double *y, int d)
+{
+    int i, k;
+    for (i = 0; i < d; ++i) {
+        double s = 0.0;
+        for (k = 0; k < d; ++k) s += (ta ? A[(size_t)k * d + i] : A[(size_t)i * d + k]) * x[k];
+        y[i] = s;
+    }
+}
+
+/* sum_ij A_ij B_ij = tr(A'B) */
+static double pattn__iclt_frob(const double *A, const double *B, size_t n)
+{
+    size_t i;
+    double s = 0.0;
+    for (i = 0; i < n; ++i) s += A[i] * B[i];
+    return s;
+}
+
+static double pattn__iclt_quad(const double *A, const double *x, int d)
+{
+    int i, j;
+    double s = 0.0;
+    for (i = 0; i < d; ++i) {
+        double r = 0.0;
+        for (j = 0; j < d; ++j) r += A[(size_t)i * d + j] * x[j];
+        s += x[i] * r;
+    }
+    return s;
+}
+
+/* exact symmetry (a + b == b + a in IEEE), so pattn_chol / pattn_sym_eig accept the result */
+static void pattn__iclt_symm(double *A, int d)
+{
+    int i, j;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < i; ++j) {
+            double a = 0.5 * (A[(size_t)i * d + j] + A[(size_t)j * d + i]);
+            A[(size_t)i * d + j] = a;
+            A[(size_t)j * d + i] = a;
+        }
+}
+
+/* out = V diag(f) V' */
+static void pattn__iclt_vfv(const double *V, const double *f, double *out, int d)
+{
+    int i, j, k;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j <= i; ++j) {
+            double s = 0.0;
+            for (k = 0; k < d; ++k) s += V[(size_t)i * d + k] * f[k] * V[(size_t)j * d + k];
+            out[(size_t)i * d + j] = s;
+            out[(size_t)j * d + i] = s;
+        }
+}
+
+static void pattn__iclt_eye(double *A, int d)
+{
+    int i;
+    memset(A, 0, (size_t)d * (size_t)d * sizeof(double));
+    for (i = 0; i < d; ++i) A[(size_t)i * d + i] = 1.0;
+}
+
+/* eigen-decomposition of a PSD matrix; eigenvalues that rounding pushed below 0 become 0 */
+static pattn_status pattn__iclt_eig(const double *A, int d, double *w, double *V)
+{
+    int i;
+    pattn_status st = pattn_sym_eig(A, d, w, V);
+    if (st != PATTN_OK) return st;
+    for (i = 0; i < d; ++i)
+        if (w[i] < 0.0) w[i] = 0.0;
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m)
+{
+    int d, K, k;
+    size_t dd;
+    double sum = 0.0, *buf;
+    pattn_status st = PATTN_OK;
+    if (!m || !m->pi || !m->cov_beta || m->d < 1 || m->K < 1) return PATTN_EINVAL;
+    d = m->d;
+    K = m->K;
+    dd = (size_t)d * (size_t)d;
+    for (k = 0; k < K; ++k) {
+        if (!pattn__finite(m->pi[k]) || m->pi[k] < 0.0) return PATTN_EINVAL;
+        sum += m->pi[k];
+    }
+    if (!(fabs(sum - 1.0) <= 1e-9)) return PATTN_EINVAL;
+    if (m->mu && !pattn__all_finite_f64(m->mu, (size_t)K * (size_t)d)) return PATTN_EINVAL;
+    if (!pattn__all_finite_f64(m->cov_beta, (size_t)K * dd)) return PATTN_EINVAL;
+    if (m->noise_var)
+        for (k = 0; k < K; ++k)
+            if (!pattn__finite(m->noise_var[k]) || m->noise_var[k] < 0.0) return PATTN_EINVAL;
+    if (m->cov_x && !pattn__all_finite_f64(m->cov_x, dd)) return PATTN_EINVAL;
+    buf = (double *)PATTN_MALLOC((dd + (size_t)d) * sizeof(double));
+    if (!buf) return PATTN_ENOMEM;
+    if (m->cov_x) {
+        memcpy(buf, m->cov_x, dd * sizeof(double));
+        st = pattn_chol(buf, d); /* ENUM: not symmetric or not positive definite */
+    }
+    for (k = 0; k < K && st == PATTN_OK; ++k) {
+        double *w = buf + dd, mx;
+        int i;
+        st = pattn_sym_eig(m->cov_beta + (size_t)k * dd, d, w, NULL); /* ENUM: not symmetric */
+        if (st != PATTN_OK) break;
+        mx = 0.0;
+        for (i = 0; i < d; ++i) mx = fabs(w[i]) > mx ? fabs(w[i]) : mx;
+        /* Jacobi eigenvalues are accurate to a few ulp of |A|: anything more negative is real */
+        if (w[0] < -1e-12 * mx) st = PATTN_ENUM;
+    }
+    PATTN_FREE(buf);
+    return st;
+}
+
+/* The problem in whitened coordinates x~ = S^{-1/2} x: beta~ = S^{1/2} beta, so S becomes I,
+   Sigma_k -> S^{1/2} Sigma_k S^{1/2}, mu_k -> S^{1/2} mu_k, W -> S^{1/2} W S^{1/2},
+   b -> S^{-1/2} b. Every optimum below is symmetric there (except W_JT) and diagonal in an
+   eigenbasis, and the traces tr(S .) become plain traces. */
+typedef struct pattn__iclt_wh {
+    int d, K;
+    double *sh, *sih;          /* S^{1/2}, S^{-1/2} */
+    double *sig;               /* K*d*d whitened Sigma_k */
+    double *mu;                /* K*d whitened mu_k */
+    double *sbar, *mmu, *mm;   /* whitened Sigma-bar, M_mu, M */
+    double *tk;                /* tau_k = tr(S Sigma_k) + sigma_k^2 */
+    double *tmp;               /* scratch: 6 d*d + 4 d */
+    double s2bar, tau, tauc;
+    double *mem;
+} pattn__iclt_wh;
+
+/* m must have passed pattn_icl_mix_check */
+static pattn_status pattn__iclt_whiten(const pattn_icl_mix *m, pattn__iclt_wh *w)
+{
+    int d = m->d, K = m->K, i, j, k;
+    size_t dd = (size_t)d * (size_t)d;
+    size_t tot = 5 * dd + (size_t)K * dd + (size_t)K * (size_t)d + (size_t)K + 6 * dd + 4 * (size_t)d;
+    double *p, trs = 0.0, trm = 0.0;
+    w->d = d;
+    w->K = K;
+    w->mem = p = (double *)PATTN_MALLOC(tot * sizeof(double));
+    if (!p) return PATTN_ENOMEM;
+    w->sh = p; p += dd;
+    w->sih = p; p += dd;
+    w->sbar = p; p += dd;
+    w->mmu = p; p += dd;
+    w->mm = p; p += dd;
+    w->sig = p; p += (size_t)K * dd;
+    w->mu = p; p += (size_t)K * (size_t)d;
+    w->tk = p; p += K;
+    w->tmp = p;
+    if (m->cov_x) {
+        double *ev = w->tmp, *V = w->tmp + d, *f = ev + d + dd;
+        pattn_status st = pattn_sym_eig(m->cov_x, d, ev, V);
+        if (st == PATTN_OK && !(ev[0] > 0.0)) st = PATTN_ENUM;
+        if (st != PATTN_OK) { PATTN_FREE(w->mem); w->mem = NULL; return st; }
+        for (i = 0; i < d; ++i) f[i] = sqrt(ev[i]);
+        pattn__iclt_vfv(V, f, w->sh, d);
+        for (i = 0; i < d; ++i) f[i] = 1.0 / sqrt(ev[i]);
+        pattn__iclt_vfv(V, f, w->sih, d);
+    } else {
+        pattn__iclt_eye(w->sh, d);
+        pattn__iclt_eye(w->sih, d);
+    }
+    memset(w->sbar, 0, dd * sizeof(double));
+    memset(w->mmu, 0, dd * sizeof(double));
+    w->s2bar = 0.0;
+    for (k = 0; k < K; ++k) {
+        double *sg = w->sig + (size_t)k * dd, *mu = w->mu + (size_t)k * d, pk = m->pi[k];
+        double s2 = m->noise_var ? m->noise_var[k] : 0.0;
+        if (m->cov_x) {
+            pattn__iclt_mm(w->sh, 0, m->cov_beta + (size_t)k * dd, 0, w->tmp, d);
+            pattn__iclt_mm(w->tmp, 0, w->sh, 0, sg, d);
+        } else {
+            memcpy(sg, m->cov_beta + (size_t)k * dd, dd * sizeof(double));
+        }
+        pattn__iclt_symm(sg, d);
+        if (m->mu) pattn__iclt_mv(w->sh, 0, m->mu + (size_t)k * d, mu, d);
+        else memset(mu, 0, (size_t)d * sizeof(double));
+        w->tk[k] = s2;
+        for (i = 0; i < d; ++i) w->tk[k] += sg[(size_t)i * d + i];
+        for (i = 0; i < d; ++i)
+            for (j = 0; j < d; ++j) {
+                w->sbar[(size_t)i * d + j] += pk * sg[(size_t)i * d + j];
+                w->mmu[(size_t)i * d + j] += pk * (mu[i] * mu[j]);
+            }
+        w->s2bar += pk * s2;
+    }
+    for (i = 0; i < (int)dd; ++i) w->mm[i] = w->sbar[i] + w->mmu[i];
+    for (i = 0; i < d; ++i) {
+        trs += w->sbar[(size_t)i * d + i];
+        trm += w->mm[(size_t)i * d + i];
+    }
+    w->tau = trm + w->s2bar;
+    w->tauc = trs + w->s2bar;
+    return PATTN_OK;
+}
+
+/* lambda/((n+1)lambda + t): the eigenvalue of the optimal W~ along an eigenvector of the
+   fitted second moment; 0/0 (nothing to fit, no noise) -> 0 */
+static double pattn__iclt_wgain(double lam, double t, int n)
+{
+    double den = ((double)n + 1.0) * lam + t;
+    return den > 0.0 ? lam / den : 0.0;
+}
+
+/* lambda - n lambda^2/((n+1)lambda + t) written without cancellation */
+static double pattn__iclt_rterm(double lam, double t, int n)
+{
+    double den = ((double)n + 1.0) * lam + t;
+    return den > 0.0 ? lam * (lam + t) / den : 0.0;
+}
+
+/* W~_JT = Sigma~ G^{-1}, G = (n+1) Sigma~ + M~_mu + tau I (SPD when tau > 0). scratch: d*d */
+static pattn_status pattn__iclt_wjt(const pattn__iclt_wh *w, int n, double *Wt, double *G)
+{
+    int d = w->d, i, j;
+    size_t dd = (size_t)d * (size_t)d;
+    pattn_status st;
+    if (!(w->tau > 0.0)) { /* y = 0 almost surely: nothing to learn */
+        memset(Wt, 0, dd * sizeof(double));
+        return PATTN_OK;
+    }
+    for (i = 0; i < (int)dd; ++i) G[i] = ((double)n + 1.0) * w->sbar[i] + w->mmu[i];
+    for (i = 0; i < d; ++i) G[(size_t)i * d + i] += w->tau;
+    st = pattn_chol(G, d);
+    if (st != PATTN_OK) return st;
+    /* G and Sigma~ are symmetric: W~' = G^{-1} Sigma~ is one Cholesky solve */
+    memcpy(Wt, w->sbar, dd * sizeof(double));
+    st = pattn_chol_solve(G, d, Wt, d);
+    if (st != PATTN_OK) return st;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < i; ++j) {
+            double t = Wt[(size_t)i * d + j];
+            Wt[(size_t)i * d + j] = Wt[(size_t)j * d + i];
+            Wt[(size_t)j * d + i] = t;
+        }
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl_risks *out)
+{
+    pattn__iclt_wh w;
+    pattn_icl_risks r;
+    pattn_status st;
+    int d, K, i, k;
+    size_t dd;
+    double *lam, *V, *A, *B, *C, *u;
+    if (!out || n < 1) return PATTN_EINVAL;
+    st = pattn_icl_mix_check(m);
+    if (st != PATTN_OK) return st;
+    st = pattn__iclt_whiten(m, &w);
+    if (st != PATTN_OK) return st;
+    d = m->d;
+    K = m->K;
+    dd = (size_t)d * (size_t)d;
+    V = w.tmp;
+    A = V + dd;
+    B = A + dd;
+    C = B + dd;
+    lam = w.tmp + 6 * dd;
+    u = lam + d;
+
+    /* PT and FT, diagonal in the eigenbasis of M~:
+       L_PT = sigma2bar + sum_i lam_i (lam_i + tau)/((n+1) lam_i + tau);
+       L_FT adds back only the covariance part: sum_i [e_i^2 v_i'Sigma~v_i + n w_i^2 (lam_i + tau)]
+       with w_i the gain and e_i = 1 - n w_i, the prompt cancelling the mean part exactly. */
+    st = pattn__iclt_eig(w.mm, d, lam, V);
+    if (st != PATTN_OK) goto done;
+    r.pt = r.ft = w.s2bar;
+    for (i = 0; i < d; ++i) {
+        double g = pattn__iclt_wgain(lam[i], w.tau, n);
+        double e = 1.0 - (double)n * g, sii;
+        int j;
+        for (j = 0; j < d; ++j) u[j] = V[(size_t)j * d + i];
+        sii = pattn__iclt_quad(w.sbar, u, d);
+        r.pt += pattn__iclt_rterm(lam[i], w.tau, n);
+        r.ft += e * e * sii + (double)n * g * g * (lam[i] + w.tau);
+    }
+
+    /* JT: W~ not symmetric; the risk profiled over prompts is
+       sigma2bar + tr(E'E Sigma~) + n tr(W'W M~) + n tau |W|_F^2, E = nW - I, a sum of
+       non-negative terms (equal to sigma2bar + tr Sigma~ - n tr(W Sigma~) at the optimum). */
+    st = pattn__iclt_wjt(&w, n, A, B);
+    if (st != PATTN_OK) goto done;
+    for (i = 0; i < (int)dd; ++i) B[i] = (double)n * A[i];
+    for (i = 0; i < d; ++i) B[(size_t)i * d + i] -= 1.0;
+    pattn__iclt_mm(B, 1, B, 0, C, d);
+    r.jt = w.s2bar + pattn__iclt_frob(C, w.sbar, dd);
+    pattn__iclt_mm(A, 1, A, 0, C, d);
+    r.jt += (double)n * pattn__iclt_frob(C, w.mm, dd) + (double)n * w.tau * pattn__iclt_frob(A, A, dd);
+
+    /* dec: like PT with M -> Sigma-bar, tau -> tau_c */
+    st = pattn__iclt_eig(w.sbar, d, lam, NULL);
+    if (st != PATTN_OK) goto done;
+    r.dec = w.s2bar;
+    for (i = 0; i < d; ++i) r.dec += pattn__iclt_rterm(lam[i], w.tauc, n);
+
+    /* LB: the same per task */
+    r.lb = 0.0;
+    for (k = 0; k < K; ++k) {
+        double lk = m->noise_var ? m->noise_var[k] : 0.0;
+        st = pattn__iclt_eig(w.sig + (size_t)k * dd, d, lam, NULL);
+        if (st != PATTN_OK) goto done;
+        for (i = 0; i < d; ++i) lk += pattn__iclt_rterm(lam[i], w.tk[k], n);
+        r.lb += m->pi[k] * lk;
+    }
+    r.ey2 = w.tau;
+    if (!pattn__finite(r.ey2) || !pattn__finite(r.pt) || !pattn__finite(r.ft) ||
+        !pattn__finite(r.jt) || !pattn__finite(r.dec) || !pattn__finite(r.lb))
+        st = PATTN_ENUM;
+    else
+        *out = r;
+done:
+    PATTN_FREE(w.mem);
+    return st;
+}
+
+PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *pi,
+                                            const double *mk, const double *s, double sigma2,
+                                            pattn_icl_risks *out)
+{
+    int k;
+    double sum = 0.0, sb = 0.0, m2 = 0.0, lam1, tau, ds, d1, dn = (double)n, dd = (double)d;
+    pattn_icl_risks r;
+    if (!out || !pi || !s || d < 1 || n < 1 || K < 1) return PATTN_EINVAL;
+    if (!pattn__finite(sigma2) || sigma2 < 0.0) return PATTN_EINVAL;
+    for (k = 0; k < K; ++k) {
+        if (!pattn__finite(pi[k]) || pi[k] < 0.0) return PATTN_EINVAL;
+        if (!pattn__finite(s[k]) || s[k] < 0.0) return PATTN_EINVAL;
+        if (mk && !pattn__finite(mk[k])) return PATTN_EINVAL;
+        sum += pi[k];
+    }
+    if (!(fabs(sum - 1.0) <= 1e-9)) return PATTN_EINVAL;
+    for (k = 0; k < K; ++k) {
+        sb += pi[k] * s[k];
+        if (mk) m2 += pi[k] * mk[k] * mk[k];
+    }
+    lam1 = sb + dd * m2;
+    tau = dd * (sb + m2) + sigma2;
+    ds = (dn + 1.0) * sb + tau;
+    d1 = (dn + 1.0) * lam1 + tau;
+    r.ey2 = tau;
+    /* the spec's printed forms, kept literal so that they check the matrix code */
+    r.pt = sigma2;
+    if (ds > 0.0) r.pt += (dd - 1.0) * sb * (sb + tau) / ds;
+    if (d1 > 0.0) r.pt += lam1 * (lam1 + tau) / d1;
+    r.ft = r.pt;
+    if (d1 > 0.0) r.ft -= dd * m2 * ((lam1 + tau) / d1) * ((lam1 + tau) / d1);
+    r.jt = sigma2 + dd * sb;
+    if (sb > 0.0) r.jt -= dn * sb * sb * ((dd - 1.0) / ds + 1.0 / (ds + dd * m2));
+    r.dec = sigma2;
+    if (sb > 0.0 || sigma2 > 0.0)
+        r.dec += dd * sb * ((dd + 1.0) * sb + sigma2) / ((dn + 1.0 + dd) * sb + sigma2);
+    r.lb = sigma2;
+    for (k = 0; k < K; ++k)
+        if (s[k] > 0.0 || sigma2 > 0.0)
+            r.lb += pi[k] * dd * s[k] * ((dd + 1.0) * s[k] + sigma2) / ((dn + 1.0 + dd) * s[k] + sigma2);
+    if (!pattn__finite(r.ey2) || !pattn__finite(r.pt) || !pattn__finite(r.ft) ||
+        !pattn__finite(r.jt) || !pattn__finite(r.dec) || !pattn__finite(r.lb))
+        return PATTN_ENUM;
+    *out = r;
+    return PATTN_OK;
+}
+
+PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regime, double *W,
+                                         double *b)
+{
+    pattn__iclt_wh w;
+    pattn_status st;
+    int d, K, i, k, nw;
+    size_t dd;
+    double *Wt, *bt, *V, *A, *lam, *f, *c, *z, thr;
+    if (!W || n < 1 || regime < PATTN_ICL_PT || regime > PATTN_ICL_LB) return PATTN_EINVAL;
+    st = pattn_icl_mix_check(m);
+    if (st != PATTN_OK) return st;
+    st = pattn__iclt_whiten(m, &w);
+    if (st != PATTN_OK) return st;
+    d = m->d;
+    K = m->K;
+    dd = (size_t)d * (size_t)d;
+    nw = regime == PATTN_ICL_LB ? K : 1;
+    Wt = (double *)PATTN_MALLOC(((size_t)nw * dd + (size_t)K * (size_t)d) * sizeof(double));
+    if (!Wt) { PATTN_FREE(w.mem); return PATTN_ENOMEM; }
+    bt = Wt + (size_t)nw * dd;
+    memset(bt, 0, (size_t)K * (size_t)d * sizeof(double));
+    V = w.tmp;
+    A = V + dd;
+    lam = w.tmp + 6 * dd;
+    f = lam + d;
+    c = f + d;
+    z = c + d;
+
+    switch (regime) {
+    case PATTN_ICL_PT:
+    case PATTN_ICL_FT:
+        st = pattn__iclt_eig(w.mm, d, lam, V);
+        if (st != PATTN_OK) break;
+        for (i = 0; i < d; ++i) f[i] = pattn__iclt_wgain(lam[i], w.tau, n);
+        pattn__iclt_vfv(V, f, Wt, d);
+        if (regime == PATTN_ICL_FT && b) {
+            /* b~_k = mu~_k + tau M~^+ mu~_k. mu~_k lies in range(M~) (M~ >= pi_k mu~ mu~'), so
+               the pseudo-inverse is exact; a component dropped on an eigenvalue below 1e-12 of
+               the largest costs at most that eigenvalue in risk. */
+            thr = 1e-12 * lam[d - 1];
+            for (i = 0; i < d; ++i) f[i] = lam[i] > thr && lam[i] > 0.0 ? w.tau / lam[i] : 0.0;
+            for (k = 0; k < K; ++k) {
+                double *mu = w.mu + (size_t)k * d, *bk = bt + (size_t)k * d;
+                pattn__iclt_mv(V, 1, mu, c, d);
+                for (i = 0; i < d; ++i) c[i] *= f[i];
+                pattn__iclt_mv(V, 0, c, bk, d);
+                for (i = 0; i < d; ++i) bk[i] += mu[i];
+            }
+        }
+        break;
+    case PATTN_ICL_JT:
+        st = pattn__iclt_wjt(&w, n, Wt, A);
+        if (st != PATTN_OK || !b) break;
+        /* b~_k = mu~_k + (M~_mu + tau I) Sigma~^+ mu~_k; it attains L_JT iff every mu~_k lies in
+           range(Sigma~) (then W~ b~_k = (I - n W~) mu~_k exactly) */
+        st = pattn__iclt_eig(w.sbar, d, lam, V);
+        if (st != PATTN_OK) break;
+        thr = 1e-12 * lam[d - 1];
+        for (k = 0; k < K && st == PATTN_OK; ++k) {
+            double *mu = w.mu + (size_t)k * d, *bk = bt + (size_t)k * d;
+            double nmu = sqrt(pattn__iclt_frob(mu, mu, (size_t)d));
+            pattn__iclt_mv(V, 1, mu, c, d);
+            for (i = 0; i < d; ++i) {
+                if (lam[i] > thr && lam[i] > 0.0) c[i] /= lam[i];
+                else if (fabs(c[i]) > 1e-8 * nmu) st = PATTN_ENUM; /* infimum not attained */
+                else c[i] = 0.0;
+            }
+            pattn__iclt_mv(V, 0, c, z, d);
+            pattn__iclt_mv(w.mmu, 0, z, bk, d);
+            for (i = 0; i < d; ++i) bk[i] += mu[i] + w.tau * z[i];
+        }
+        break;
+    case PATTN_ICL_DEC:
+        st = pattn__iclt_eig(w.sbar, d, lam, V);
+        if (st != PATTN_OK) break;
+        for (i = 0; i < d; ++i) f[i] = pattn__iclt_wgain(lam[i], w.tauc, n);
+        pattn__iclt_vfv(V, f, Wt, d);
+        break;
+    default: /* PATTN_ICL_LB */
+        for (k = 0; k < K && st == PATTN_OK; ++k) {
+            st = pattn__iclt_eig(w.sig + (size_t)k * dd, d, lam, V);
+            if (st != PATTN_OK) break;
+            for (i = 0; i < d; ++i) f[i] = pattn__iclt_wgain(lam[i], w.tk[k], n);
+            pattn__iclt_vfv(V, f, Wt + (size_t)k * dd, d);
+        }
+        break;
+    }
+    if (st == PATTN_OK) {
+        /* back to the caller's coordinates: W = S^{-1/2} W~ S^{-1/2}, b = S^{1/2} b~ */
+        for (k = 0; k < nw; ++k) {
+            pattn__iclt_mm(w.sih, 0, Wt + (size_t)k * dd, 0, A, d);
+            pattn__iclt_mm(A, 0, w.sih, 0, Wt + (size_t)k * dd, d);
+        }
+        if (b) {
+            if (regime == PATTN_ICL_FT || regime == PATTN_ICL_JT) {
+                for (k = 0; k < K; ++k) {
+                    memcpy(c, bt + (size_t)k * d, (size_t)d * sizeof(double));
+                    pattn__iclt_mv(w.sh, 0, c, bt + (size_t)k * d, d);
+                }
+            } else if ((regime == PATTN_ICL_DEC || regime == PATTN_ICL_LB) && m->mu) {
+                memcpy(bt, m->mu, (size_t)K * (size_t)d * sizeof(double));
+            }
+        }
+        if (!pattn__all_finite_f64(Wt, (size_t)nw * dd + (size_t)K * (size_t)d)) st = PATTN_ENUM;
+    }
+    if (st == PATTN_OK) {
+        memcpy(W, Wt, (size_t)nw * dd * sizeof(double));
+        if (b) memcpy(b, bt, (size_t)K * (size_t)d * sizeof(double));
+    }
+    PATTN_FREE(Wt);
+    PATTN_FREE(w.mem);
+    return st;
+}
+
+/* ---- exact risk of any parameters -------------------------------------------------------- */
+
+/* Per-W pieces of the risk, in the caller's coordinates: E = nWS - I, P1 = E'SE,
+   P2 = S W'SW S, *trA = tr(W'SW S). Scratch t1, t2: d*d each. */
+static void pattn__iclt_prep(const double *S, const double *W, int d, int n, double *E,
+                             double *P1, double *P2, double *trA, double *t1, double *t2)
+{
+    int i;
+    size_t dd = (size_t)d * (size_t)d;
+    pattn__iclt_mm(S, 0, W, 0, t1, d);  /* SW */
+    pattn__iclt_mm(W, 1, t1, 0, t2, d); /* A = W'SW */
+    *trA = pattn__iclt_frob(t2, S, dd);
+    pattn__iclt_mm(S, 0, t2, 0, t1, d);
+    pattn__iclt_mm(t1, 0, S, 0, P2, d);
+    pattn__iclt_mm(W, 0, S, 0, t1, d);
+    for (i = 0; i < (int)dd; ++i) E[i] = (double)n * t1[i];
+    for (i = 0; i < d; ++i) E[(size_t)i * d + i] -= 1.0;
+    pattn__iclt_mm(S, 0, E, 0, t1, d);
+    pattn__iclt_mm(E, 1, t1, 0, P1, d);
+}
+
+/* Risk of task k, split as E[(W g - beta)'S(W g - beta)] + sigma^2 with g = X'y + b into the
+   mean part (nWS - I)beta + W b, the Wishart fluctuation W(X'X - nS)beta and the noise
+   W X'xi, which are uncorrelated: every term is a non-negative quadratic form. mu, bk may be
+   NULL (zero). Scratch v, u: d each. */
+static double pattn__iclt_task(const double *S, const double *W, const double *E,
+                               const double *P1, const double *P2, double trA,
+                               const double *Sig, const double *mu, const double *bk,
+                               double s2, int d, int n, double *v, double *u)
+{
+    int i;
+    size_t dd = (size_t)d * (size_t)d;
+    double trSR = pattn__iclt_frob(S, Sig, dd);
+    double t1 = pattn__iclt_frob(P1, Sig, dd), t3 = pattn__iclt_frob(P2, Sig, dd);
+    memset(v, 0, (size_t)d * sizeof(double));
+    if (mu) {
+        trSR += pattn__iclt_quad(S, mu, d);
+        t3 += pattn__iclt_quad(P2, mu, d);
+        pattn__iclt_mv(E, 0, mu, v, d);
+    }
+    if (bk) {
+        pattn__iclt_mv(W, 0, bk, u, d);
+        for (i = 0; i < d; ++i) v[i] += u[i];
+    }
+    return s2 + t1 + pattn__iclt_quad(S, v, d) + (double)n * t3 + (double)n * trA * (trSR + s2);
+}
+
+/* shared by pattn_icl_risk (centred = 0) and pattn_icl_risk_pgd (centred = 1) */
+static pattn_status pattn__iclt_risk(const pattn_icl_mix *m, int n, const double *W, int nw,
+                                     const double *b, int centred, double *risk_k, double *risk)
+{
+    int d, K, k;
+    size_t dd;
+    double *S, *E, *P1, *P2, *t1, *t2, *v, *u, *rk, trA = 0.0, tot = 0.0;
+    pattn_status st;
+    if (!W || !risk || n < 1) return PATTN_EINVAL;
+    st = pattn_icl_mix_check(m);
+    if (st != PATTN_OK) return st;
+    d = m->d;
+    K = m->K;
+    dd = (size_t)d * (size_t)d;
+    if (!pattn__all_finite_f64(W, (size_t)nw * dd)) return PATTN_EINVAL;
+    if (b && !pattn__all_finite_f64(b, (size_t)K * (size_t)d)) return PATTN_EINVAL;
+    S = (double *)PATTN_MALLOC((6 * dd + 2 * (size_t)d + (size_t)K) * sizeof(double));
+    if (!S) return PATTN_ENOMEM;
+    E = S + dd;
+    P1 = E + dd;
+    P2 = P1 + dd;
+    t1 = P2 + dd;
+    t2 = t1 + dd;
+    v = t2 + dd;
+    u = v + d;
+    rk = u + d;
+    if (m->cov_x) memcpy(S, m->cov_x, dd * sizeof(double));
+    else pattn__iclt_eye(S, d);
+    for (k = 0; k < K; ++k) {
+        const double *Wk = W + (nw > 1 ? (size_t)k * dd : 0);
+        const double *mu = m->mu && !centred ? m->mu + (size_t)k * d : NULL;
+        const double *bk = b ? b + (size_t)k * d : NULL;
+        if (k == 0 || nw > 1) pattn__iclt_prep(S, Wk, d, n, E, P1, P2, &trA, t1, t2);
+        rk[k] = pattn__iclt_task(S, Wk, E, P1, P2, trA, m->cov_beta + (size_t)k * dd, mu, bk,
+                                 m->noise_var ? m->noise_var[k] : 0.0, d, n, v, u);
+        tot += m->pi[k] * rk[k];
+    }
+    if (!pattn__all_finite_f64(rk, (size_t)K) || !pattn__finite(tot)) {
+        st = PATTN_ENUM;
+    } else {
+        if (risk_k) memcpy(risk_k, rk, (size_t)K * sizeof(double));
+        *risk = tot;
+    }
+    PATTN_FREE(S);
+    return st;
+}
+
+PATTN_DEF pattn_status pattn_icl_risk(const pattn_icl_mix *m, int n, const double *W,
+                                      const double *b, double *risk_k, double *risk)
+{
+    return pattn__iclt_risk(m, n, W, 1, b, 0, risk_k, risk);
+}
+
+PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const double *W,
+                                          int per_task, double *risk_k, double *risk)
+{
+    if (!m || (per_task != 0 && per_task != 1)) return PATTN_EINVAL;
+    return pattn__iclt_risk(m, n, W, per_task ? (m->K > 0 ? m->K : 1) : 1, NULL, 1, risk_k, risk);
+}
 
 #ifdef __cplusplus
 }
