@@ -1,22 +1,52 @@
 #!/bin/sh
-# Runs every benchmark (AVX2 build, then the scalar build of the same source) and prints the
-# scalar/AVX2 ratios. Usage: bench/run.sh BUILD_DIR
+# Runs every benchmark (the AVX2 build, then the scalar twin where one is built), then prints
+# the scalar/AVX2 ratios and each workload's roofline fraction against the machine's limits
+# measured in the same run. Usage: bench/run.sh BUILD_DIR
 dir=${1:-build}
 export OMP_PROC_BIND=${OMP_PROC_BIND:-close}
+all="$dir/bench_all.out"
+: > "$all"
 for b in "$dir"/bench_*; do
-    case "$b" in *_scalar) continue ;; esac
+    case "$b" in *_scalar|*.out) continue ;; esac
     [ -x "$b" ] || continue
-    "$b" | tee "$b.out"
+    "$b" | tee -a "$all"
     if [ -x "${b}_scalar" ]; then
-        "${b}_scalar" | sed 's/^bench=\([^ ]*\)/bench=\1_scalar/' | tee "${b}_scalar.out"
+        "${b}_scalar" | sed 's/^bench=\([^ ]*\)/bench=\1_scalar/' | tee -a "$all"
     fi
 done
-# scalar/AVX2 speed ratios for the headline figures
-for pair in "w1_pa_grad_ns_1t:ns" "w4_softmax_gbs_1t:gbs" "rng_normal_f32_rate:rate"; do
-    name=${pair%%:*}; kind=${pair##*:}
-    a=$(cat "$dir"/bench_*.out | sed -n "s/^bench=$name value=\([^ ]*\).*/\1/p" | head -n 1)
-    s=$(cat "$dir"/bench_*.out | sed -n "s/^bench=${name}_scalar value=\([^ ]*\).*/\1/p" | head -n 1)
-    [ -n "$a" ] && [ -n "$s" ] || continue
-    if [ "$kind" = ns ]; then r=$(awk "BEGIN{print $s/$a}"); else r=$(awk "BEGIN{print $a/$s}"); fi
-    echo "bench=${name%_1t}_avx2_over_scalar value=$r unit=x"
+val() { sed -n "s/^bench=$1 value=\([^ ]*\).*/\1/p" "$all" | head -n 1; }
+ratio() { # name, kind (time: lower is better; rate: higher is better)
+    a=$(val "$1"); s=$(val "${1}_scalar")
+    [ -n "$a" ] && [ -n "$s" ] || return 0
+    if [ "$2" = time ]; then r=$(awk "BEGIN{print $s/$a}"); else r=$(awk "BEGIN{print $a/$s}"); fi
+    echo "bench=${1%_1t}_avx2_over_scalar value=$r unit=x"
+}
+echo "# scalar/AVX2 speed ratios (1 thread)"
+ratio w1_pa_grad_ns_1t time
+ratio w4_softmax_gbs_1t rate
+ratio rng8_normal_f32_rate rate
+echo "# 1 vs 2 threads"
+for n in w1_pa_grad_ns:time w2_cmm_gen_sps:rate w3_icl_step_reduced_ms:time w3_icl_step_full_ms:time w4_softmax_gbs:rate; do
+    name=${n%%:*}; kind=${n##*:}; a=$(val "${name}_1t"); b=$(val "${name}_2t")
+    [ -n "$a" ] && [ -n "$b" ] || continue
+    if [ "$kind" = time ]; then r=$(awk "BEGIN{print $a/$b}"); else r=$(awk "BEGIN{print $b/$a}"); fi
+    echo "bench=${name}_2t_over_1t value=$r unit=x"
 done
+# roofline: attainable = min(FMA peak, arithmetic intensity x best measured bandwidth)
+bw=$(awk -v t="$(val machine_triad_gbs)" -v c="$(val machine_copy_nt_gbs)" 'BEGIN{print (c > t ? c : t)}')
+peak=$(val machine_fma_peak_gflops)
+echo "# roofline fractions (bandwidth $bw GB/s = max of triad and streaming copy, FMA peak $peak GFLOP/s)"
+g=$(val w1_pa_grad_gflops)
+# W1 reads 4*T*d bytes per sample for 8Td + 13T + 8 flops (T = 32, d = 64)
+[ -n "$g" ] && awk -v g="$g" -v bw="$bw" -v pk="$peak" 'BEGIN{ai=(8*32*64+13*32+8)/(4*32*64); r=ai*bw; if (pk < r) r = pk;
+    printf "bench=w1_pa_grad_roofline value=%.3f unit=fraction\n", g/r }'
+s=$(val w2_cmm_gen_sps)
+# W2 writes 4*T*d + 4 bytes per sample
+[ -n "$s" ] && awk -v s="$s" -v bw="$bw" 'BEGIN{printf "bench=w2_cmm_gen_roofline value=%.3f unit=fraction\n", s*(4*32*64+4)/1e9/bw}'
+w=$(val w4_softmax_gbs)
+[ -n "$w" ] && awk -v w="$w" -v bw="$bw" 'BEGIN{printf "bench=w4_softmax_roofline value=%.3f unit=fraction\n", w/bw}'
+r=$(val rng8_normal_f32_rate)
+# W3 and W5 are bound by drawing normals, not by memory or FMAs: their share of the sampler's
+# rate is the meaningful fraction (normals per step: 2 tasks x 3072 x (n + 1) x d, plus betas)
+t3=$(val w3_icl_step_reduced_ms_1t)
+[ -n "$t3" ] && [ -n "$r" ] && awk -v t="$t3" -v r="$r" 'BEGIN{nrm=2*3072*(51*10+10); printf "bench=w3_icl_step_reduced_sampler_fraction value=%.3f unit=fraction\n", nrm/r/(t*1e-3)}'
