@@ -2490,6 +2490,8 @@ static int pattn__p1_cmm_ok(const pattn_cmm *m, const pattn_cmm_ext *ext)
     const float *q = ext ? ext->q : NULL, *v = ext ? ext->vstar : NULL;
     long k;
     if (!m || m->d < 2 || m->T < 1) return 0;
+    /* one sample's T*d noise normals are drawn in one int-sized call */
+    if ((double)m->T * (double)m->d > 2147483647.0) return 0;
     if (!pattn__finite(m->zeta) || !pattn__finite(m->sigma) || !pattn__finite(m->q_norm) ||
         !pattn__finite(m->v_norm) || !pattn__finite(m->rho) || !pattn__finite(m->eps) ||
         !pattn__finite(m->dist_q))
@@ -3175,7 +3177,7 @@ PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_
     D = mdl->d + 1;
     pattn__icl_full_default(mdl);
     pattn_rng_seed(&r, seed);
-    c = sqrt(sqrt((double)D) / (double)(n + 1));
+    c = sqrt(sqrt((double)D) / ((double)n + 1.0));
     for (i = 0; i < D * D; ++i) {
         mdl->Wq[i] = c * (mdl->Wq[i] + 0.01 * pattn_rng_normal_f64(&r));
         mdl->Wk[i] = c * (mdl->Wk[i] + 0.01 * pattn_rng_normal_f64(&r));

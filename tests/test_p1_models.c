@@ -1261,6 +1261,21 @@ static void test_bad_inputs(void)
     PT_CHECK(pattn_traj3(&jo, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, NULL) == PATTN_EINVAL && all_sent(out, 24), "traj: NULL result");
 }
 
+/* a sample too large for one int-sized noise call is rejected before anything is written */
+static void test_generator_size_limit(void)
+{
+    pattn_cmm m;
+    float X[16], y[2];
+    int i, same = 1;
+    memset(&m, 0, sizeof m);
+    m.d = 40000; m.T = 60000; m.zeta = 0.5; m.sigma = 1.0; m.q_norm = 1.0; m.v_norm = 1.0;
+    for (i = 0; i < 16; ++i) X[i] = 7.0f;
+    y[0] = y[1] = 7.0f;
+    PT_CHECK(pattn_cmm_sample(&m, NULL, 1, 0, 1, X, y, NULL) == PATTN_EINVAL, "cmm_sample: T*d > INT_MAX gives EINVAL");
+    for (i = 0; i < 16; ++i) same &= X[i] == 7.0f;
+    PT_CHECK(same && y[0] == 7.0f, "cmm_sample: T*d > INT_MAX writes nothing");
+}
+
 void suite_p1_models(void)
 {
     test_gradients_one(13, 7, 0);
@@ -1279,4 +1294,5 @@ void suite_p1_models(void)
     test_training();
     test_trajectory();
     test_bad_inputs();
+    test_generator_size_limit();
 }
