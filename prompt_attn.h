@@ -122,6 +122,8 @@ typedef enum pattn_status {
 
 PATTN_DEF const char *pattn_status_str(pattn_status s);
 PATTN_DEF const char *pattn_simd_path(void); /* "avx2" or "scalar" */
+/* 1 when the AVX2 build also runs its AVX-512 kernels on this CPU (same bits, see below) */
+PATTN_DEF int pattn_avx512_active(void);
 PATTN_DEF const char *pattn_version(void);
 
 /* ==== RNG: xoshiro256** seeded by splitmix64 =========================================== */
@@ -874,6 +876,18 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #define PATTN__AVX2 0
 #endif
 
+/* AVX-512 kernels for the hottest loops, chosen at run time: the build stays -mavx2 -mfma
+   and only functions marked PATTN__T512 use 512-bit instructions, called when the CPU has
+   them. Each is written so that its 16 lanes are two canonical 8-lane halves (or 16
+   independent columns), doing the same IEEE operations in the same order as the 8-lane
+   code, so all three paths give the same bits. PATTN_NO_AVX512 turns them off. */
+#if PATTN__AVX2 && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(PATTN_NO_AVX512)
+#define PATTN__AVX512 1
+#define PATTN__T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+#else
+#define PATTN__AVX512 0
+#endif
+
 #define PATTN__INLINE static inline
 #define PATTN__PRAGMA(x) _Pragma(#x)
 #ifdef _OPENMP
@@ -900,6 +914,18 @@ PATTN_DEF const char *pattn_status_str(pattn_status s)
 }
 
 PATTN_DEF const char *pattn_simd_path(void) { return PATTN__AVX2 ? "avx2" : "scalar"; }
+
+/* the CPU check reads what libgcc's constructor recorded: a load and a test per call */
+static int pattn__has_avx512(void)
+{
+#if PATTN__AVX512
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+#else
+    return 0;
+#endif
+}
+PATTN_DEF int pattn_avx512_active(void) { return pattn__has_avx512(); }
 PATTN_DEF const char *pattn_version(void) { return PATTN_VERSION_STRING; }
 
 /* finite-ness of parameters, shared by every validating entry point */
@@ -1181,6 +1207,53 @@ PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pat
 #endif
 PATTN__INLINE pattn__f8 pattn__f8_zero(void) { return pattn__f8_set1(0.0f); }
 
+#if PATTN__AVX512
+/* ---- 16 lanes (AVX-512), for the run-time dispatched kernels -----------------------------
+   The same operations as pattn__f8 on 16 lanes; a kernel puts two canonical 8-lane vectors
+   (lo, hi) side by side, or 16 independent columns, so every lane sees the same ops. */
+typedef __m512 pattn__f16;
+typedef __m512i pattn__i16;
+#define PATTN__D512 PATTN__T512 PATTN__INLINE
+PATTN__D512 pattn__f16 pattn__f16_set1(float a) { return _mm512_set1_ps(a); }
+PATTN__D512 pattn__f16 pattn__f16_zero(void) { return _mm512_setzero_ps(); }
+PATTN__D512 pattn__f16 pattn__f16_load(const float *p) { return _mm512_loadu_ps(p); }
+PATTN__D512 void pattn__f16_store(float *p, pattn__f16 a) { _mm512_storeu_ps(p, a); }
+PATTN__D512 pattn__f16 pattn__f16_add(pattn__f16 a, pattn__f16 b) { return _mm512_add_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_sub(pattn__f16 a, pattn__f16 b) { return _mm512_sub_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_mul(pattn__f16 a, pattn__f16 b) { return _mm512_mul_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_sqrt(pattn__f16 a) { return _mm512_sqrt_ps(a); }
+PATTN__D512 pattn__f16 pattn__f16_fma(pattn__f16 a, pattn__f16 b, pattn__f16 c) { return _mm512_fmadd_ps(a, b, c); }
+PATTN__D512 pattn__f16 pattn__f16_fnma(pattn__f16 a, pattn__f16 b, pattn__f16 c) { return _mm512_fnmadd_ps(a, b, c); }
+PATTN__D512 pattn__f16 pattn__f16_max(pattn__f16 a, pattn__f16 b) { return _mm512_max_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_min(pattn__f16 a, pattn__f16 b) { return _mm512_min_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_select_lt(pattn__f16 a, pattn__f16 b, pattn__f16 x, pattn__f16 y)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
+}
+PATTN__D512 pattn__f16 pattn__f16_select_ieq(pattn__i16 k, int c, pattn__f16 x, pattn__f16 y)
+{
+    return _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(c)), y, x);
+}
+PATTN__D512 pattn__f16 pattn__f16_neg(pattn__f16 a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
+PATTN__D512 pattn__i16 pattn__f16_toi(pattn__f16 a) { return _mm512_cvttps_epi32(a); }
+PATTN__D512 pattn__f16 pattn__i16_tof(pattn__i16 k) { return _mm512_cvtepi32_ps(k); }
+PATTN__D512 pattn__i16 pattn__f16_bits(pattn__f16 a) { return _mm512_castps_si512(a); }
+PATTN__D512 pattn__f16 pattn__f16_from_bits(pattn__i16 k) { return _mm512_castsi512_ps(k); }
+PATTN__D512 pattn__i16 pattn__i16_and(pattn__i16 k, int m) { return _mm512_and_si512(k, _mm512_set1_epi32(m)); }
+PATTN__D512 pattn__i16 pattn__i16_add(pattn__i16 k, int c) { return _mm512_add_epi32(k, _mm512_set1_epi32(c)); }
+PATTN__D512 pattn__i16 pattn__i16_addv(pattn__i16 a, pattn__i16 b) { return _mm512_add_epi32(a, b); }
+PATTN__D512 pattn__i16 pattn__i16_sub(pattn__i16 a, pattn__i16 b) { return _mm512_sub_epi32(a, b); }
+PATTN__D512 pattn__i16 pattn__i16_shl(pattn__i16 k, int s) { return _mm512_slli_epi32(k, (unsigned)s); }
+PATTN__D512 pattn__i16 pattn__i16_shr(pattn__i16 k, int s) { return _mm512_srli_epi32(k, (unsigned)s); }
+/* (lo, hi) side by side, and back */
+PATTN__D512 pattn__f16 pattn__f16_join(pattn__f8 lo, pattn__f8 hi) { return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1); }
+PATTN__D512 pattn__i16 pattn__i16_join(pattn__i8 lo, pattn__i8 hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+PATTN__D512 pattn__f8 pattn__f16_lo(pattn__f16 a) { return _mm512_castps512_ps256(a); }
+PATTN__D512 pattn__f8 pattn__f16_hi(pattn__f16 a) { return _mm512_extractf32x8_ps(a, 1); }
+/* an 8-float vector in both halves */
+PATTN__D512 pattn__f16 pattn__f16_dup8(const float *p) { return _mm512_broadcast_f32x8(_mm256_loadu_ps(p)); }
+#endif
+
 /* ---- elementary functions on 8 lanes ---------------------------------------------------- */
 
 /* exp: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial (Cephes
@@ -1216,75 +1289,105 @@ PATTN__INLINE pattn__f8 pattn__f8_exp(pattn__f8 x)
     return pattn__f8_select_lt(x, lo, pattn__f8_zero(), y);
 }
 
+/* The functions below are written once as bodies over a lane type F with integer type I
+   (F##_fma, I##_add, ...) and instantiated for pattn__f8 and, where AVX-512 is compiled in,
+   pattn__f16: both widths run literally the same operations. */
+#define pattn__f8_toi pattn__f8_to_i8
+#define pattn__i8_tof pattn__i8_to_f8
+
 /* A cheaper exp for softmax rows whose arguments are known to lie in [-87.33, 0] (normal
    results): degree-5 minimax polynomial (relative error 7.5e-8 before rounding, fitted by
    Lawson's algorithm for this library) and 2^n written straight into the exponent field:
-   11 operations instead of 24. */
-PATTN__INLINE pattn__f8 pattn__f8_exp_normal(pattn__f8 x)
-{
-    pattn__f8 k = pattn__f8_fma(x, pattn__f8_set1(1.44269504088896341f), pattn__f8_set1(12582912.0f));
-    pattn__f8 n = pattn__f8_sub(k, pattn__f8_set1(12582912.0f)), r, p;
-    r = pattn__f8_fnma(n, pattn__f8_set1(0.693359375f), x);
-    r = pattn__f8_fnma(n, pattn__f8_set1(-2.12194440e-4f), r);
-    p = pattn__f8_fma(pattn__f8_set1(8.297647350e-3f), r, pattn__f8_set1(4.191543162e-2f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(1.666757464e-1f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(4.999889433e-1f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(9.999997020e-1f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(1.000000119e+00f));
-    /* the shifter k holds 0x4b400000 + n in its bits; shifted by 23 only n << 23 remains */
-    return pattn__f8_from_bits(pattn__i8_addv(pattn__f8_bits(p), pattn__i8_shl(pattn__f8_bits(k), 23)));
-}
+   11 operations instead of 24. The shifter k holds 0x4b400000 + n in its bits; shifted by
+   23 only n << 23 remains. */
+#define PATTN__DEF_EXP_NORMAL(ATTR, F, I)                                                    \
+    ATTR PATTN__INLINE F F##_exp_normal(F x)                                                  \
+    {                                                                                         \
+        F k = F##_fma(x, F##_set1(1.44269504088896341f), F##_set1(12582912.0f));             \
+        F n = F##_sub(k, F##_set1(12582912.0f)), r, p;                                        \
+        r = F##_fnma(n, F##_set1(0.693359375f), x);                                          \
+        r = F##_fnma(n, F##_set1(-2.12194440e-4f), r);                                       \
+        p = F##_fma(F##_set1(8.297647350e-3f), r, F##_set1(4.191543162e-2f));                \
+        p = F##_fma(p, r, F##_set1(1.666757464e-1f));                                        \
+        p = F##_fma(p, r, F##_set1(4.999889433e-1f));                                        \
+        p = F##_fma(p, r, F##_set1(9.999997020e-1f));                                        \
+        p = F##_fma(p, r, F##_set1(1.000000119e+00f));                                       \
+        return F##_from_bits(I##_addv(F##_bits(p), I##_shl(F##_bits(k), 23)));               \
+    }
 
 /* natural log for x in (0, 1] (all Box-Muller needs): x = 2^e m, m in [sqrt(1/2), sqrt(2)),
-   Cephes degree-8 polynomial in m - 1. */
-PATTN__INLINE pattn__f8 pattn__f8_log01(pattn__f8 x)
-{
-    pattn__i8 bits = pattn__f8_bits(x);
-    pattn__f8 e = pattn__i8_to_f8(pattn__i8_add(pattn__i8_shr(bits, 23), -126));
-    /* mantissa in [0.5, 1) */
-    pattn__f8 m = pattn__f8_from_bits(pattn__i8_add(pattn__i8_and(bits, 0x007fffff), 0x3f000000));
-    pattn__f8 one = pattn__f8_set1(1.0f), z, y, mlow;
-    mlow = pattn__f8_select_lt(m, pattn__f8_set1(0.707106781186547524f), one, pattn__f8_zero());
-    e = pattn__f8_sub(e, mlow);
-    m = pattn__f8_sub(pattn__f8_add(m, pattn__f8_mul(m, mlow)), one); /* m<sqrt(1/2): 2m-1 */
-    z = pattn__f8_mul(m, m);
-    y = pattn__f8_set1(7.0376836292e-2f);
-    y = pattn__f8_fma(y, m, pattn__f8_set1(-1.1514610310e-1f));
-    y = pattn__f8_fma(y, m, pattn__f8_set1(1.1676998740e-1f));
-    y = pattn__f8_fma(y, m, pattn__f8_set1(-1.2420140846e-1f));
-    y = pattn__f8_fma(y, m, pattn__f8_set1(1.4249322787e-1f));
-    y = pattn__f8_fma(y, m, pattn__f8_set1(-1.6668057665e-1f));
-    y = pattn__f8_fma(y, m, pattn__f8_set1(2.0000714765e-1f));
-    y = pattn__f8_fma(y, m, pattn__f8_set1(-2.4999993993e-1f));
-    y = pattn__f8_fma(y, m, pattn__f8_set1(3.3333331174e-1f));
-    y = pattn__f8_mul(pattn__f8_mul(y, m), z);
-    y = pattn__f8_fma(e, pattn__f8_set1(-2.12194440e-4f), y);
-    y = pattn__f8_fnma(pattn__f8_set1(0.5f), z, y);
-    return pattn__f8_fma(e, pattn__f8_set1(0.693359375f), pattn__f8_add(m, y));
-}
+   Cephes degree-8 polynomial in m - 1; m < sqrt(1/2) becomes 2m - 1. */
+#define PATTN__DEF_LOG01(ATTR, F, I)                                                         \
+    ATTR PATTN__INLINE F F##_log01(F x)                                                       \
+    {                                                                                         \
+        I bits = F##_bits(x);                                                                 \
+        F e = I##_tof(I##_add(I##_shr(bits, 23), -126));                                      \
+        F m = F##_from_bits(I##_add(I##_and(bits, 0x007fffff), 0x3f000000));                 \
+        F one = F##_set1(1.0f), z, y, mlow;                                                   \
+        mlow = F##_select_lt(m, F##_set1(0.707106781186547524f), one, F##_zero());           \
+        e = F##_sub(e, mlow);                                                                 \
+        m = F##_sub(F##_add(m, F##_mul(m, mlow)), one);                                       \
+        z = F##_mul(m, m);                                                                    \
+        y = F##_set1(7.0376836292e-2f);                                                       \
+        y = F##_fma(y, m, F##_set1(-1.1514610310e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(1.1676998740e-1f));                                        \
+        y = F##_fma(y, m, F##_set1(-1.2420140846e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(1.4249322787e-1f));                                        \
+        y = F##_fma(y, m, F##_set1(-1.6668057665e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(2.0000714765e-1f));                                        \
+        y = F##_fma(y, m, F##_set1(-2.4999993993e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(3.3333331174e-1f));                                        \
+        y = F##_mul(F##_mul(y, m), z);                                                        \
+        y = F##_fma(e, F##_set1(-2.12194440e-4f), y);                                         \
+        y = F##_fnma(F##_set1(0.5f), z, y);                                                   \
+        return F##_fma(e, F##_set1(0.693359375f), F##_add(m, y));                             \
+    }
 
 /* sin and cos of 2*pi*u for u in [0, 1): u = j/4 + f exactly, |f| <= 1/8, so the polynomial
-   argument 2*pi*f stays in [-pi/4, pi/4] and the quadrant j swaps and negates. */
-PATTN__INLINE void pattn__f8_sincos2pi(pattn__f8 u, pattn__f8 *s, pattn__f8 *c)
-{
-    pattn__f8 jf = pattn__f8_sub(pattn__f8_add(pattn__f8_mul(u, pattn__f8_set1(4.0f)), pattn__f8_set1(12582912.0f)), pattn__f8_set1(12582912.0f));
-    pattn__f8 x = pattn__f8_mul(pattn__f8_fnma(jf, pattn__f8_set1(0.25f), u), pattn__f8_set1(6.28318530717958648f));
-    pattn__f8 z = pattn__f8_mul(x, x), ps, pc, ns, nc;
-    pattn__i8 j = pattn__i8_and(pattn__f8_to_i8(jf), 3);
-    ps = pattn__f8_set1(-1.9515295891e-4f);
-    ps = pattn__f8_fma(ps, z, pattn__f8_set1(8.3321608736e-3f));
-    ps = pattn__f8_fma(ps, z, pattn__f8_set1(-1.6666654611e-1f));
-    ps = pattn__f8_fma(pattn__f8_mul(ps, z), x, x);
-    pc = pattn__f8_set1(2.443315711809948e-5f);
-    pc = pattn__f8_fma(pc, z, pattn__f8_set1(-1.388731625493765e-3f));
-    pc = pattn__f8_fma(pc, z, pattn__f8_set1(4.166664568298827e-2f));
-    pc = pattn__f8_fma(pattn__f8_mul(pc, z), z, pattn__f8_fnma(pattn__f8_set1(0.5f), z, pattn__f8_set1(1.0f)));
-    ns = pattn__f8_neg(ps);
-    nc = pattn__f8_neg(pc);
-    /* quadrant j: sin = (s, c, -s, -c)[j], cos = (c, -s, -c, s)[j] */
-    *s = pattn__f8_select_ieq(j, 1, pc, pattn__f8_select_ieq(j, 2, ns, pattn__f8_select_ieq(j, 3, nc, ps)));
-    *c = pattn__f8_select_ieq(j, 1, ns, pattn__f8_select_ieq(j, 2, nc, pattn__f8_select_ieq(j, 3, ps, pc)));
-}
+   argument 2*pi*f stays in [-pi/4, pi/4] and the quadrant j swaps and negates:
+   sin = (s, c, -s, -c)[j], cos = (c, -s, -c, s)[j]. */
+#define PATTN__DEF_SINCOS2PI(ATTR, F, I)                                                     \
+    ATTR PATTN__INLINE void F##_sincos2pi(F u, F *s, F *c)                                    \
+    {                                                                                         \
+        F jf = F##_sub(F##_add(F##_mul(u, F##_set1(4.0f)), F##_set1(12582912.0f)), F##_set1(12582912.0f)); \
+        F x = F##_mul(F##_fnma(jf, F##_set1(0.25f), u), F##_set1(6.28318530717958648f));     \
+        F z = F##_mul(x, x), ps, pc, ns, nc;                                                  \
+        I j = I##_and(F##_toi(jf), 3);                                                        \
+        ps = F##_set1(-1.9515295891e-4f);                                                     \
+        ps = F##_fma(ps, z, F##_set1(8.3321608736e-3f));                                      \
+        ps = F##_fma(ps, z, F##_set1(-1.6666654611e-1f));                                     \
+        ps = F##_fma(F##_mul(ps, z), x, x);                                                   \
+        pc = F##_set1(2.443315711809948e-5f);                                                 \
+        pc = F##_fma(pc, z, F##_set1(-1.388731625493765e-3f));                                \
+        pc = F##_fma(pc, z, F##_set1(4.166664568298827e-2f));                                 \
+        pc = F##_fma(F##_mul(pc, z), z, F##_fnma(F##_set1(0.5f), z, F##_set1(1.0f)));        \
+        ns = F##_neg(ps);                                                                     \
+        nc = F##_neg(pc);                                                                     \
+        *s = F##_select_ieq(j, 1, pc, F##_select_ieq(j, 2, ns, F##_select_ieq(j, 3, nc, ps))); \
+        *c = F##_select_ieq(j, 1, ns, F##_select_ieq(j, 2, nc, F##_select_ieq(j, 3, ps, pc))); \
+    }
+
+/* Box-Muller on uniforms u1 in (0, 1], u2 in [0, 1): c = r cos(2 pi u2), s = r sin(2 pi u2)
+   with r = sqrt(-2 log u1) */
+#define PATTN__DEF_BOXMULLER(ATTR, F, I)                                                     \
+    ATTR PATTN__INLINE void F##_boxmuller(F u1, F u2, F *c, F *s)                             \
+    {                                                                                         \
+        F rad = F##_sqrt(F##_mul(F##_set1(-2.0f), F##_log01(u1))), sn, cs;                    \
+        F##_sincos2pi(u2, &sn, &cs);                                                          \
+        *c = F##_mul(rad, cs);                                                                \
+        *s = F##_mul(rad, sn);                                                                \
+    }
+
+PATTN__DEF_EXP_NORMAL(, pattn__f8, pattn__i8)
+PATTN__DEF_LOG01(, pattn__f8, pattn__i8)
+PATTN__DEF_SINCOS2PI(, pattn__f8, pattn__i8)
+PATTN__DEF_BOXMULLER(, pattn__f8, pattn__i8)
+#if PATTN__AVX512
+PATTN__DEF_EXP_NORMAL(PATTN__T512, pattn__f16, pattn__i16)
+PATTN__DEF_LOG01(PATTN__T512, pattn__f16, pattn__i16)
+PATTN__DEF_SINCOS2PI(PATTN__T512, pattn__f16, pattn__i16)
+PATTN__DEF_BOXMULLER(PATTN__T512, pattn__f16, pattn__i16)
+#endif
 
 /* ---- normals -----------------------------------------------------------------------------
    Box-Muller rather than ziggurat: it is branch-free, so all 8 lanes do identical work and
@@ -1293,7 +1396,7 @@ PATTN__INLINE void pattn__f8_sincos2pi(pattn__f8 u, pattn__f8 *s, pattn__f8 *c)
 static void pattn__normal16(pattn_rng *r, float *out)
 {
     uint32_t a[8], b[8];
-    pattn__f8 u1, u2, rad, s, c;
+    pattn__f8 u1, u2, s, c;
     int j;
     for (j = 0; j < 8; ++j) {
         uint64_t w = pattn_rng_u64(r);
@@ -1302,10 +1405,9 @@ static void pattn__normal16(pattn_rng *r, float *out)
     }
     u1 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_load(a)), pattn__f8_set1(1.0f / 16777216.0f));
     u2 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_load(b)), pattn__f8_set1(1.0f / 16777216.0f));
-    rad = pattn__f8_sqrt(pattn__f8_mul(pattn__f8_set1(-2.0f), pattn__f8_log01(u1)));
-    pattn__f8_sincos2pi(u2, &s, &c);
-    pattn__f8_store(out, pattn__f8_mul(rad, c));
-    pattn__f8_store(out + 8, pattn__f8_mul(rad, s));
+    pattn__f8_boxmuller(u1, u2, &c, &s);
+    pattn__f8_store(out, c);
+    pattn__f8_store(out + 8, s);
 }
 
 PATTN_DEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n)
@@ -1338,41 +1440,88 @@ PATTN_DEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream)
 PATTN__INLINE pattn__i8 pattn__i8_rotl(pattn__i8 x, int k) { return pattn__i8_or(pattn__i8_shl(x, k), pattn__i8_shr(x, 32 - k)); }
 
 /* one xoshiro128** step in every lane; the state stays in registers across a fill */
-PATTN__INLINE pattn__i8 pattn__rng8_next(pattn__i8 *s)
-{
-    pattn__i8 x5 = pattn__i8_addv(pattn__i8_shl(s[1], 2), s[1]);
-    pattn__i8 rot = pattn__i8_rotl(x5, 7);
-    pattn__i8 out = pattn__i8_addv(pattn__i8_shl(rot, 3), rot);
-    pattn__i8 t = pattn__i8_shl(s[1], 9);
-    s[2] = pattn__i8_xor(s[2], s[0]);
-    s[3] = pattn__i8_xor(s[3], s[1]);
-    s[1] = pattn__i8_xor(s[1], s[2]);
-    s[0] = pattn__i8_xor(s[0], s[3]);
-    s[2] = pattn__i8_xor(s[2], t);
-    s[3] = pattn__i8_rotl(s[3], 11);
-    return out;
-}
+#define PATTN__DEF_RNG8_NEXT(ATTR, I)                                                        \
+    ATTR PATTN__INLINE pattn__i8 I##_rng8_next(pattn__i8 *s)                                  \
+    {                                                                                         \
+        pattn__i8 x5 = I##_addv(I##_shl(s[1], 2), s[1]);                                      \
+        pattn__i8 rot = I##_rotl(x5, 7);                                                      \
+        pattn__i8 out = I##_addv(I##_shl(rot, 3), rot);                                       \
+        pattn__i8 t = I##_shl(s[1], 9);                                                       \
+        s[2] = I##_xor(s[2], s[0]);                                                           \
+        s[3] = I##_xor(s[3], s[1]);                                                           \
+        s[1] = I##_xor(s[1], s[2]);                                                           \
+        s[0] = I##_xor(s[0], s[3]);                                                           \
+        s[2] = I##_xor(s[2], t);                                                              \
+        s[3] = I##_rotl(s[3], 11);                                                            \
+        return out;                                                                           \
+    }
+PATTN__DEF_RNG8_NEXT(, pattn__i8)
+#define pattn__rng8_next pattn__i8_rng8_next
+
+/* the two uniforms of Box-Muller from two 32-bit draws: u1 in (0, 1], u2 in [0, 1) */
+#define PATTN__RNG8_U1(F, I, a) F##_mul(I##_tof(I##_add(I##_shr(a, 8), 1)), F##_set1(1.0f / 16777216.0f))
+#define PATTN__RNG8_U2(F, I, b) F##_mul(I##_tof(I##_shr(b, 8)), F##_set1(1.0f / 16777216.0f))
 
 /* 16 normals from two steps: Box-Muller as in pattn__normal16 */
 PATTN__INLINE void pattn__rng8_normal16(pattn__i8 *s, float *out)
 {
     pattn__i8 a = pattn__rng8_next(s), b = pattn__rng8_next(s);
-    pattn__f8 u1 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_add(pattn__i8_shr(a, 8), 1)), pattn__f8_set1(1.0f / 16777216.0f));
-    pattn__f8 u2 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_shr(b, 8)), pattn__f8_set1(1.0f / 16777216.0f));
-    pattn__f8 rad = pattn__f8_sqrt(pattn__f8_mul(pattn__f8_set1(-2.0f), pattn__f8_log01(u1))), sn, cs;
-    pattn__f8_sincos2pi(u2, &sn, &cs);
-    pattn__f8_store(out, pattn__f8_mul(rad, cs));
-    pattn__f8_store(out + 8, pattn__f8_mul(rad, sn));
+    pattn__f8 c, sn;
+    pattn__f8_boxmuller(PATTN__RNG8_U1(pattn__f8, pattn__i8, a), PATTN__RNG8_U2(pattn__f8, pattn__i8, b), &c, &sn);
+    pattn__f8_store(out, c);
+    pattn__f8_store(out + 8, sn);
 }
+
+#if PATTN__AVX512
+/* The same stream 32 normals at a time: four 8-lane steps (with AVX-512VL's one-instruction
+   rotate), then Box-Muller on 16 lanes holding two consecutive 16-normal blocks side by
+   side. A tail of under 32 normals takes the 8-lane code's steps, so the stream advances
+   exactly as there. */
+#define pattn__v8_addv pattn__i8_addv
+#define pattn__v8_shl pattn__i8_shl
+#define pattn__v8_xor pattn__i8_xor
+#define pattn__v8_rotl(x, k) _mm256_rol_epi32(x, k)
+PATTN__DEF_RNG8_NEXT(PATTN__T512, pattn__v8)
+PATTN__T512 static void pattn__rng8_normal_512(pattn__i8 *st, float *out, int n)
+{
+    pattn__i8 s[4];
+    float tmp[16];
+    int i, w;
+    for (w = 0; w < 4; ++w) s[w] = st[w];
+    for (i = 0; i + 32 <= n; i += 32) {
+        pattn__i8 a0 = pattn__v8_rng8_next(s), b0 = pattn__v8_rng8_next(s);
+        pattn__i8 a1 = pattn__v8_rng8_next(s), b1 = pattn__v8_rng8_next(s);
+        pattn__i16 a = pattn__i16_join(a0, a1), b = pattn__i16_join(b0, b1);
+        pattn__f16 c, sn;
+        pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
+        pattn__f8_store(out + i, pattn__f16_lo(c));
+        pattn__f8_store(out + i + 8, pattn__f16_lo(sn));
+        pattn__f8_store(out + i + 16, pattn__f16_hi(c));
+        pattn__f8_store(out + i + 24, pattn__f16_hi(sn));
+    }
+    for (; i + 16 <= n; i += 16) pattn__rng8_normal16(s, out + i);
+    if (i < n) {
+        pattn__rng8_normal16(s, tmp);
+        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
+    }
+    for (w = 0; w < 4; ++w) st[w] = s[w];
+}
+#endif
 
 PATTN_DEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n)
 {
     pattn__i8 s[4];
     float tmp[16];
-    int i, w;
+    int i = 0, w;
     if (!r || !out || n <= 0) return;
     for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
-    for (i = 0; i + 16 <= n; i += 16) pattn__rng8_normal16(s, out + i);
+#if PATTN__AVX512
+    if (n >= 32 && pattn__has_avx512()) {
+        pattn__rng8_normal_512(s, out, n);
+        i = n;
+    }
+#endif
+    for (; i + 16 <= n; i += 16) pattn__rng8_normal16(s, out + i);
     if (i < n) {
         pattn__rng8_normal16(s, tmp);
         memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
@@ -1464,7 +1613,7 @@ PATTN__INLINE float pattn__max(const float *x, int n)
    applies. `stream`: y is 32-byte aligned and the caller wants
    non-temporal stores. */
 #define PATTN__SOFTMAX_EXP_PASS(EXP)                                                      \
-    for (i = 0; i + 16 <= n; i += 16) {                                                  \
+    for (; i + 16 <= n; i += 16) {                                                       \
         t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
         u = EXP(pattn__f8_sub(pattn__f8_load(x + i + 8), vm));                           \
         s0 = pattn__f8_add(s0, t);                                                       \
@@ -1511,6 +1660,7 @@ static void pattn__softmax_row(const float *x, float *y, int n, int stream)
         return;
     }
     vm = pattn__f8_set1(mx);
+    i = 0;
     if (mn - mx >= -87.0f) {
         PATTN__SOFTMAX_EXP_PASS(pattn__f8_exp_normal)
     } else {
@@ -1527,10 +1677,11 @@ static void pattn__softmax_row(const float *x, float *y, int n, int stream)
         return;
     }
     vm = pattn__f8_set1(inv);
+    i = 0;
     if (stream) {
-        for (i = 0; i + 8 <= n; i += 8) pattn__f8_store_stream(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
+        for (; i + 8 <= n; i += 8) pattn__f8_store_stream(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
     } else {
-        for (i = 0; i + 16 <= n; i += 16) {
+        for (; i + 16 <= n; i += 16) {
             t = pattn__f8_mul(vm, pattn__f8_load(e + i));
             u = pattn__f8_mul(vm, pattn__f8_load(e + i + 8));
             pattn__f8_store(y + i, t);
@@ -1544,6 +1695,66 @@ static void pattn__softmax_row(const float *x, float *y, int n, int stream)
     if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_mul(vm, pattn__f8_load_part(e + i, n - i, 0.0f)));
 }
 #undef PATTN__SOFTMAX_EXP_PASS
+
+#if PATTN__AVX512
+/* Two rows of 16k floats (k <= 32) at once on 16 lanes, for finite rows of spread under 87
+   (the common case): a row alone is a chain of dependent steps (max, exponentials, sum,
+   division) too long for the out-of-order window to overlap with the next row, so the two
+   rows' passes are interleaved. Half lo of each vector carries the first accumulator's 8
+   floats and half hi the second's, as in the two-accumulator loops of pattn__softmax_row,
+   so each row gets exactly its bits. Returns 0, having written nothing, when either row
+   needs the general path. */
+PATTN__T512 static int pattn__softmax_pair_512(const float *x, float *y, int n, int stream)
+{
+    float eA[PATTN__SOFTMAX_STACK / 2], eB[PATTN__SOFTMAX_STACK / 2], mx[2], mn[2], inv[2];
+    const float *xB = x + n;
+    float *yB = y + n;
+    pattn__f16 aA = pattn__f16_set1(-INFINITY), aB = aA, bA = pattn__f16_set1(INFINITY), bB = bA;
+    pattn__f16 sA = pattn__f16_zero(), sB = sA, t, u, vA, vB;
+    int i;
+    for (i = 0; i < n; i += 16) {
+        t = pattn__f16_load(x + i); u = pattn__f16_load(xB + i);
+        aA = pattn__f16_max(t, aA); bA = pattn__f16_min(t, bA);
+        aB = pattn__f16_max(u, aB); bB = pattn__f16_min(u, bB);
+    }
+    mx[0] = pattn__f8_hmax(pattn__f8_max(pattn__f16_lo(aA), pattn__f16_hi(aA)));
+    mx[1] = pattn__f8_hmax(pattn__f8_max(pattn__f16_lo(aB), pattn__f16_hi(aB)));
+    mn[0] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bA), pattn__f16_hi(bA))));
+    mn[1] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bB), pattn__f16_hi(bB))));
+    if (!pattn__finite((double)mx[0]) || !pattn__finite((double)mx[1]) || !(mn[0] - mx[0] >= -87.0f) ||
+        !(mn[1] - mx[1] >= -87.0f))
+        return 0;
+    vA = pattn__f16_set1(mx[0]); vB = pattn__f16_set1(mx[1]);
+    for (i = 0; i < n; i += 16) {
+        t = pattn__f16_exp_normal(pattn__f16_sub(pattn__f16_load(x + i), vA));
+        u = pattn__f16_exp_normal(pattn__f16_sub(pattn__f16_load(xB + i), vB));
+        sA = pattn__f16_add(sA, t); sB = pattn__f16_add(sB, u);
+        pattn__f16_store(eA + i, t); pattn__f16_store(eB + i, u);
+    }
+    inv[0] = 1.0f / pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(sA), pattn__f16_hi(sA)));
+    inv[1] = 1.0f / pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(sB), pattn__f16_hi(sB)));
+    if (inv[0] != inv[0] || inv[1] != inv[1]) return 0;
+    vA = pattn__f16_set1(inv[0]); vB = pattn__f16_set1(inv[1]);
+    if (stream && ((uintptr_t)y & 63) == 0) {
+        for (i = 0; i < n; i += 16) {
+            _mm512_stream_ps(y + i, pattn__f16_mul(vA, pattn__f16_load(eA + i)));
+            _mm512_stream_ps(yB + i, pattn__f16_mul(vB, pattn__f16_load(eB + i)));
+        }
+    } else {
+        for (i = 0; i < n; i += 16) {
+            t = pattn__f16_mul(vA, pattn__f16_load(eA + i));
+            u = pattn__f16_mul(vB, pattn__f16_load(eB + i));
+            if (stream) {
+                pattn__f8_store_stream(y + i, pattn__f16_lo(t)); pattn__f8_store_stream(y + i + 8, pattn__f16_hi(t));
+                pattn__f8_store_stream(yB + i, pattn__f16_lo(u)); pattn__f8_store_stream(yB + i + 8, pattn__f16_hi(u));
+            } else {
+                pattn__f16_store(y + i, t); pattn__f16_store(yB + i, u);
+            }
+        }
+    }
+    return 1;
+}
+#endif
 
 /* softmax of one row held in cache (no streaming stores); y may alias x */
 PATTN__INLINE void pattn__softmax(const float *x, float *y, int n) { pattn__softmax_row(x, y, n, 0); }
@@ -1561,6 +1772,23 @@ PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
     if (!x || !y || rows <= 0 || n <= 0) return;
     /* outputs far larger than the caches go around them, when every row stays aligned */
     stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
+#if PATTN__AVX512
+    if (n % 16 == 0 && n <= PATTN__SOFTMAX_STACK / 2 && rows >= 2 && pattn__has_avx512()) {
+        long half = (long)rows / 2;
+        PATTN__OMP_FOR
+        for (r = 0; r < half; ++r) {
+            const float *xr = x + (size_t)(2 * r) * (size_t)n;
+            float *yr = y + (size_t)(2 * r) * (size_t)n;
+            if (!pattn__softmax_pair_512(xr, yr, n, stream)) {
+                pattn__softmax_row(xr, yr, n, stream);
+                pattn__softmax_row(xr + n, yr + n, n, stream);
+            }
+        }
+        if (rows & 1) pattn__softmax_row(x + (size_t)(rows - 1) * (size_t)n, y + (size_t)(rows - 1) * (size_t)n, n, stream);
+        if (stream) pattn__stream_fence();
+        return;
+    }
+#endif
     PATTN__OMP_FOR
     for (r = 0; r < (long)rows; ++r)
         pattn__softmax_row(x + (size_t)r * (size_t)n, y + (size_t)r * (size_t)n, n, stream);
@@ -1904,6 +2132,46 @@ static void pattn__p1_xt1(const float *X, int T, int d, const float *a, float *H
 #define PATTN__P1_PREFETCH(p) ((void)(p))
 #endif
 
+#if PATTN__AVX512
+/* The column chunks of pattn__p1_xt2 on 16 lanes, 64 columns per sweep: each column is a
+   lane of its own with the same chain over t as in the 8-lane code, so the grouping cannot
+   change a bit. Returns the first column it left for the 8-lane code. */
+PATTN__T512 static int pattn__p1_xt2_512(const float *X, int T, int d, const float *a, const float *b, float *H,
+                                         float *G, const float *nx)
+{
+    int j = 0, t, k;
+    for (; j + 64 <= d; j += 64) {
+        pattn__f16 h[4], g[4];
+        for (k = 0; k < 4; ++k) h[k] = g[k] = pattn__f16_zero();
+        for (t = 0; t < T; ++t) {
+            const float *x = X + (size_t)t * (size_t)d + j;
+            pattn__f16 va = pattn__f16_set1(a[t]), vb = pattn__f16_set1(b[t]);
+            for (k = 0; k < 4; ++k) {
+                pattn__f16 xk = pattn__f16_load(x + 16 * k);
+                PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16 * k);
+                h[k] = pattn__f16_fma(va, xk, h[k]);
+                g[k] = pattn__f16_fma(vb, xk, g[k]);
+            }
+        }
+        for (k = 0; k < 4; ++k) {
+            pattn__f16_store(H + j + 16 * k, h[k]);
+            pattn__f16_store(G + j + 16 * k, g[k]);
+        }
+    }
+    for (; j + 16 <= d; j += 16) {
+        pattn__f16 h0 = pattn__f16_zero(), g0 = h0;
+        for (t = 0; t < T; ++t) {
+            pattn__f16 x0 = pattn__f16_load(X + (size_t)t * (size_t)d + j);
+            h0 = pattn__f16_fma(pattn__f16_set1(a[t]), x0, h0);
+            g0 = pattn__f16_fma(pattn__f16_set1(b[t]), x0, g0);
+        }
+        pattn__f16_store(H + j, h0);
+        pattn__f16_store(G + j, g0);
+    }
+    return j;
+}
+#endif
+
 /* H = X'a and G = X'b in one sweep over the sample (eight chains per chunk of 32). This
    second pass runs on L1-resident data and leaves the memory bus idle, so it prefetches the
    rows of the next sample nx (a T x d sample; X itself when there is none). */
@@ -1911,6 +2179,9 @@ static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const fl
                           const float *nx)
 {
     int j = 0, t;
+#if PATTN__AVX512
+    if (pattn__has_avx512()) j = pattn__p1_xt2_512(X, T, d, a, b, H, G, nx);
+#endif
     for (; j + 32 <= d; j += 32) {
         pattn__f8 h0 = pattn__f8_zero(), h1 = h0, h2 = h0, h3 = h0, g0 = h0, g1 = h0, g2 = h0, g3 = h0;
         for (t = 0; t < T; ++t) {
@@ -1995,12 +2266,50 @@ PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p,
     return pattn__f8_hsum8(s0, s1, s2, s3, u0, u1, u2, u3);
 }
 
+#if PATTN__AVX512
+/* The eight-token steps of pattn__p1_scores2 on 16 lanes, for d a multiple of 8: lane half
+   lo of pair k holds token t+k's 8-lane chain of pattn__p1_scores4 and half hi token
+   t+4+k's, so the two halves feed the same hsum8 reductions. Returns the tokens done. */
+PATTN__T512 static int pattn__p1_scores_512(const float *X, int T, int d, const float *p, const float *v, float *s,
+                                            float *u)
+{
+    int t = 0, j, k, t8 = T - T % 8;
+    if (d % 8) return 0;
+    for (; t < t8; t += 8) {
+        const float *x = X + (size_t)t * (size_t)d;
+        pattn__f16 sz[4], uz[4];
+        pattn__f8 lo, hi;
+        for (k = 0; k < 4; ++k) sz[k] = uz[k] = pattn__f16_zero();
+        for (j = 0; j < d; j += 8) {
+            pattn__f16 vp = pattn__f16_dup8(p + j), vv = pattn__f16_dup8(v + j);
+            for (k = 0; k < 4; ++k) {
+                pattn__f16 xz = pattn__f16_join(pattn__f8_load(x + (size_t)k * (size_t)d + j),
+                                                pattn__f8_load(x + (size_t)(k + 4) * (size_t)d + j));
+                sz[k] = pattn__f16_fma(xz, vp, sz[k]);
+                uz[k] = pattn__f16_fma(xz, vv, uz[k]);
+            }
+        }
+        pattn__f8_halves(pattn__f8_hsum8(pattn__f16_lo(sz[0]), pattn__f16_lo(sz[1]), pattn__f16_lo(sz[2]), pattn__f16_lo(sz[3]),
+                                         pattn__f16_lo(uz[0]), pattn__f16_lo(uz[1]), pattn__f16_lo(uz[2]), pattn__f16_lo(uz[3])),
+                         pattn__f8_hsum8(pattn__f16_hi(sz[0]), pattn__f16_hi(sz[1]), pattn__f16_hi(sz[2]), pattn__f16_hi(sz[3]),
+                                         pattn__f16_hi(uz[0]), pattn__f16_hi(uz[1]), pattn__f16_hi(uz[2]), pattn__f16_hi(uz[3])),
+                         &lo, &hi);
+        pattn__f8_store(s + t, lo);
+        pattn__f8_store(u + t, hi);
+    }
+    return t;
+}
+#endif
+
 /* s = Xp and u = Xv for all T tokens, eight rows per step stored as whole vectors (so later
    vector loads of s and u do not stall on partial store forwarding); the last T mod 4
    tokens the same way one at a time, so a token gets the same bits wherever it falls. */
 static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u)
 {
     int t = 0, t8 = T - T % 8, t4 = T - T % 4;
+#if PATTN__AVX512
+    if (pattn__has_avx512()) t = pattn__p1_scores_512(X, T, d, p, v, s, u);
+#endif
     for (; t < t8; t += 8) {
         pattn__f8 lo, hi;
         pattn__f8_halves(pattn__p1_scores4(X + (size_t)t * (size_t)d, d, p, v),
@@ -3667,12 +3976,24 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     return PATTN_OK;
 }
 
-/* normals one sample may consume (z_beta, n + 1 inputs, n + 1 noises) rounded up to 16, plus
-   8 floats of slack for the padded reads of pattn__icl_load_head */
+/* Normals are drawn for PATTN__ICL_GROUP samples per pattn_rng8_normal_f32 call: a short
+   call ends in a pipeline drain as long as its work (Box-Muller's log and sincos latency),
+   and a sample needs only a few hundred. Sample j of a group finds its normals at
+   j * pattn__icl_stride(...): each sample's count rounded up to 16 is exactly what a call of
+   its own would consume, so the values do not depend on the grouping. */
+#define PATTN__ICL_GROUP 16
+static int pattn__icl_stride(const pattn_icl_gen *g, int k, int n)
+{
+    int c = g->d + (n + 1) * g->d + (g->f_sigma[k] > 0.0f ? n + 1 : 0);
+    return (c + 15) & ~15;
+}
+
+/* the group's normals (each sample's count z_beta, n + 1 inputs, n + 1 noises rounded up to
+   16), plus 8 floats of slack for the padded reads of pattn__icl_load_head */
 static size_t pattn__icl_nnorm(int d, int n)
 {
     size_t c = (size_t)d + ((size_t)n + 1) * (size_t)d + (size_t)n + 1;
-    return ((c + 15) & ~(size_t)15) + 8;
+    return PATTN__ICL_GROUP * ((c + 15) & ~(size_t)15) + 8;
 }
 
 /* Per-worker scratch: [normals][X: d columns of n8][x: d8][y: n8][beta: d8] then the model
@@ -3705,17 +4026,15 @@ static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
 
 /* One sample of task k into the scratch: X (column c, token t at X[c*n8 + t]: the loops over
    tokens are contiguous 8-lane runs), the query input xq, the targets y, beta; returns the
-   query target. Draws, in order: one pattn_rng8_normal_f32 call for z_beta (d), the n
-   context inputs (n*d, coordinate-major), the query input (d), and, if sigma_k > 0, the
-   n + 1 noises. */
-static float pattn__icl_draw(const pattn_icl_gen *g, pattn_rng8 *r, int k, int n, const pattn__icl_scr *s)
+   query target. Its normals nrm are, in order: z_beta (d), the n context inputs (n*d,
+   coordinate-major), the query input (d), and, if sigma_k > 0, the n + 1 noises. */
+static float pattn__icl_draw(const pattn_icl_gen *g, const float *nrm, int k, int n, const pattn__icl_scr *s)
 {
     int d = g->d, d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), c, j;
     float sig = g->f_sigma[k], yq;
-    const float *z = s->nrm, *raw = s->nrm + d, *gq = raw + (size_t)n * d, *xi = gq + d;
+    const float *z = nrm, *raw = nrm + d, *gq = raw + (size_t)n * d, *xi = gq + d;
     const float *mu = g->f_mu + (size_t)k * d8, *L = g->f_chol;
     float *X = s->X, *xq = s->xq, *y = s->y, *beta = s->beta;
-    pattn_rng8_normal_f32(r, s->nrm, d + (n + 1) * d + (sig > 0.0f ? n + 1 : 0));
     /* beta = mu_k + F_k z; z's padding lanes read the next normals, times zero padding */
     if (g->diag[k]) {
         const float *fd = g->f_diag + (size_t)k * d8;
@@ -3797,13 +4116,27 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
         pattn_rng8_seed(&r, seed, (uint64_t)bi);
         /* a whole block's worth even for a short last block: prefix-stable in batch */
         if (task == PATTN_ICL_MIXTURE) pattn_rng8_uniform_f32(&r, ub, PATTN_ICL_BLOCK);
+        int kk[PATTN_ICL_BLOCK];
+        const float *nrm = s.nrm;
         for (i = i0; i < i1; ++i) {
-            int k = task, t, c;
+            int k = task;
             if (k == PATTN_ICL_MIXTURE) {
                 double u = ub[i - i0];
                 for (k = 0; k < g->K - 1 && u >= g->cum_pi[k]; ++k) {}
             }
-            yq[i] = pattn__icl_draw(g, &r, k, n, &s);
+            kk[i - i0] = k;
+        }
+        for (i = i0; i < i1; ++i) {
+            int k = kk[i - i0], t, c;
+            if ((i - i0) % PATTN__ICL_GROUP == 0) { /* the next group's normals in one call */
+                long j, je = i + PATTN__ICL_GROUP < i1 ? i + PATTN__ICL_GROUP : i1;
+                int tot = 0;
+                for (j = i; j < je; ++j) tot += pattn__icl_stride(g, kk[j - i0], n);
+                pattn_rng8_normal_f32(&r, s.nrm, tot);
+                nrm = s.nrm;
+            }
+            yq[i] = pattn__icl_draw(g, nrm, k, n, &s);
+            nrm += pattn__icl_stride(g, k, n);
             for (t = 0; t < n; ++t)
                 for (c = 0; c < d; ++c) X[((size_t)i * n + t) * d + c] = s.X[(size_t)c * n8 + t];
             memcpy(y + (size_t)i * n, s.y, (size_t)n * sizeof(float));
@@ -3972,7 +4305,11 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
     pattn_rng8_seed(&rng, seed, stream);
     if (st) memset(st, 0, sl * sizeof(float));
     for (i = 0; i < cnt; ++i) {
-        float yq = pattn__icl_draw(g, &rng, k, n, &s), yh, e, ew;
+        int str = pattn__icl_stride(g, k, n), ig = i % PATTN__ICL_GROUP;
+        float yq, yh, e, ew;
+        if (ig == 0) /* the next group's normals in one call */
+            pattn_rng8_normal_f32(&rng, s.nrm, str * (cnt - i < PATTN__ICL_GROUP ? cnt - i : PATTN__ICL_GROUP));
+        yq = pattn__icl_draw(g, s.nrm + (size_t)ig * (size_t)str, k, n, &s);
         if (f->type == PATTN_ICL_FULL) {
             const float *Vk = f->V + (size_t)k * D8, *cP = f->cP + (size_t)k * D8;
             /* yhat = r' (A V_k) with r = Q'[x;0] and A V_k = Z'(Z V_k) + the prompts' share */
