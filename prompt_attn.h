@@ -2174,7 +2174,7 @@ PATTN__T512 static int pattn__p1_xt2_512(const float *X, int T, int d, const flo
 
 /* H = X'a and G = X'b in one sweep over the sample (eight chains per chunk of 32). This
    second pass runs on L1-resident data and leaves the memory bus idle, so it prefetches the
-   rows of the next sample nx (a T x d sample; X itself when there is none). */
+   rows of a later sample nx (a T x d sample; X itself when there is none). */
 static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const float *b, float *H, float *G,
                           const float *nx)
 {
@@ -2271,7 +2271,7 @@ PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p,
    lo of pair k holds token t+k's 8-lane chain of pattn__p1_scores4 and half hi token
    t+4+k's, so the two halves feed the same hsum8 reductions. Returns the tokens done. */
 PATTN__T512 static int pattn__p1_scores_512(const float *X, int T, int d, const float *p, const float *v, float *s,
-                                            float *u)
+                                            float *u, const float *nx)
 {
     int t = 0, j, k, t8 = T - T % 8;
     if (d % 8) return 0;
@@ -2280,6 +2280,8 @@ PATTN__T512 static int pattn__p1_scores_512(const float *X, int T, int d, const 
         pattn__f16 sz[4], uz[4];
         pattn__f8 lo, hi;
         for (k = 0; k < 4; ++k) sz[k] = uz[k] = pattn__f16_zero();
+        if (nx)
+            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
         for (j = 0; j < d; j += 8) {
             pattn__f16 vp = pattn__f16_dup8(p + j), vv = pattn__f16_dup8(v + j);
             for (k = 0; k < 4; ++k) {
@@ -2303,15 +2305,20 @@ PATTN__T512 static int pattn__p1_scores_512(const float *X, int T, int d, const 
 
 /* s = Xp and u = Xv for all T tokens, eight rows per step stored as whole vectors (so later
    vector loads of s and u do not stall on partial store forwarding); the last T mod 4
-   tokens the same way one at a time, so a token gets the same bits wherever it falls. */
-static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u)
+   tokens the same way one at a time, so a token gets the same bits wherever it falls.
+   Each step prefetches the same rows of the sample nx (may be NULL). */
+static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u,
+                              const float *nx)
 {
     int t = 0, t8 = T - T % 8, t4 = T - T % 4;
 #if PATTN__AVX512
-    if (pattn__has_avx512()) t = pattn__p1_scores_512(X, T, d, p, v, s, u);
+    if (pattn__has_avx512()) t = pattn__p1_scores_512(X, T, d, p, v, s, u, nx);
 #endif
     for (; t < t8; t += 8) {
         pattn__f8 lo, hi;
+        int j;
+        if (nx)
+            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
         pattn__f8_halves(pattn__p1_scores4(X + (size_t)t * (size_t)d, d, p, v),
                          pattn__p1_scores4(X + (size_t)(t + 4) * (size_t)d, d, p, v), &lo, &hi);
         pattn__f8_store(s + t, lo);
@@ -2351,13 +2358,13 @@ static void pattn__p1_softmax(float *x, int n)
    h = X'a and G = X'(a o (u - f)) = df/d(Wp) directly, with no rescaling.
    sc: 2T floats. v NULL: features only (returns 0). */
 static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, const float *v,
-                              float *sc, float *H, float *G, const float *nx)
+                              float *sc, float *H, float *G, const float *nx, const float *nx2)
 {
     float *s = sc, *u = sc + T, mx, invZ, f;
     pattn__f8 vm, vz = pattn__f8_zero(), vf = pattn__f8_zero(), e, vi, vfv;
     int t, i = 0;
     if (v)
-        pattn__p1_scores2(X, T, d, p, v, s, u);
+        pattn__p1_scores2(X, T, d, p, v, s, u, nx);
     else
         for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
     mx = pattn__max(s, T);
@@ -2388,7 +2395,7 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         pattn__f8_store_part(s + i, T - i, a);
         if (G) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
     }
-    if (G) pattn__p1_xt2(X, T, d, s, u, H, G, nx);
+    if (G) pattn__p1_xt2(X, T, d, s, u, H, G, nx2);
     else pattn__p1_xt1(X, T, d, s, H, 0);
     return f;
 }
@@ -2398,7 +2405,7 @@ static float pattn__p1_lpa_one(const float *X, int T, int d, const float *p, con
                                float *sc, float *H, float *G)
 {
     float *s = sc, *u = sc + T, invT = 1.0f / (float)T, f;
-    pattn__p1_scores2(X, T, d, p, v, s, u);
+    pattn__p1_scores2(X, T, d, p, v, s, u, NULL);
     f = pattn__dot(s, u, T) * invT;
     pattn__scale(T, invT, s);
     if (G) {
@@ -2494,14 +2501,14 @@ static size_t pattn__p1_scratch(pattn_model m, int T, int d)
     return m == PATTN_SA ? pattn__p1_sa_floats(T, d) : 2 * (size_t)T;
 }
 
-/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx: the next
-   sample, for prefetching. */
+/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
+   the next two samples, for prefetching (X itself when there are none). */
 static float pattn__p1_fwd(pattn_model m, const float *X, int T, int d, const float *pe,
                            const float *v, const float *W, float *sc, float *H, float *G,
-                           const float *nx)
+                           const float *nx, const float *nx2)
 {
     switch (m) {
-    case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G, nx);
+    case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G, nx, nx2);
     case PATTN_LPA: return pattn__p1_lpa_one(X, T, d, pe, v, sc, H, G);
     case PATTN_SA: return pattn__p1_sa_fwd(X, T, d, W, v, sc, H);
     default: return pattn__p1_lin_one(X, T, d, v, sc, H);
@@ -2600,7 +2607,7 @@ PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, co
     if (!buf) return PATTN_ENOMEM;
     pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
     if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
-    fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, X);
+    fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, NULL, X);
     if (f) *f = fv;
     if (h) memcpy(h, H, (size_t)d * sizeof(float));
     if (wantg) {
@@ -2669,8 +2676,11 @@ static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *
         const float *Xi = c->X + (size_t)i * (size_t)T * (size_t)d;
         float *H = c->hout ? c->hout + (size_t)i * (size_t)d : Hs, f, coef;
         double dl;
+        /* memory-bound at scale: the first pass prefetches the next sample, the second
+           the one after it, so the loads stay spread over the whole sample's work */
         f = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, G,
-                          i + 1 < c->n ? Xi + (size_t)T * (size_t)d : Xi);
+                          i + 1 < c->n ? Xi + (size_t)T * (size_t)d : NULL,
+                          i + 2 < c->n ? Xi + 2 * (size_t)T * (size_t)d : Xi);
         if (c->fout) c->fout[i] = f;
         if (!c->y) continue;
         dp[0] += pattn__p1_loss(c->loss, (double)f, (double)c->y[i], &dl);
@@ -2781,16 +2791,21 @@ PATTN__INLINE uint32_t pattn__p1_below32(pattn_rng *r, uint32_t n)
     return (uint32_t)(mm >> 32);
 }
 
-/* x = s x + add (one rounding), or s x when add is NULL */
-static void pattn__p1_scale_add(int n, float s, float *x, const float *add)
+/* dst = s src + add (one rounding), or s src when add is NULL; dst may be src. `stream`:
+   dst 32-byte aligned and n a multiple of 8, written around the caches. */
+static void pattn__p1_scale_add(int n, float s, const float *src, const float *add, float *dst, int stream)
 {
-    pattn__f8 vs = pattn__f8_set1(s);
+    pattn__f8 vs = pattn__f8_set1(s), r;
     int i = 0;
-    if (add) {
-        for (; i + 8 <= n; i += 8) pattn__f8_store(x + i, pattn__f8_fma(vs, pattn__f8_load(x + i), pattn__f8_load(add + i)));
-        if (i < n) pattn__f8_store_part(x + i, n - i, pattn__f8_fma(vs, pattn__f8_load_part(x + i, n - i, 0.0f), pattn__f8_load_part(add + i, n - i, 0.0f)));
-    } else {
-        pattn__scale(n, s, x);
+    for (; i + 8 <= n; i += 8) {
+        r = add ? pattn__f8_fma(vs, pattn__f8_load(src + i), pattn__f8_load(add + i)) : pattn__f8_mul(vs, pattn__f8_load(src + i));
+        if (stream) pattn__f8_store_stream(dst + i, r);
+        else pattn__f8_store(dst + i, r);
+    }
+    if (i < n) {
+        r = pattn__f8_load_part(src + i, n - i, 0.0f);
+        r = add ? pattn__f8_fma(vs, r, pattn__f8_load_part(add + i, n - i, 0.0f)) : pattn__f8_mul(vs, r);
+        pattn__f8_store_part(dst + i, n - i, r);
     }
 }
 
@@ -2848,13 +2863,57 @@ PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext
     return PATTN_OK;
 }
 
+#if PATTN__AVX512
+/* The generator's inner loop fused, for d a multiple of 16: a sample's normals come 32 at a
+   time as in pattn__rng8_normal_512 and leave as finished rows x = sigma z + a_t, a_t the
+   row's signal or -0 for none (which makes the fma exactly sigma z), with coordinate 0 of
+   every row zeroed first for the default ORTHO noise. Same bits as drawing all T d normals
+   and then forming the rows, without the second pass; the stores spread over the drawing
+   instead of coming in a burst. `stream`: X 64-byte aligned, non-temporal stores. */
+PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const float *const *adds, int Td, int d,
+                                                 float sig, int drop0, int stream)
+{
+    pattn__i8 s[4];
+    pattn__f16 vs = pattn__f16_set1(sig), v[2], z;
+    int i = 0, w, h, nh;
+    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
+    while (i < Td) {
+        if (i + 32 <= Td) {
+            pattn__i8 a0 = pattn__v8_rng8_next(s), b0 = pattn__v8_rng8_next(s);
+            pattn__i8 a1 = pattn__v8_rng8_next(s), b1 = pattn__v8_rng8_next(s);
+            pattn__i16 a = pattn__i16_join(a0, a1), b = pattn__i16_join(b0, b1);
+            pattn__f16 c, sn;
+            pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
+            v[0] = _mm512_shuffle_f32x4(c, sn, 0x44); /* (c lo, s lo): normals i .. i+15 */
+            v[1] = _mm512_shuffle_f32x4(c, sn, 0xEE); /* (c hi, s hi): i+16 .. i+31 */
+            nh = 2;
+        } else { /* 16 left: two 8-lane steps, as in pattn__rng8_normal16 */
+            pattn__i8 a = pattn__v8_rng8_next(s), b = pattn__v8_rng8_next(s);
+            pattn__f8 c, sn;
+            pattn__f8_boxmuller(PATTN__RNG8_U1(pattn__f8, pattn__i8, a), PATTN__RNG8_U2(pattn__f8, pattn__i8, b), &c, &sn);
+            v[0] = pattn__f16_join(c, sn);
+            nh = 1;
+        }
+        for (h = 0; h < nh; ++h, i += 16) {
+            int col = i % d;
+            z = drop0 && col == 0 ? _mm512_maskz_mov_ps((__mmask16)0xfffe, v[h]) : v[h];
+            z = pattn__f16_fma(vs, z, pattn__f16_load(adds[i / d] + col));
+            if (stream) _mm512_stream_ps(X + i, z);
+            else pattn__f16_store(X + i, z);
+        }
+    }
+    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
+}
+#endif
+
 PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext *ext,
                                         uint64_t seed, uint64_t first, int n, float *X,
                                         float *y, uint8_t *mask)
 {
-    float *buf, *rel[2], *dis[2], *qh, *qf, *vf, sig;
-    int d, T, k, ortho, userq, leading, j, nth;
-    size_t Td;
+    float *buf, *rel[2], *dis[2], *qh, *qf, *vf, *nz, *zbuf, sig;
+    const float **adds;
+    int d, T, k, ortho, userq, leading, j, nth, nt, fused;
+    size_t Td, astride;
     long i;
     double qn = 0.0;
     if (!X || !y || n < 1 || !pattn__p1_cmm_ok(m, ext)) return PATTN_EINVAL;
@@ -2862,10 +2921,11 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     T = m->T;
     Td = (size_t)T * (size_t)d;
     k = (int)lround(m->zeta * T);
-    buf = (float *)PATTN_MALLOC(7 * (size_t)d * sizeof(float));
+    buf = (float *)PATTN_MALLOC(8 * (size_t)d * sizeof(float));
     if (!buf) return PATTN_ENOMEM;
     qf = buf; vf = qf + d; qh = vf + d;
-    rel[0] = qh + d; rel[1] = rel[0] + d; dis[0] = rel[1] + d; dis[1] = dis[0] + d;
+    rel[0] = qh + d; rel[1] = rel[0] + d; dis[0] = rel[1] + d; dis[1] = dis[0] + d; nz = dis[1] + d;
+    for (j = 0; j < d; ++j) nz[j] = -0.0f;
     pattn__p1_cmm_qv(m, ext, qf, vf);
     for (j = 0; j < d; ++j) qn += (double)qf[j] * (double)qf[j];
     qn = sqrt(qn);
@@ -2883,54 +2943,83 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     leading = ext && ext->leading;
     sig = (float)m->sigma;
     nth = pattn__p1_threads(pattn__p1_max_threads(), 8.0 * (double)n * (double)Td, n);
+    /* The noise of a sample is drawn into a per-thread buffer that stays in L1 and written
+       to X once, finished (sigma z + signal); an output far larger than the caches is
+       written around them, when every row stays aligned. */
+    fused = sig > 0.0f && d % 16 == 0 && !(ortho && userq) && pattn__has_avx512();
+    zbuf = sig > 0.0f && !fused && Td <= 16384 ? (float *)PATTN_MALLOC((size_t)nth * Td * sizeof(float)) : NULL;
+    nt = (fused || zbuf) && (double)n * (double)Td * sizeof(float) > 16e6 && d % 8 == 0 &&
+         ((uintptr_t)X & (fused ? 63 : 31)) == 0;
+    /* per-thread row-signal tables, a cache line apart so the threads never share one */
+    astride = (((size_t)T + 7) & ~(size_t)7) + 8;
+    adds = (const float **)PATTN_MALLOC((size_t)nth * astride * sizeof(*adds));
+    if (!adds) {
+        PATTN_FREE(zbuf);
+        PATTN_FREE(buf);
+        return PATTN_ENOMEM;
+    }
 
     PATTN__P1_OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i) {
         pattn_rng r;
         pattn_rng8 r8;
-        float *Xi = X + (size_t)i * Td;
+        float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__p1_tid() * Td : Xi;
         uint8_t *mi = mask ? mask + (size_t)i * (size_t)T : NULL;
+        const float **adds_i = adds + (size_t)pattn__p1_tid() * astride;
         int t, sel = 0, yp;
         uint64_t noise_seed;
         /* the sample's scalar stream gives the discrete draws (exact probabilities) and seeds
            the eight-lane generator that makes the T*d normals */
         pattn_rng_stream(&r, seed, first + (uint64_t)i);
         noise_seed = pattn_rng_u64(&r);
-        if (sig > 0.0f) {
-            pattn_rng8_seed(&r8, noise_seed, 0);
-            pattn_rng8_normal_f32(&r8, Xi, (int)Td);
-        } else {
-            memset(Xi, 0, Td * sizeof(float));
-        }
         yp = (int)(pattn_rng_u64(&r) >> 63);
         y[i] = yp ? 1.0f : -1.0f;
         for (t = 0; t < T; ++t) {
-            float *row = Xi + (size_t)t * (size_t)d;
-            const float *add = NULL;
             int isrel, type = 0;
             /* selection sampling: token t is relevant with probability (k - sel)/(T - t) */
             isrel = leading ? t < k : (int)pattn__p1_below32(&r, (uint32_t)(T - t)) < k - sel;
+            adds_i[t] = NULL;
             if (isrel) {
                 ++sel;
                 type = 1;
-                add = rel[yp];
+                adds_i[t] = rel[yp];
             } else if (m->eps > 0.0 && pattn_rng_uniform_f64(&r) < m->eps) {
                 type = 2;
-                add = dis[yp];
-            }
-            if (sig > 0.0f) {
-                /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
-                if (ortho) {
-                    if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
-                    else row[0] = 0.0f;
-                }
-                pattn__p1_scale_add(d, sig, row, add); /* x = sigma z + signal, one pass */
-            } else if (add) {
-                memcpy(row, add, (size_t)d * sizeof(float));
+                adds_i[t] = dis[yp];
             }
             if (mi) mi[t] = (uint8_t)type;
         }
+        if (sig <= 0.0f) {
+            for (t = 0; t < T; ++t) {
+                float *row = Xi + (size_t)t * (size_t)d;
+                if (adds_i[t]) memcpy(row, adds_i[t], (size_t)d * sizeof(float));
+                else memset(row, 0, (size_t)d * sizeof(float));
+            }
+            continue;
+        }
+        pattn_rng8_seed(&r8, noise_seed, 0);
+#if PATTN__AVX512
+        if (fused) {
+            for (t = 0; t < T; ++t)
+                if (!adds_i[t]) adds_i[t] = nz;
+            pattn__p1_noise_rows_512(&r8, Xi, adds_i, (int)Td, d, sig, ortho, nt);
+            continue;
+        }
+#endif
+        pattn_rng8_normal_f32(&r8, Z, (int)Td);
+        for (t = 0; t < T; ++t) {
+            float *row = Z + (size_t)t * (size_t)d;
+            /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
+            if (ortho) {
+                if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
+                else row[0] = 0.0f;
+            }
+            pattn__p1_scale_add(d, sig, row, adds_i[t], Xi + (size_t)t * (size_t)d, nt); /* x = sigma z + signal */
+        }
     }
+    if (nt) pattn__stream_fence();
+    PATTN_FREE(adds);
+    PATTN_FREE(zbuf);
     PATTN_FREE(buf);
     return PATTN_OK;
 }
@@ -2957,7 +3046,7 @@ PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, co
     PATTN__P1_OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i)
         (void)pattn__p1_pa_one(X + (size_t)i * (size_t)T * (size_t)d, T, d, pe, NULL,
-                               sc + (size_t)pattn__p1_tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL);
+                               sc + (size_t)pattn__p1_tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL, NULL);
     PATTN_FREE(buf);
     return PATTN_OK;
 }
