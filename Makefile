@@ -20,14 +20,17 @@ BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(wildcard bench/*.c))
 
 all: test examples
 
-# -- tests: the AVX2 build (2 threads) and the scalar build (1 thread) run the whole suite;
-#    their dumps of every kernel and generator output must match byte for byte.
+# -- tests: the AVX2 build (2 threads, AVX-512 kernels where the CPU has them), the same
+#    without AVX-512 (1 thread) and the scalar build (1 thread) run the whole suite; their
+#    dumps of every kernel and generator output must match byte for byte.
 $(B)/test_avx2: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) $(AVX) $(OMP) -o $@ $(TEST_SRC) $(LIBS)
 $(B)/test_scalar: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) -DPATTN_NO_SIMD $(OMP) -o $@ $(TEST_SRC) $(LIBS)
-test: $(B)/test_avx2 $(B)/test_scalar
-	@sh tests/run.sh $(B)/test_avx2 $(B)/test_scalar
+$(B)/test_no512: $(TEST_DEP) | $(B)
+	$(CC) $(BASE) $(AVX) -DPATTN_NO_AVX512 $(OMP) -o $@ $(TEST_SRC) $(LIBS)
+test: $(B)/test_avx2 $(B)/test_scalar $(B)/test_no512
+	@sh tests/run.sh $(B)/test_avx2 $(B)/test_scalar $(B)/test_no512
 
 # -- the suite under AddressSanitizer + UndefinedBehaviorSanitizer (both SIMD paths)
 $(B)/test_asan_avx2: $(TEST_DEP) | $(B)
@@ -73,7 +76,11 @@ $(B)/bench_%_scalar: bench/%.c bench/bench.h $(HDR) | $(B)
 	$(CC) $(WARN) -O3 -I. -I$(STB_INC) -DPATTN_NO_SIMD $(OMP) -o $@ $< $(LIBS)
 # the scalar twins of the workloads whose scalar/AVX2 ratio is reported
 BENCH_SCALAR = $(B)/bench_w1_pa_grad_scalar $(B)/bench_w4_softmax_scalar $(B)/bench_rng_normal_scalar
-bench: $(BENCHES) $(BENCH_SCALAR)
+# the AVX2 build without its run-time AVX-512 kernels, for every workload
+$(B)/bench_%_no512: bench/%.c bench/bench.h $(HDR) | $(B)
+	$(CC) $(WARN) -O3 -I. -I$(STB_INC) $(AVX) -DPATTN_NO_AVX512 $(OMP) -o $@ $< $(LIBS)
+BENCH_NO512 = $(patsubst bench/%.c,$(B)/bench_%_no512,$(filter-out bench/machine.c,$(wildcard bench/*.c)))
+bench: $(BENCHES) $(BENCH_SCALAR) $(BENCH_NO512)
 	@sh bench/run.sh $(B)
 
 demo:

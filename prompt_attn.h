@@ -1,4 +1,4 @@
-/* prompt_attn.h - v0.1.0 - prompt-attention and task-specific ICL prompts, in one C header.
+/* prompt_attn.h - v0.2.0 - prompt-attention and task-specific ICL prompts, in one C header.
 
    Two lines of ML theory made runnable, testable and fast:
 
@@ -24,6 +24,7 @@
      PATTN_STATIC             make every function static (a private copy per TU)
      PATTN_DEF                linkage of public functions (default extern)
      PATTN_NO_SIMD            force the scalar path even where AVX2+FMA is available
+     PATTN_NO_AVX512          leave out the run-time dispatched AVX-512 kernels (see below)
      PATTN_ASSERT(x)          internal invariants (default assert)
      PATTN_MALLOC(sz) / PATTN_REALLOC(p,sz) / PATTN_FREE(p)   allocator (default libc)
 
@@ -37,6 +38,15 @@
      own RNG stream and its own partial sum, combined in block order: results do not depend
      on the thread count.
 
+     AVX-512. An AVX2 build with gcc or clang on x86-64 also carries AVX-512 versions of the
+     hottest loops (the normal sampler, the generator's noise rows, the two passes of the
+     prompt-attention batch kernel, pairs of softmax rows), compiled with a function target
+     attribute and called only when the CPU reports AVX-512 F/VL/DQ/BW; the rest of the
+     build stays -mavx2 -mfma. Each is written so that its 16 lanes are two canonical 8-lane
+     halves (or 16 independent columns) doing the operations of the 8-lane code in the same
+     order, so results are bit-identical on every path; the test suite compares the three
+     builds' outputs byte for byte. pattn_avx512_active() tells whether they run.
+
      Accuracy of the polynomial exp (pattn_exp_f32, pattn_expf), measured by
      tests/test_foundation.c against double exp over 2^22 points of [-87, 88]: at most
      1.008 ulp (the test asserts 1.5); results in the subnormal range are within 2^-149.
@@ -44,7 +54,8 @@
      before rounding); softmax results are within 4e-6 relative of double, tested.
 
    API MAP (sections in the order data flows)
-     status        pattn_status, pattn_status_str, pattn_simd_path, pattn_version
+     status        pattn_status, pattn_status_str, pattn_simd_path, pattn_avx512_active,
+                   pattn_version
      RNG           pattn_rng (xoshiro256**): _seed, _u64, _jump, _stream, _uniform_f32/_f64,
                    _below, _normal_f64, _normal_f32 (vectorised Box-Muller);
                    pattn_rng8 (8 lanes of xoshiro128**): _seed, _normal_f32, _uniform_f32
@@ -77,6 +88,8 @@
      the proportional limit and confirmed by token-level simulation.
 
    VERSION HISTORY
+     0.2.0  run-time AVX-512 kernels (bit-identical), fused noise rows in the generator,
+            normals drawn 16 ICL samples per call, two-sample prefetch in the PA batch kernel
      0.1.0  first release: foundation (status, RNG, SIMD core, prompt-attention kernel,
             dense linear algebra); paper 1 models, generator, training and risk theory;
             paper 2 generator, models, training regimes and closed forms.
@@ -87,9 +100,9 @@
 #define PATTN_H_INCLUDE
 
 #define PATTN_VERSION_MAJOR 0
-#define PATTN_VERSION_MINOR 1
+#define PATTN_VERSION_MINOR 2
 #define PATTN_VERSION_PATCH 0
-#define PATTN_VERSION_STRING "0.1.0"
+#define PATTN_VERSION_STRING "0.2.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -884,6 +897,15 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #if PATTN__AVX2 && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(PATTN_NO_AVX512)
 #define PATTN__AVX512 1
 #define PATTN__T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+/* g++ reports the _mm*_undefined_*() operands inside its own AVX-512 intrinsics as
+   (maybe-)uninitialized once they are inlined (a false positive, gcc PR 105593); the C
+   builds keep both warnings */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#define PATTN__GXX_PR105593 1
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #else
 #define PATTN__AVX512 0
 #endif
@@ -2875,7 +2897,8 @@ PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const 
 {
     pattn__i8 s[4];
     pattn__f16 vs = pattn__f16_set1(sig), v[2], z;
-    int i = 0, w, h, nh;
+    const float *a = adds[0];
+    int i = 0, w, h, nh, col = 0, row = 0, T = Td / d;
     for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
     while (i < Td) {
         if (i + 32 <= Td) {
@@ -2895,11 +2918,15 @@ PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const 
             nh = 1;
         }
         for (h = 0; h < nh; ++h, i += 16) {
-            int col = i % d;
             z = drop0 && col == 0 ? _mm512_maskz_mov_ps((__mmask16)0xfffe, v[h]) : v[h];
-            z = pattn__f16_fma(vs, z, pattn__f16_load(adds[i / d] + col));
+            z = pattn__f16_fma(vs, z, pattn__f16_load(a + col));
             if (stream) _mm512_stream_ps(X + i, z);
             else pattn__f16_store(X + i, z);
+            col += 16;
+            if (col == d && ++row < T) {
+                col = 0;
+                a = adds[row];
+            }
         }
     }
     for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
@@ -6181,6 +6208,9 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 
 #ifdef __cplusplus
 }
+#endif
+#ifdef PATTN__GXX_PR105593
+#pragma GCC diagnostic pop
 #endif
 #endif /* PATTN__IMPLEMENTED */
 #endif /* PATTN_IMPLEMENTATION */

@@ -79,6 +79,7 @@ static inline int bench_max_threads(void)
 
 static inline void bench_header(const char *name)
 {
-    printf("# %s: simd path %s, %d threads available\n", name, pattn_simd_path(), bench_max_threads());
+    printf("# %s: simd path %s, avx512 kernels %s, %d threads available\n", name, pattn_simd_path(),
+           pattn_avx512_active() ? "on" : "off", bench_max_threads());
 }
 #endif

@@ -2,7 +2,8 @@
 /* The machine's own limits, measured in the same run as the workloads: a STREAM-like triad
    a = b + s c over arrays far larger than the caches (GB/s counting 3 floats per element,
    as STREAM does), a read + non-temporal-write copy (GB/s, 2 floats per element: the best
-   streaming bandwidth), and the AVX2 FMA peak (GFLOP/s from independent FMA chains). The
+   streaming bandwidth), a read-only sum (GB/s: the ceiling of a kernel that only reads its
+   data, as W1 does), and the AVX2 FMA peak (GFLOP/s from independent FMA chains). The
    benchmarks' roofline fractions are taken against these. */
 #include <immintrin.h>
 #define PATTN_IMPLEMENTATION
@@ -40,6 +41,27 @@ BENCH_OMP(omp parallel for schedule(static))
 }
 
 static volatile float sink;
+/* sum one array with four independent accumulators per thread */
+static void read_sum(void *q)
+{
+    (void)q;
+BENCH_OMP(omp parallel)
+    {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        float v[8];
+        long i;
+BENCH_OMP(omp for schedule(static))
+        for (i = 0; i < N; i += 32) {
+            a0 = _mm256_add_ps(a0, _mm256_load_ps(Bv + i));
+            a1 = _mm256_add_ps(a1, _mm256_load_ps(Bv + i + 8));
+            a2 = _mm256_add_ps(a2, _mm256_load_ps(Bv + i + 16));
+            a3 = _mm256_add_ps(a3, _mm256_load_ps(Bv + i + 24));
+        }
+        _mm256_storeu_ps(v, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        sink = v[0];
+    }
+}
+
 static void fma_peak(void *q)
 {
     long reps = *(long *)q;
@@ -80,6 +102,8 @@ BENCH_OMP(omp parallel for schedule(static))
 #if defined(__AVX2__) && defined(__FMA__)
     s = bench_time(copy_nt, NULL);
     bench_print("machine_copy_nt_gbs", 2.0 * sizeof(float) * N / s.median * 1e-9, "GB/s");
+    s = bench_time(read_sum, NULL);
+    bench_print("machine_read_gbs", sizeof(float) * N / s.median * 1e-9, "GB/s");
     {
         long reps = 20000000;
         int nth = 1;

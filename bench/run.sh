@@ -1,30 +1,42 @@
 #!/bin/sh
-# Runs every benchmark (the AVX2 build, then the scalar twin where one is built), then prints
-# the scalar/AVX2 ratios and each workload's roofline fraction against the machine's limits
-# measured in the same run. Usage: bench/run.sh BUILD_DIR
+# Runs every benchmark: the AVX2 build (with its run-time AVX-512 kernels where the CPU has
+# them), the same without AVX-512 (names suffixed _no512) and the scalar twin where one is
+# built (_scalar). Then prints the speed ratios and each workload's roofline fraction against
+# the machine's limits measured in the same run. Usage: bench/run.sh BUILD_DIR
 dir=${1:-build}
 export OMP_PROC_BIND=${OMP_PROC_BIND:-close}
 all="$dir/bench_all.out"
 : > "$all"
 for b in "$dir"/bench_*; do
-    case "$b" in *_scalar|*.out) continue ;; esac
+    case "$b" in *_scalar|*_no512|*.out) continue ;; esac
     [ -x "$b" ] || continue
     "$b" | tee -a "$all"
+    if [ -x "${b}_no512" ]; then
+        "${b}_no512" | sed 's/^bench=\([^ ]*\)/bench=\1_no512/' | tee -a "$all"
+    fi
     if [ -x "${b}_scalar" ]; then
         "${b}_scalar" | sed 's/^bench=\([^ ]*\)/bench=\1_scalar/' | tee -a "$all"
     fi
 done
 val() { sed -n "s/^bench=$1 value=\([^ ]*\).*/\1/p" "$all" | head -n 1; }
-ratio() { # name, kind (time: lower is better; rate: higher is better)
-    a=$(val "$1"); s=$(val "${1}_scalar")
+ratio() { # name, kind (time: lower is better; rate: higher is better), numerator build, label
+    a=$(val "$1$3"); s=$(val "${1}_scalar")
     [ -n "$a" ] && [ -n "$s" ] || return 0
     if [ "$2" = time ]; then r=$(awk "BEGIN{print $s/$a}"); else r=$(awk "BEGIN{print $a/$s}"); fi
-    echo "bench=${1%_1t}_avx2_over_scalar value=$r unit=x"
+    echo "bench=${1%_1t}_$4_over_scalar value=$r unit=x"
 }
-echo "# scalar/AVX2 speed ratios (1 thread)"
-ratio w1_pa_grad_ns_1t time
-ratio w4_softmax_gbs_1t rate
-ratio rng8_normal_f32_rate rate
+echo "# speed over the scalar build (1 thread): AVX2 alone, and with the AVX-512 kernels"
+for w in w1_pa_grad_ns_1t:time w4_softmax_gbs_1t:rate rng8_normal_f32_rate:rate; do
+    ratio "${w%%:*}" "${w##*:}" _no512 avx2
+    ratio "${w%%:*}" "${w##*:}" "" simd
+done
+echo "# the AVX-512 kernels over the same build without them (2 threads; 1 for the sampler)"
+for n in w1_pa_grad_ns:time w2_cmm_gen_sps:rate w3_icl_step_reduced_ms:time w3_icl_step_full_ms:time w4_softmax_gbs:rate w5_icl_train_s:time rng8_normal_f32_rate:rate; do
+    name=${n%%:*}; kind=${n##*:}; a=$(val "$name"); b=$(val "${name}_no512")
+    [ -n "$a" ] && [ -n "$b" ] || continue
+    if [ "$kind" = time ]; then r=$(awk "BEGIN{print $b/$a}"); else r=$(awk "BEGIN{print $a/$b}"); fi
+    echo "bench=${name}_avx512_over_avx2 value=$r unit=x"
+done
 echo "# 1 vs 2 threads"
 for n in w1_pa_grad_ns:time w2_cmm_gen_sps:rate w3_icl_step_reduced_ms:time w3_icl_step_full_ms:time w4_softmax_gbs:rate; do
     name=${n%%:*}; kind=${n##*:}; a=$(val "${name}_1t"); b=$(val "${name}_2t")
@@ -35,10 +47,12 @@ done
 # roofline: attainable = min(FMA peak, arithmetic intensity x best measured bandwidth)
 bw=$(awk -v t="$(val machine_triad_gbs)" -v c="$(val machine_copy_nt_gbs)" 'BEGIN{print (c > t ? c : t)}')
 peak=$(val machine_fma_peak_gflops)
-echo "# roofline fractions (bandwidth $bw GB/s = max of triad and streaming copy, FMA peak $peak GFLOP/s)"
+echo "# roofline fractions (bandwidth $bw GB/s = max of triad and streaming copy; W1 against the read-only $(val machine_read_gbs) GB/s; FMA peak $peak GFLOP/s)"
 g=$(val w1_pa_grad_gflops)
-# W1 reads 4*T*d bytes per sample for 8Td + 13T + 8 flops (T = 32, d = 64)
-[ -n "$g" ] && awk -v g="$g" -v bw="$bw" -v pk="$peak" 'BEGIN{ai=(8*32*64+13*32+8)/(4*32*64); r=ai*bw; if (pk < r) r = pk;
+# W1 only reads: 4*T*d bytes per sample for 8Td + 13T + 8 flops (T = 32, d = 64), against
+# the read-only bandwidth when measured
+rbw=$(val machine_read_gbs); rbw=${rbw:-$bw}
+[ -n "$g" ] && awk -v g="$g" -v bw="$rbw" -v pk="$peak" 'BEGIN{ai=(8*32*64+13*32+8)/(4*32*64); r=ai*bw; if (pk < r) r = pk;
     printf "bench=w1_pa_grad_roofline value=%.3f unit=fraction\n", g/r }'
 s=$(val w2_cmm_gen_sps)
 # W2 writes 4*T*d + 4 bytes per sample

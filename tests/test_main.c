@@ -88,7 +88,8 @@ int main(int argc, char **argv)
             only = argv[a];
         }
     }
-    printf("prompt_attn.h %s tests, simd path: %s\n", pattn_version(), pattn_simd_path());
+    printf("prompt_attn.h %s tests, simd path: %s, avx512 kernels: %s\n", pattn_version(), pattn_simd_path(),
+           pattn_avx512_active() ? "on" : "off");
     for (i = 0; i < sizeof pt_suites / sizeof pt_suites[0]; ++i) {
         int p0 = pt_passed, f0 = pt_failed;
         clock_t c0 = clock();
