@@ -1461,22 +1461,29 @@ PATTN_DEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream)
 
 PATTN__INLINE pattn__i8 pattn__i8_rotl(pattn__i8 x, int k) { return pattn__i8_or(pattn__i8_shl(x, k), pattn__i8_shr(x, 32 - k)); }
 
-/* one xoshiro128** step in every lane; the state stays in registers across a fill */
-#define PATTN__DEF_RNG8_NEXT(ATTR, I)                                                        \
-    ATTR PATTN__INLINE pattn__i8 I##_rng8_next(pattn__i8 *s)                                  \
+/* One xoshiro128** step in every lane (the state stays in registers across a fill): _raw
+   advances the state and returns the word the output is made from, _starstar is the output
+   function rotl(5 x, 7) 9 (lane-wise, so it may run on 16 lanes holding two steps). */
+#define PATTN__DEF_STARSTAR(ATTR, I, V)                                                      \
+    ATTR PATTN__INLINE V I##_starstar(V x)                                                    \
     {                                                                                         \
-        pattn__i8 x5 = I##_addv(I##_shl(s[1], 2), s[1]);                                      \
-        pattn__i8 rot = I##_rotl(x5, 7);                                                      \
-        pattn__i8 out = I##_addv(I##_shl(rot, 3), rot);                                       \
-        pattn__i8 t = I##_shl(s[1], 9);                                                       \
+        V rot = I##_rotl(I##_addv(I##_shl(x, 2), x), 7);                                      \
+        return I##_addv(I##_shl(rot, 3), rot);                                                \
+    }
+#define PATTN__DEF_RNG8_NEXT(ATTR, I)                                                        \
+    ATTR PATTN__INLINE pattn__i8 I##_rng8_raw(pattn__i8 *s)                                   \
+    {                                                                                         \
+        pattn__i8 x = s[1], t = I##_shl(s[1], 9);                                             \
         s[2] = I##_xor(s[2], s[0]);                                                           \
         s[3] = I##_xor(s[3], s[1]);                                                           \
         s[1] = I##_xor(s[1], s[2]);                                                           \
         s[0] = I##_xor(s[0], s[3]);                                                           \
         s[2] = I##_xor(s[2], t);                                                              \
         s[3] = I##_rotl(s[3], 11);                                                            \
-        return out;                                                                           \
-    }
+        return x;                                                                             \
+    }                                                                                         \
+    PATTN__DEF_STARSTAR(ATTR, I, pattn__i8)                                                   \
+    ATTR PATTN__INLINE pattn__i8 I##_rng8_next(pattn__i8 *s) { return I##_starstar(I##_rng8_raw(s)); }
 PATTN__DEF_RNG8_NEXT(, pattn__i8)
 #define pattn__rng8_next pattn__i8_rng8_next
 
@@ -1503,7 +1510,17 @@ PATTN__INLINE void pattn__rng8_normal16(pattn__i8 *s, float *out)
 #define pattn__v8_shl pattn__i8_shl
 #define pattn__v8_xor pattn__i8_xor
 #define pattn__v8_rotl(x, k) _mm256_rol_epi32(x, k)
+#define pattn__i16_rotl(x, k) _mm512_rol_epi32(x, k)
 PATTN__DEF_RNG8_NEXT(PATTN__T512, pattn__v8)
+PATTN__DEF_STARSTAR(PATTN__T512, pattn__i16, pattn__i16)
+/* four steps; a = outputs of steps 1 and 3 side by side, b = of steps 2 and 4 */
+PATTN__T512 PATTN__INLINE void pattn__rng8_four_512(pattn__i8 *s, pattn__i16 *a, pattn__i16 *b)
+{
+    pattn__i8 r0 = pattn__v8_rng8_raw(s), r1 = pattn__v8_rng8_raw(s);
+    pattn__i8 r2 = pattn__v8_rng8_raw(s), r3 = pattn__v8_rng8_raw(s);
+    *a = pattn__i16_starstar(pattn__i16_join(r0, r2));
+    *b = pattn__i16_starstar(pattn__i16_join(r1, r3));
+}
 PATTN__T512 static void pattn__rng8_normal_512(pattn__i8 *st, float *out, int n)
 {
     pattn__i8 s[4];
@@ -1511,10 +1528,9 @@ PATTN__T512 static void pattn__rng8_normal_512(pattn__i8 *st, float *out, int n)
     int i, w;
     for (w = 0; w < 4; ++w) s[w] = st[w];
     for (i = 0; i + 32 <= n; i += 32) {
-        pattn__i8 a0 = pattn__v8_rng8_next(s), b0 = pattn__v8_rng8_next(s);
-        pattn__i8 a1 = pattn__v8_rng8_next(s), b1 = pattn__v8_rng8_next(s);
-        pattn__i16 a = pattn__i16_join(a0, a1), b = pattn__i16_join(b0, b1);
+        pattn__i16 a, b;
         pattn__f16 c, sn;
+        pattn__rng8_four_512(s, &a, &b);
         pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
         pattn__f8_store(out + i, pattn__f16_lo(c));
         pattn__f8_store(out + i + 8, pattn__f16_lo(sn));
@@ -2091,11 +2107,15 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
 
 #ifdef _OPENMP
 #define PATTN__P1_OMP_FOR_NT(nt) PATTN__PRAGMA(omp parallel for schedule(static) num_threads(nt))
+#define PATTN__P1_OMP_PAR_NT(nt) PATTN__PRAGMA(omp parallel num_threads(nt))
 PATTN__INLINE int pattn__p1_tid(void) { return omp_get_thread_num(); }
+PATTN__INLINE int pattn__p1_nthreads(void) { return omp_get_num_threads(); }
 PATTN__INLINE int pattn__p1_max_threads(void) { return omp_get_max_threads(); }
 #else
 #define PATTN__P1_OMP_FOR_NT(nt) (void)(nt); /* a statement of its own before the loop */
+#define PATTN__P1_OMP_PAR_NT(nt) (void)(nt);
 PATTN__INLINE int pattn__p1_tid(void) { return 0; }
+PATTN__INLINE int pattn__p1_nthreads(void) { return 1; }
 PATTN__INLINE int pattn__p1_max_threads(void) { return 1; }
 #endif
 
@@ -2885,27 +2905,71 @@ PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext
     return PATTN_OK;
 }
 
+/* The discrete draws of one sample (label, then relevant / distractor / plain for each row,
+   from the sample's own scalar stream), one row at a time: the fused AVX-512 loop below
+   takes the next sample's rows in between its vector steps, where the integer units are
+   otherwise idle. `none` is the signal of a plain row (NULL, or a row of -0). */
+typedef struct pattn__p1_draws {
+    pattn_rng r;
+    const float *rel[2], *dis[2], *none, **adds;
+    uint8_t *mask;
+    double eps;
+    uint64_t noise_seed;
+    int T, k, leading, sel, t, yp;
+} pattn__p1_draws;
+
+PATTN__INLINE void pattn__p1_draws_begin(pattn__p1_draws *D, uint64_t seed, uint64_t idx, float *y,
+                                         uint8_t *mask, const float **adds)
+{
+    pattn_rng_stream(&D->r, seed, idx);
+    D->noise_seed = pattn_rng_u64(&D->r);
+    D->yp = (int)(pattn_rng_u64(&D->r) >> 63);
+    *y = D->yp ? 1.0f : -1.0f;
+    D->sel = D->t = 0;
+    D->mask = mask;
+    D->adds = adds;
+}
+
+PATTN__INLINE void pattn__p1_draws_row(pattn__p1_draws *D)
+{
+    int t = D->t, type = 0, isrel;
+    const float *add = D->none;
+    /* selection sampling: token t is relevant with probability (k - sel)/(T - t) */
+    isrel = D->leading ? t < D->k : (int)pattn__p1_below32(&D->r, (uint32_t)(D->T - t)) < D->k - D->sel;
+    if (isrel) {
+        ++D->sel;
+        type = 1;
+        add = D->rel[D->yp];
+    } else if (D->eps > 0.0 && pattn_rng_uniform_f64(&D->r) < D->eps) {
+        type = 2;
+        add = D->dis[D->yp];
+    }
+    D->adds[t] = add;
+    if (D->mask) D->mask[t] = (uint8_t)type;
+    D->t = t + 1;
+}
+
 #if PATTN__AVX512
 /* The generator's inner loop fused, for d a multiple of 16: a sample's normals come 32 at a
    time as in pattn__rng8_normal_512 and leave as finished rows x = sigma z + a_t, a_t the
    row's signal or -0 for none (which makes the fma exactly sigma z), with coordinate 0 of
    every row zeroed first for the default ORTHO noise. Same bits as drawing all T d normals
    and then forming the rows, without the second pass; the stores spread over the drawing
-   instead of coming in a burst. `stream`: X 64-byte aligned, non-temporal stores. */
+   instead of coming in a burst. `stream`: X 64-byte aligned, non-temporal stores. `nd`
+   (may be NULL): the next sample's draws, advanced a row per step. */
 PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const float *const *adds, int Td, int d,
-                                                 float sig, int drop0, int stream)
+                                                 float sig, int drop0, int stream, pattn__p1_draws *nd)
 {
     pattn__i8 s[4];
     pattn__f16 vs = pattn__f16_set1(sig), v[2], z;
-    const float *a = adds[0];
+    const float *sgn = adds[0];
     int i = 0, w, h, nh, col = 0, row = 0, T = Td / d;
     for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
     while (i < Td) {
         if (i + 32 <= Td) {
-            pattn__i8 a0 = pattn__v8_rng8_next(s), b0 = pattn__v8_rng8_next(s);
-            pattn__i8 a1 = pattn__v8_rng8_next(s), b1 = pattn__v8_rng8_next(s);
-            pattn__i16 a = pattn__i16_join(a0, a1), b = pattn__i16_join(b0, b1);
+            pattn__i16 a, b;
             pattn__f16 c, sn;
+            pattn__rng8_four_512(s, &a, &b);
             pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
             v[0] = _mm512_shuffle_f32x4(c, sn, 0x44); /* (c lo, s lo): normals i .. i+15 */
             v[1] = _mm512_shuffle_f32x4(c, sn, 0xEE); /* (c hi, s hi): i+16 .. i+31 */
@@ -2919,15 +2983,16 @@ PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const 
         }
         for (h = 0; h < nh; ++h, i += 16) {
             z = drop0 && col == 0 ? _mm512_maskz_mov_ps((__mmask16)0xfffe, v[h]) : v[h];
-            z = pattn__f16_fma(vs, z, pattn__f16_load(a + col));
+            z = pattn__f16_fma(vs, z, pattn__f16_load(sgn + col));
             if (stream) _mm512_stream_ps(X + i, z);
             else pattn__f16_store(X + i, z);
             col += 16;
             if (col == d && ++row < T) {
                 col = 0;
-                a = adds[row];
+                sgn = adds[row];
             }
         }
+        if (nd && nd->t < nd->T) pattn__p1_draws_row(nd);
     }
     for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
 }
@@ -2939,6 +3004,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
 {
     float *buf, *rel[2], *dis[2], *qh, *qf, *vf, *nz, *zbuf, sig;
     const float **adds;
+    pattn__p1_draws D0;
     int d, T, k, ortho, userq, leading, j, nth, nt, fused;
     size_t Td, astride;
     long i;
@@ -2977,71 +3043,82 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     zbuf = sig > 0.0f && !fused && Td <= 16384 ? (float *)PATTN_MALLOC((size_t)nth * Td * sizeof(float)) : NULL;
     nt = (fused || zbuf) && (double)n * (double)Td * sizeof(float) > 16e6 && d % 8 == 0 &&
          ((uintptr_t)X & (fused ? 63 : 31)) == 0;
-    /* per-thread row-signal tables, a cache line apart so the threads never share one */
+    /* per-thread row-signal tables (two: this sample's and the next one's), a cache line
+       apart so the threads never share one */
     astride = (((size_t)T + 7) & ~(size_t)7) + 8;
-    adds = (const float **)PATTN_MALLOC((size_t)nth * astride * sizeof(*adds));
+    adds = (const float **)PATTN_MALLOC((size_t)nth * 2 * astride * sizeof(*adds));
     if (!adds) {
         PATTN_FREE(zbuf);
         PATTN_FREE(buf);
         return PATTN_ENOMEM;
     }
+    memset(&D0, 0, sizeof D0);
+    D0.rel[0] = rel[0]; D0.rel[1] = rel[1]; D0.dis[0] = dis[0]; D0.dis[1] = dis[1];
+    D0.none = fused ? nz : NULL;
+    D0.eps = m->eps;
+    D0.T = T; D0.k = k; D0.leading = leading;
 
-    PATTN__P1_OMP_FOR_NT(nth)
-    for (i = 0; i < (long)n; ++i) {
-        pattn_rng r;
-        pattn_rng8 r8;
-        float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__p1_tid() * Td : Xi;
-        uint8_t *mi = mask ? mask + (size_t)i * (size_t)T : NULL;
-        const float **adds_i = adds + (size_t)pattn__p1_tid() * astride;
-        int t, sel = 0, yp;
-        uint64_t noise_seed;
-        /* the sample's scalar stream gives the discrete draws (exact probabilities) and seeds
-           the eight-lane generator that makes the T*d normals */
-        pattn_rng_stream(&r, seed, first + (uint64_t)i);
-        noise_seed = pattn_rng_u64(&r);
-        yp = (int)(pattn_rng_u64(&r) >> 63);
-        y[i] = yp ? 1.0f : -1.0f;
-        for (t = 0; t < T; ++t) {
-            int isrel, type = 0;
-            /* selection sampling: token t is relevant with probability (k - sel)/(T - t) */
-            isrel = leading ? t < k : (int)pattn__p1_below32(&r, (uint32_t)(T - t)) < k - sel;
-            adds_i[t] = NULL;
-            if (isrel) {
-                ++sel;
-                type = 1;
-                adds_i[t] = rel[yp];
-            } else if (m->eps > 0.0 && pattn_rng_uniform_f64(&r) < m->eps) {
-                type = 2;
-                adds_i[t] = dis[yp];
-            }
-            if (mi) mi[t] = (uint8_t)type;
-        }
-        if (sig <= 0.0f) {
-            for (t = 0; t < T; ++t) {
-                float *row = Xi + (size_t)t * (size_t)d;
-                if (adds_i[t]) memcpy(row, adds_i[t], (size_t)d * sizeof(float));
-                else memset(row, 0, (size_t)d * sizeof(float));
-            }
-            continue;
-        }
-        pattn_rng8_seed(&r8, noise_seed, 0);
+    /* Each sample has its own scalar stream (the discrete draws, exact probabilities) which
+       also seeds the eight-lane generator of its T d normals. */
 #if PATTN__AVX512
-        if (fused) {
-            for (t = 0; t < T; ++t)
-                if (!adds_i[t]) adds_i[t] = nz;
-            pattn__p1_noise_rows_512(&r8, Xi, adds_i, (int)Td, d, sig, ortho, nt);
-            continue;
-        }
-#endif
-        pattn_rng8_normal_f32(&r8, Z, (int)Td);
-        for (t = 0; t < T; ++t) {
-            float *row = Z + (size_t)t * (size_t)d;
-            /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
-            if (ortho) {
-                if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
-                else row[0] = 0.0f;
+    if (fused) {
+        /* each thread a contiguous run of samples, drawing sample i+1's rows inside sample
+           i's vector loop; the split cannot change a result */
+        PATTN__P1_OMP_PAR_NT(nth)
+        {
+            int tid = pattn__p1_tid(), nthr = pattn__p1_nthreads(), cur = 0;
+            long i0 = (long)((long long)n * tid / nthr), i1 = (long)((long long)n * (tid + 1) / nthr), ii;
+            pattn__p1_draws D[2];
+            const float **tab = adds + (size_t)tid * 2 * astride;
+            pattn_rng8 r8;
+            D[0] = D[1] = D0;
+            if (i0 < i1) {
+                pattn__p1_draws_begin(&D[0], seed, first + (uint64_t)i0, y + i0, mask ? mask + (size_t)i0 * (size_t)T : NULL, tab);
+                while (D[0].t < T) pattn__p1_draws_row(&D[0]);
             }
-            pattn__p1_scale_add(d, sig, row, adds_i[t], Xi + (size_t)t * (size_t)d, nt); /* x = sigma z + signal */
+            for (ii = i0; ii < i1; ++ii) {
+                pattn__p1_draws *C = &D[cur], *N = ii + 1 < i1 ? &D[cur ^ 1] : NULL;
+                if (N)
+                    pattn__p1_draws_begin(N, seed, first + (uint64_t)ii + 1, y + ii + 1,
+                                          mask ? mask + (size_t)(ii + 1) * (size_t)T : NULL, tab + (size_t)(cur ^ 1) * astride);
+                pattn_rng8_seed(&r8, C->noise_seed, 0);
+                pattn__p1_noise_rows_512(&r8, X + (size_t)ii * Td, C->adds, (int)Td, d, sig, ortho, nt, N);
+                if (N)
+                    while (N->t < T) pattn__p1_draws_row(N);
+                cur ^= 1;
+            }
+        }
+    } else
+#endif
+    {
+        PATTN__P1_OMP_FOR_NT(nth)
+        for (i = 0; i < (long)n; ++i) {
+            pattn_rng8 r8;
+            pattn__p1_draws D = D0;
+            float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__p1_tid() * Td : Xi;
+            int t;
+            pattn__p1_draws_begin(&D, seed, first + (uint64_t)i, y + i, mask ? mask + (size_t)i * (size_t)T : NULL,
+                                  adds + (size_t)pattn__p1_tid() * 2 * astride);
+            while (D.t < T) pattn__p1_draws_row(&D);
+            if (sig <= 0.0f) {
+                for (t = 0; t < T; ++t) {
+                    float *row = Xi + (size_t)t * (size_t)d;
+                    if (D.adds[t]) memcpy(row, D.adds[t], (size_t)d * sizeof(float));
+                    else memset(row, 0, (size_t)d * sizeof(float));
+                }
+                continue;
+            }
+            pattn_rng8_seed(&r8, D.noise_seed, 0);
+            pattn_rng8_normal_f32(&r8, Z, (int)Td);
+            for (t = 0; t < T; ++t) {
+                float *row = Z + (size_t)t * (size_t)d;
+                /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
+                if (ortho) {
+                    if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
+                    else row[0] = 0.0f;
+                }
+                pattn__p1_scale_add(d, sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, nt); /* x = sigma z + signal */
+            }
         }
     }
     if (nt) pattn__stream_fence();
