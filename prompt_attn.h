@@ -914,8 +914,12 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #define PATTN__PRAGMA(x) _Pragma(#x)
 #ifdef _OPENMP
 #define PATTN__OMP_FOR PATTN__PRAGMA(omp parallel for schedule(static))
+#define PATTN__OMP_PAR PATTN__PRAGMA(omp parallel)
+#define PATTN__OMP_FOR_NOWAIT PATTN__PRAGMA(omp for schedule(static) nowait)
 #else
 #define PATTN__OMP_FOR
+#define PATTN__OMP_PAR
+#define PATTN__OMP_FOR_NOWAIT
 #endif
 
 #ifdef __cplusplus
@@ -1805,31 +1809,38 @@ PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n)
 
 PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
 {
-    long r;
-    int stream;
+    int stream, pairs = 0;
     if (!x || !y || rows <= 0 || n <= 0) return;
     /* outputs far larger than the caches go around them, when every row stays aligned */
     stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
 #if PATTN__AVX512
-    if (n % 16 == 0 && n <= PATTN__SOFTMAX_STACK / 2 && rows >= 2 && pattn__has_avx512()) {
-        long half = (long)rows / 2;
-        PATTN__OMP_FOR
-        for (r = 0; r < half; ++r) {
-            const float *xr = x + (size_t)(2 * r) * (size_t)n;
-            float *yr = y + (size_t)(2 * r) * (size_t)n;
-            if (!pattn__softmax_pair_512(xr, yr, n, stream)) {
-                pattn__softmax_row(xr, yr, n, stream);
-                pattn__softmax_row(xr + n, yr + n, n, stream);
-            }
-        }
-        if (rows & 1) pattn__softmax_row(x + (size_t)(rows - 1) * (size_t)n, y + (size_t)(rows - 1) * (size_t)n, n, stream);
-        if (stream) pattn__stream_fence();
-        return;
-    }
+    pairs = n % 16 == 0 && n <= PATTN__SOFTMAX_STACK / 2 && rows >= 2 && pattn__has_avx512();
 #endif
-    PATTN__OMP_FOR
-    for (r = 0; r < (long)rows; ++r)
-        pattn__softmax_row(x + (size_t)r * (size_t)n, y + (size_t)r * (size_t)n, n, stream);
+    /* every thread fences its own streaming stores */
+    PATTN__OMP_PAR
+    {
+        long r;
+        if (pairs) {
+#if PATTN__AVX512
+            PATTN__OMP_FOR_NOWAIT
+            for (r = 0; r < (long)rows / 2; ++r) {
+                const float *xr = x + (size_t)(2 * r) * (size_t)n;
+                float *yr = y + (size_t)(2 * r) * (size_t)n;
+                if (!pattn__softmax_pair_512(xr, yr, n, stream)) {
+                    pattn__softmax_row(xr, yr, n, stream);
+                    pattn__softmax_row(xr + n, yr + n, n, stream);
+                }
+            }
+#endif
+        } else {
+            PATTN__OMP_FOR_NOWAIT
+            for (r = 0; r < (long)rows; ++r)
+                pattn__softmax_row(x + (size_t)r * (size_t)n, y + (size_t)r * (size_t)n, n, stream);
+        }
+        if (stream) pattn__stream_fence();
+    }
+    if (pairs && (rows & 1))
+        pattn__softmax_row(x + (size_t)(rows - 1) * (size_t)n, y + (size_t)(rows - 1) * (size_t)n, n, stream);
     if (stream) pattn__stream_fence();
 }
 
@@ -3087,11 +3098,13 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
                     while (N->t < T) pattn__p1_draws_row(N);
                 cur ^= 1;
             }
+            if (nt) pattn__stream_fence(); /* this thread's streaming stores */
         }
     } else
 #endif
+    PATTN__P1_OMP_PAR_NT(nth)
     {
-        PATTN__P1_OMP_FOR_NT(nth)
+        PATTN__OMP_FOR_NOWAIT
         for (i = 0; i < (long)n; ++i) {
             pattn_rng8 r8;
             pattn__p1_draws D = D0;
@@ -3120,6 +3133,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
                 pattn__p1_scale_add(d, sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, nt); /* x = sigma z + signal */
             }
         }
+        if (nt) pattn__stream_fence(); /* this thread's streaming stores */
     }
     if (nt) pattn__stream_fence();
     PATTN_FREE(adds);
@@ -4169,24 +4183,31 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     return PATTN_OK;
 }
 
-/* Normals are drawn for PATTN__ICL_GROUP samples per pattn_rng8_normal_f32 call: a short
+/* Normals are drawn for 16 samples per pattn_rng8_normal_f32 call: a short
    call ends in a pipeline drain as long as its work (Box-Muller's log and sincos latency),
    and a sample needs only a few hundred. Sample j of a group finds its normals at
    j * pattn__icl_stride(...): each sample's count rounded up to 16 is exactly what a call of
-   its own would consume, so the values do not depend on the grouping. */
-#define PATTN__ICL_GROUP 16
+   its own would consume, so the values do not depend on the grouping. Samples of over 4096
+   normals make long calls anyway and go one at a time (which keeps every count an int). */
 static int pattn__icl_stride(const pattn_icl_gen *g, int k, int n)
 {
     int c = g->d + (n + 1) * g->d + (g->f_sigma[k] > 0.0f ? n + 1 : 0);
     return (c + 15) & ~15;
 }
 
-/* the group's normals (each sample's count z_beta, n + 1 inputs, n + 1 noises rounded up to
-   16), plus 8 floats of slack for the padded reads of pattn__icl_load_head */
-static size_t pattn__icl_nnorm(int d, int n)
+/* the most normals one sample may consume (z_beta, n + 1 inputs, n + 1 noises), rounded up
+   to 16, and the samples per group */
+static size_t pattn__icl_nmax(int d, int n)
 {
     size_t c = (size_t)d + ((size_t)n + 1) * (size_t)d + (size_t)n + 1;
-    return PATTN__ICL_GROUP * ((c + 15) & ~(size_t)15) + 8;
+    return (c + 15) & ~(size_t)15;
+}
+static int pattn__icl_group(int d, int n) { return pattn__icl_nmax(d, n) <= 4096 ? 16 : 1; }
+
+/* the group's normals, plus 8 floats of slack for the padded reads of pattn__icl_load_head */
+static size_t pattn__icl_nnorm(int d, int n)
+{
+    return (size_t)pattn__icl_group(d, n) * pattn__icl_nmax(d, n) + 8;
 }
 
 /* Per-worker scratch: [normals][X: d columns of n8][x: d8][y: n8][beta: d8] then the model
@@ -4309,7 +4330,7 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
         pattn_rng8_seed(&r, seed, (uint64_t)bi);
         /* a whole block's worth even for a short last block: prefix-stable in batch */
         if (task == PATTN_ICL_MIXTURE) pattn_rng8_uniform_f32(&r, ub, PATTN_ICL_BLOCK);
-        int kk[PATTN_ICL_BLOCK];
+        int kk[PATTN_ICL_BLOCK], grp = pattn__icl_group(d, n);
         const float *nrm = s.nrm;
         for (i = i0; i < i1; ++i) {
             int k = task;
@@ -4321,8 +4342,8 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
         }
         for (i = i0; i < i1; ++i) {
             int k = kk[i - i0], t, c;
-            if ((i - i0) % PATTN__ICL_GROUP == 0) { /* the next group's normals in one call */
-                long j, je = i + PATTN__ICL_GROUP < i1 ? i + PATTN__ICL_GROUP : i1;
+            if ((i - i0) % grp == 0) { /* the next group's normals in one call */
+                long j, je = i + grp < i1 ? i + grp : i1;
                 int tot = 0;
                 for (j = i; j < je; ++j) tot += pattn__icl_stride(g, kk[j - i0], n);
                 pattn_rng8_normal_f32(&r, s.nrm, tot);
@@ -4498,10 +4519,10 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
     pattn_rng8_seed(&rng, seed, stream);
     if (st) memset(st, 0, sl * sizeof(float));
     for (i = 0; i < cnt; ++i) {
-        int str = pattn__icl_stride(g, k, n), ig = i % PATTN__ICL_GROUP;
+        int str = pattn__icl_stride(g, k, n), grp = pattn__icl_group(d, n), ig = i % grp;
         float yq, yh, e, ew;
         if (ig == 0) /* the next group's normals in one call */
-            pattn_rng8_normal_f32(&rng, s.nrm, str * (cnt - i < PATTN__ICL_GROUP ? cnt - i : PATTN__ICL_GROUP));
+            pattn_rng8_normal_f32(&rng, s.nrm, str * (cnt - i < grp ? cnt - i : grp));
         yq = pattn__icl_draw(g, s.nrm + (size_t)ig * (size_t)str, k, n, &s);
         if (f->type == PATTN_ICL_FULL) {
             const float *Vk = f->V + (size_t)k * D8, *cP = f->cP + (size_t)k * D8;

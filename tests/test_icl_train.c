@@ -278,6 +278,21 @@ static void test_reproducible(void)
     tb_sample(&a, gi, 1, 7);
     tb_dump("icl.gen.iso_task1", &a);
     tb_free(&a);
+    /* long prompts (over 4096 normals a sample) draw one sample per call, short ones 16:
+       a short last group and a full one must give the same samples either way */
+    for (i = 0; i < 2; ++i) {
+        int n = i ? 450 : 30, B = i ? 5 : 20;
+        tb_alloc(&a, 10, n, B);
+        tb_alloc(&c, 10, n, B - 3);
+        tb_sample(&a, gi, PATTN_ICL_MIXTURE, 11);
+        tb_sample(&c, gi, PATTN_ICL_MIXTURE, 11);
+        PT_CHECKF(!memcmp(a.X, c.X, sizeof(float) * (size_t)(B - 3) * n * 10) && !memcmp(a.y, c.y, sizeof(float) * (size_t)(B - 3) * n) &&
+                      !memcmp(a.yq, c.yq, sizeof(float) * (size_t)(B - 3)),
+                  "n = %d: the first %d of a batch of %d equal a batch of %d", n, B - 3, B, B - 3);
+        if (i) tb_dump("icl.gen.long_prompts", &a);
+        tb_free(&a);
+        tb_free(&c);
+    }
     pattn_icl_gen_free(g);
     pattn_icl_gen_free(gi);
 }
