@@ -1441,7 +1441,7 @@ PATTN_DEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n)
     int i;
     float tmp[16];
     if (!r || !out || n <= 0) return;
-    for (i = 0; i + 16 <= n; i += 16) pattn__normal16(r, out + i);
+    for (i = 0; i <= n - 16; i += 16) pattn__normal16(r, out + i);
     if (i < n) {
         pattn__normal16(r, tmp);
         memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
@@ -1531,7 +1531,7 @@ PATTN__T512 static void pattn__rng8_normal_512(pattn__i8 *st, float *out, int n)
     float tmp[16];
     int i, w;
     for (w = 0; w < 4; ++w) s[w] = st[w];
-    for (i = 0; i + 32 <= n; i += 32) {
+    for (i = 0; i <= n - 32; i += 32) {
         pattn__i16 a, b;
         pattn__f16 c, sn;
         pattn__rng8_four_512(s, &a, &b);
@@ -1541,7 +1541,7 @@ PATTN__T512 static void pattn__rng8_normal_512(pattn__i8 *st, float *out, int n)
         pattn__f8_store(out + i + 16, pattn__f16_hi(c));
         pattn__f8_store(out + i + 24, pattn__f16_hi(sn));
     }
-    for (; i + 16 <= n; i += 16) pattn__rng8_normal16(s, out + i);
+    for (; i <= n - 16; i += 16) pattn__rng8_normal16(s, out + i);
     if (i < n) {
         pattn__rng8_normal16(s, tmp);
         memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
@@ -1563,7 +1563,7 @@ PATTN_DEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n)
         i = n;
     }
 #endif
-    for (; i + 16 <= n; i += 16) pattn__rng8_normal16(s, out + i);
+    for (; i <= n - 16; i += 16) pattn__rng8_normal16(s, out + i);
     if (i < n) {
         pattn__rng8_normal16(s, tmp);
         memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
@@ -2215,6 +2215,7 @@ PATTN__T512 static int pattn__p1_xt2_512(const float *X, int T, int d, const flo
         pattn__f16 h0 = pattn__f16_zero(), g0 = h0;
         for (t = 0; t < T; ++t) {
             pattn__f16 x0 = pattn__f16_load(X + (size_t)t * (size_t)d + j);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
             h0 = pattn__f16_fma(pattn__f16_set1(a[t]), x0, h0);
             g0 = pattn__f16_fma(pattn__f16_set1(b[t]), x0, g0);
         }
@@ -2977,7 +2978,7 @@ PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const 
     int i = 0, w, h, nh, col = 0, row = 0, T = Td / d;
     for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
     while (i < Td) {
-        if (i + 32 <= Td) {
+        if (Td - i >= 32) {
             pattn__i16 a, b;
             pattn__f16 c, sn;
             pattn__rng8_four_512(s, &a, &b);
@@ -3102,38 +3103,40 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
         }
     } else
 #endif
-    PATTN__P1_OMP_PAR_NT(nth)
-    {
-        PATTN__OMP_FOR_NOWAIT
-        for (i = 0; i < (long)n; ++i) {
-            pattn_rng8 r8;
-            pattn__p1_draws D = D0;
-            float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__p1_tid() * Td : Xi;
-            int t;
-            pattn__p1_draws_begin(&D, seed, first + (uint64_t)i, y + i, mask ? mask + (size_t)i * (size_t)T : NULL,
-                                  adds + (size_t)pattn__p1_tid() * 2 * astride);
-            while (D.t < T) pattn__p1_draws_row(&D);
-            if (sig <= 0.0f) {
+    { /* PATTN__P1_OMP_PAR_NT is a statement of its own without OpenMP: keep the braces */
+        PATTN__P1_OMP_PAR_NT(nth)
+        {
+            PATTN__OMP_FOR_NOWAIT
+            for (i = 0; i < (long)n; ++i) {
+                pattn_rng8 r8;
+                pattn__p1_draws D = D0;
+                float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__p1_tid() * Td : Xi;
+                int t;
+                pattn__p1_draws_begin(&D, seed, first + (uint64_t)i, y + i, mask ? mask + (size_t)i * (size_t)T : NULL,
+                                      adds + (size_t)pattn__p1_tid() * 2 * astride);
+                while (D.t < T) pattn__p1_draws_row(&D);
+                if (sig <= 0.0f) {
+                    for (t = 0; t < T; ++t) {
+                        float *row = Xi + (size_t)t * (size_t)d;
+                        if (D.adds[t]) memcpy(row, D.adds[t], (size_t)d * sizeof(float));
+                        else memset(row, 0, (size_t)d * sizeof(float));
+                    }
+                    continue;
+                }
+                pattn_rng8_seed(&r8, D.noise_seed, 0);
+                pattn_rng8_normal_f32(&r8, Z, (int)Td);
                 for (t = 0; t < T; ++t) {
-                    float *row = Xi + (size_t)t * (size_t)d;
-                    if (D.adds[t]) memcpy(row, D.adds[t], (size_t)d * sizeof(float));
-                    else memset(row, 0, (size_t)d * sizeof(float));
+                    float *row = Z + (size_t)t * (size_t)d;
+                    /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
+                    if (ortho) {
+                        if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
+                        else row[0] = 0.0f;
+                    }
+                    pattn__p1_scale_add(d, sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, nt); /* x = sigma z + signal */
                 }
-                continue;
             }
-            pattn_rng8_seed(&r8, D.noise_seed, 0);
-            pattn_rng8_normal_f32(&r8, Z, (int)Td);
-            for (t = 0; t < T; ++t) {
-                float *row = Z + (size_t)t * (size_t)d;
-                /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
-                if (ortho) {
-                    if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
-                    else row[0] = 0.0f;
-                }
-                pattn__p1_scale_add(d, sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, nt); /* x = sigma z + signal */
-            }
+            if (nt) pattn__stream_fence(); /* this thread's streaming stores */
         }
-        if (nt) pattn__stream_fence(); /* this thread's streaming stores */
     }
     if (nt) pattn__stream_fence();
     PATTN_FREE(adds);
@@ -4223,6 +4226,16 @@ static size_t pattn__icl_scratch(int d, int n)
     return pattn__icl_nnorm(d, n) + (size_t)d * n8 + d8 + n8 + d8 + 2 * n8 + 6 * D8 + (n8 > D8 ? n8 : D8);
 }
 
+/* Zero a worker's scratch for a new block, but for the normals (written by each group's
+   draw before they are read; anything read past them goes through pattn__icl_load_head's
+   select or meets zero padding): clearing up to 16 samples' worth per block cost more than
+   some blocks' work. The whole scratch is zeroed once when allocated. */
+static void pattn__icl_scr_clear(float *base, int d, int n, size_t ss)
+{
+    size_t nn = pattn__icl_nnorm(d, n) - 8;
+    memset(base + nn, 0, (ss - nn) * sizeof(float));
+}
+
 static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
 {
     int d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), D8 = pattn__icl_r8(d + 1), i;
@@ -4316,8 +4329,9 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
     ss = pattn__icl_scratch(d, n);
     scr = (float *)PATTN_MALLOC((size_t)nthr * ss * sizeof(float));
     if (!scr) return PATTN_ENOMEM;
+    memset(scr, 0, (size_t)nthr * ss * sizeof(float));
     nblk = ((long)batch + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
-    par = (double)batch * (double)pattn__icl_nnorm(d, n) >= PATTN__ICL_PAR_MIN;
+    par = (double)batch * (double)pattn__icl_nmax(d, n) >= PATTN__ICL_PAR_MIN;
     PATTN__ICL_OMP_FOR_IF(par)
     for (bi = 0; bi < nblk; ++bi) {
         int n8 = pattn__icl_r8(n);
@@ -4325,7 +4339,7 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
         pattn_rng8 r;
         long i0 = bi * PATTN_ICL_BLOCK, i1 = i0 + PATTN_ICL_BLOCK < batch ? i0 + PATTN_ICL_BLOCK : batch, i;
         float *base = scr + (size_t)PATTN__ICL_TID() * ss, ub[PATTN_ICL_BLOCK];
-        memset(base, 0, ss * sizeof(float));
+        pattn__icl_scr_clear(base, d, n, ss);
         pattn__icl_scr_map(&s, base, d, n);
         pattn_rng8_seed(&r, seed, (uint64_t)bi);
         /* a whole block's worth even for a short last block: prefix-stable in batch */
@@ -4431,6 +4445,7 @@ static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model
         pattn__icl_ctx_free(c);
         return PATTN_ENOMEM;
     }
+    memset(c->scr, 0, (size_t)c->nthr * c->ss * sizeof(float));
     c->f.type = md->type;
     c->f.d = d;
     c->f.K = K;
@@ -4504,7 +4519,7 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
     float *X, *xq, *y, *u, *w, *sv, *av, *cv, *r, *ar;
     double l2 = 0.0, l4 = 0.0;
     pattn_rng8 rng;
-    memset(base, 0, ss * sizeof(float));
+    pattn__icl_scr_clear(base, d, n, ss);
     pattn__icl_scr_map(&s, base, d, n);
     X = s.X;
     xq = s.xq;
@@ -4592,11 +4607,12 @@ static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, c
 {
     long j, nblk = c->nblk;
     int nbk = c->nbk, n = c->n, B = c->B, nthr = PATTN__ICL_NTHR();
-    int par = (double)B * c->f.K * (double)pattn__icl_nnorm(c->f.d, n) >= PATTN__ICL_PAR_MIN;
+    int par = (double)B * c->f.K * (double)pattn__icl_nmax(c->f.d, n) >= PATTN__ICL_PAR_MIN;
     size_t i;
     if (nthr > c->nthr) { /* more threads than at creation: widen the scratch */
         float *ns = (float *)PATTN_MALLOC((size_t)nthr * c->ss * sizeof(float));
         if (!ns) return PATTN_ENOMEM;
+        memset(ns, 0, (size_t)nthr * c->ss * sizeof(float));
         PATTN_FREE(c->scr);
         c->scr = ns;
         c->nthr = nthr;
