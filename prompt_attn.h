@@ -1268,7 +1268,6 @@ PATTN__D512 pattn__f16 pattn__f16_from_bits(pattn__i16 k) { return _mm512_castsi
 PATTN__D512 pattn__i16 pattn__i16_and(pattn__i16 k, int m) { return _mm512_and_si512(k, _mm512_set1_epi32(m)); }
 PATTN__D512 pattn__i16 pattn__i16_add(pattn__i16 k, int c) { return _mm512_add_epi32(k, _mm512_set1_epi32(c)); }
 PATTN__D512 pattn__i16 pattn__i16_addv(pattn__i16 a, pattn__i16 b) { return _mm512_add_epi32(a, b); }
-PATTN__D512 pattn__i16 pattn__i16_sub(pattn__i16 a, pattn__i16 b) { return _mm512_sub_epi32(a, b); }
 PATTN__D512 pattn__i16 pattn__i16_shl(pattn__i16 k, int s) { return _mm512_slli_epi32(k, (unsigned)s); }
 PATTN__D512 pattn__i16 pattn__i16_shr(pattn__i16 k, int s) { return _mm512_srli_epi32(k, (unsigned)s); }
 /* (lo, hi) side by side, and back */
@@ -1744,8 +1743,8 @@ static void pattn__softmax_row(const float *x, float *y, int n, int stream)
    division) too long for the out-of-order window to overlap with the next row, so the two
    rows' passes are interleaved. Half lo of each vector carries the first accumulator's 8
    floats and half hi the second's, as in the two-accumulator loops of pattn__softmax_row,
-   so each row gets exactly its bits. Returns 0, having written nothing, when either row
-   needs the general path. */
+   so each row gets exactly its bits. `stream`: y 64-byte aligned. Returns 0, having
+   written nothing, when either row needs the general path. */
 PATTN__T512 static int pattn__softmax_pair_512(const float *x, float *y, int n, int stream)
 {
     float eA[PATTN__SOFTMAX_STACK / 2], eB[PATTN__SOFTMAX_STACK / 2], mx[2], mn[2], inv[2];
@@ -1777,21 +1776,15 @@ PATTN__T512 static int pattn__softmax_pair_512(const float *x, float *y, int n, 
     inv[1] = 1.0f / pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(sB), pattn__f16_hi(sB)));
     if (inv[0] != inv[0] || inv[1] != inv[1]) return 0;
     vA = pattn__f16_set1(inv[0]); vB = pattn__f16_set1(inv[1]);
-    if (stream && ((uintptr_t)y & 63) == 0) {
-        for (i = 0; i < n; i += 16) {
-            _mm512_stream_ps(y + i, pattn__f16_mul(vA, pattn__f16_load(eA + i)));
-            _mm512_stream_ps(yB + i, pattn__f16_mul(vB, pattn__f16_load(eB + i)));
-        }
-    } else {
-        for (i = 0; i < n; i += 16) {
-            t = pattn__f16_mul(vA, pattn__f16_load(eA + i));
-            u = pattn__f16_mul(vB, pattn__f16_load(eB + i));
-            if (stream) {
-                pattn__f8_store_stream(y + i, pattn__f16_lo(t)); pattn__f8_store_stream(y + i + 8, pattn__f16_hi(t));
-                pattn__f8_store_stream(yB + i, pattn__f16_lo(u)); pattn__f8_store_stream(yB + i + 8, pattn__f16_hi(u));
-            } else {
-                pattn__f16_store(y + i, t); pattn__f16_store(yB + i, u);
-            }
+    for (i = 0; i < n; i += 16) {
+        t = pattn__f16_mul(vA, pattn__f16_load(eA + i));
+        u = pattn__f16_mul(vB, pattn__f16_load(eB + i));
+        if (stream) {
+            _mm512_stream_ps(y + i, t);
+            _mm512_stream_ps(yB + i, u);
+        } else {
+            pattn__f16_store(y + i, t);
+            pattn__f16_store(yB + i, u);
         }
     }
     return 1;
@@ -1814,7 +1807,8 @@ PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
     /* outputs far larger than the caches go around them, when every row stays aligned */
     stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
 #if PATTN__AVX512
-    pairs = n % 16 == 0 && n <= PATTN__SOFTMAX_STACK / 2 && rows >= 2 && pattn__has_avx512();
+    pairs = n % 16 == 0 && n <= PATTN__SOFTMAX_STACK / 2 && rows >= 2 && (!stream || ((uintptr_t)y & 63) == 0) &&
+            pattn__has_avx512();
 #endif
     /* every thread fences its own streaming stores */
     PATTN__OMP_PAR
@@ -2120,13 +2114,11 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
 #define PATTN__P1_OMP_FOR_NT(nt) PATTN__PRAGMA(omp parallel for schedule(static) num_threads(nt))
 #define PATTN__P1_OMP_PAR_NT(nt) PATTN__PRAGMA(omp parallel num_threads(nt))
 PATTN__INLINE int pattn__p1_tid(void) { return omp_get_thread_num(); }
-PATTN__INLINE int pattn__p1_nthreads(void) { return omp_get_num_threads(); }
 PATTN__INLINE int pattn__p1_max_threads(void) { return omp_get_max_threads(); }
 #else
 #define PATTN__P1_OMP_FOR_NT(nt) (void)(nt); /* a statement of its own before the loop */
 #define PATTN__P1_OMP_PAR_NT(nt) (void)(nt);
 PATTN__INLINE int pattn__p1_tid(void) { return 0; }
-PATTN__INLINE int pattn__p1_nthreads(void) { return 1; }
 PATTN__INLINE int pattn__p1_max_threads(void) { return 1; }
 #endif
 
@@ -2917,10 +2909,9 @@ PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext
     return PATTN_OK;
 }
 
-/* The discrete draws of one sample (label, then relevant / distractor / plain for each row,
-   from the sample's own scalar stream), one row at a time: the fused AVX-512 loop below
-   takes the next sample's rows in between its vector steps, where the integer units are
-   otherwise idle. `none` is the signal of a plain row (NULL, or a row of -0). */
+/* The discrete draws of one sample: its label, then relevant / distractor / plain for each
+   row, from the sample's own scalar stream (which also seeds the eight-lane generator of its
+   T d normals). `none` is the signal of a plain row (NULL, or a row of -0). */
 typedef struct pattn__p1_draws {
     pattn_rng r;
     const float *rel[2], *dis[2], *none, **adds;
@@ -2942,7 +2933,7 @@ PATTN__INLINE void pattn__p1_draws_begin(pattn__p1_draws *D, uint64_t seed, uint
     D->adds = adds;
 }
 
-PATTN__INLINE void pattn__p1_draws_row(pattn__p1_draws *D)
+static void pattn__p1_draws_row(pattn__p1_draws *D)
 {
     int t = D->t, type = 0, isrel;
     const float *add = D->none;
@@ -2967,10 +2958,9 @@ PATTN__INLINE void pattn__p1_draws_row(pattn__p1_draws *D)
    row's signal or -0 for none (which makes the fma exactly sigma z), with coordinate 0 of
    every row zeroed first for the default ORTHO noise. Same bits as drawing all T d normals
    and then forming the rows, without the second pass; the stores spread over the drawing
-   instead of coming in a burst. `stream`: X 64-byte aligned, non-temporal stores. `nd`
-   (may be NULL): the next sample's draws, advanced a row per step. */
+   instead of coming in a burst. `stream`: X 64-byte aligned, non-temporal stores. */
 PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const float *const *adds, int Td, int d,
-                                                 float sig, int drop0, int stream, pattn__p1_draws *nd)
+                                                 float sig, int drop0, int stream)
 {
     pattn__i8 s[4];
     pattn__f16 vs = pattn__f16_set1(sig), v[2], z;
@@ -3004,7 +2994,6 @@ PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const 
                 sgn = adds[row];
             }
         }
-        if (nd && nd->t < nd->T) pattn__p1_draws_row(nd);
     }
     for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
 }
@@ -3055,10 +3044,9 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     zbuf = sig > 0.0f && !fused && Td <= 16384 ? (float *)PATTN_MALLOC((size_t)nth * Td * sizeof(float)) : NULL;
     nt = (fused || zbuf) && (double)n * (double)Td * sizeof(float) > 16e6 && d % 8 == 0 &&
          ((uintptr_t)X & (fused ? 63 : 31)) == 0;
-    /* per-thread row-signal tables (two: this sample's and the next one's), a cache line
-       apart so the threads never share one */
+    /* per-thread row-signal tables, a cache line apart so the threads never share one */
     astride = (((size_t)T + 7) & ~(size_t)7) + 8;
-    adds = (const float **)PATTN_MALLOC((size_t)nth * 2 * astride * sizeof(*adds));
+    adds = (const float **)PATTN_MALLOC((size_t)nth * astride * sizeof(*adds));
     if (!adds) {
         PATTN_FREE(zbuf);
         PATTN_FREE(buf);
@@ -3070,39 +3058,6 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     D0.eps = m->eps;
     D0.T = T; D0.k = k; D0.leading = leading;
 
-    /* Each sample has its own scalar stream (the discrete draws, exact probabilities) which
-       also seeds the eight-lane generator of its T d normals. */
-#if PATTN__AVX512
-    if (fused) {
-        /* each thread a contiguous run of samples, drawing sample i+1's rows inside sample
-           i's vector loop; the split cannot change a result */
-        PATTN__P1_OMP_PAR_NT(nth)
-        {
-            int tid = pattn__p1_tid(), nthr = pattn__p1_nthreads(), cur = 0;
-            long i0 = (long)((long long)n * tid / nthr), i1 = (long)((long long)n * (tid + 1) / nthr), ii;
-            pattn__p1_draws D[2];
-            const float **tab = adds + (size_t)tid * 2 * astride;
-            pattn_rng8 r8;
-            D[0] = D[1] = D0;
-            if (i0 < i1) {
-                pattn__p1_draws_begin(&D[0], seed, first + (uint64_t)i0, y + i0, mask ? mask + (size_t)i0 * (size_t)T : NULL, tab);
-                while (D[0].t < T) pattn__p1_draws_row(&D[0]);
-            }
-            for (ii = i0; ii < i1; ++ii) {
-                pattn__p1_draws *C = &D[cur], *N = ii + 1 < i1 ? &D[cur ^ 1] : NULL;
-                if (N)
-                    pattn__p1_draws_begin(N, seed, first + (uint64_t)ii + 1, y + ii + 1,
-                                          mask ? mask + (size_t)(ii + 1) * (size_t)T : NULL, tab + (size_t)(cur ^ 1) * astride);
-                pattn_rng8_seed(&r8, C->noise_seed, 0);
-                pattn__p1_noise_rows_512(&r8, X + (size_t)ii * Td, C->adds, (int)Td, d, sig, ortho, nt, N);
-                if (N)
-                    while (N->t < T) pattn__p1_draws_row(N);
-                cur ^= 1;
-            }
-            if (nt) pattn__stream_fence(); /* this thread's streaming stores */
-        }
-    } else
-#endif
     { /* PATTN__P1_OMP_PAR_NT is a statement of its own without OpenMP: keep the braces */
         PATTN__P1_OMP_PAR_NT(nth)
         {
@@ -3113,7 +3068,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
                 float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__p1_tid() * Td : Xi;
                 int t;
                 pattn__p1_draws_begin(&D, seed, first + (uint64_t)i, y + i, mask ? mask + (size_t)i * (size_t)T : NULL,
-                                      adds + (size_t)pattn__p1_tid() * 2 * astride);
+                                      adds + (size_t)pattn__p1_tid() * astride);
                 while (D.t < T) pattn__p1_draws_row(&D);
                 if (sig <= 0.0f) {
                     for (t = 0; t < T; ++t) {
@@ -3124,6 +3079,12 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
                     continue;
                 }
                 pattn_rng8_seed(&r8, D.noise_seed, 0);
+#if PATTN__AVX512
+                if (fused) {
+                    pattn__p1_noise_rows_512(&r8, Xi, D.adds, (int)Td, d, sig, ortho, nt);
+                    continue;
+                }
+#endif
                 pattn_rng8_normal_f32(&r8, Z, (int)Td);
                 for (t = 0; t < T; ++t) {
                     float *row = Z + (size_t)t * (size_t)d;
