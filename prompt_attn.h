@@ -106,7 +106,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "stb_ds.h"
 
 #ifndef PATTN_DEF
 #ifdef PATTN_STATIC
@@ -130,10 +129,18 @@ typedef enum pattn_status {
     PATTN_OK = 0,
     PATTN_EINVAL = -1, /* an argument is invalid or out of range */
     PATTN_ENOMEM = -2, /* allocation failed */
-    PATTN_ENUM = -3    /* numerical failure: not SPD, no convergence */
+    PATTN_ENUM = -3,   /* numerical failure: not SPD, no convergence */
+    PATTN_EDIVERGED = -4 /* training stopped: its loss or parameters turned non-finite */
 } pattn_status;
 
+/* A fixed sentence for each status, the same whichever function returned it. */
 PATTN_DEF const char *pattn_status_str(pattn_status s);
+/* Why the most recent failing call on this thread failed: "function: argument ...; rule",
+   e.g. "pattn_icl_theory: m->pi sums to 1.1; it must sum to 1 (within 1e-9)". Never NULL;
+   "" before any failure. A successful call leaves it as it was (as errno); pattn_clear_error
+   empties it. Each thread has its own (see THREAD SAFETY). */
+PATTN_DEF const char *pattn_last_error(void);
+PATTN_DEF void pattn_clear_error(void);
 PATTN_DEF const char *pattn_simd_path(void); /* "avx2" or "scalar" */
 /* 1 when the AVX2 build also runs its AVX-512 kernels on this CPU (same bits, see below) */
 PATTN_DEF int pattn_avx512_active(void);
@@ -211,7 +218,10 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
 /* ==== paper 1: contextual mixture model parameters (contract, api.md) ==================== */
 
 /* Paper 1: contextual mixture model parameters (defaults: q = q_norm e1, v = v_norm e2). */
-enum { PATTN_NOISE_ORTHO = 0, PATTN_NOISE_ISO = 1 };
+typedef enum pattn_noise {
+    PATTN_NOISE_ORTHO = 0, /* token noise orthogonal to q: scores are exact (the default) */
+    PATTN_NOISE_ISO = 1    /* isotropic token noise */
+} pattn_noise;
 typedef struct pattn_cmm {
     int d, T;
     double zeta;            /* fraction of relevant tokens, k = round(zeta*T) */
@@ -219,7 +229,7 @@ typedef struct pattn_cmm {
     double q_norm, v_norm;  /* |q|, |v*| */
     double rho, eps;        /* distractor: -rho*y*v* with probability eps per irrelevant token */
     double dist_q;          /* distractor overlap a with the context (0 = none) */
-    int noise;              /* PATTN_NOISE_ORTHO or PATTN_NOISE_ISO */
+    pattn_noise noise;      /* PATTN_NOISE_ORTHO (0, default) or PATTN_NOISE_ISO */
 } pattn_cmm;
 
 /* ==== paper 1: models PA, LPA, SA, LIN (spec §1) ========================================== */
@@ -235,7 +245,7 @@ typedef enum pattn_loss {
     PATTN_LOSS_LOGISTIC = 1 /* log(1 + e^(-y f)), computed without overflow */
 } pattn_loss;
 /* which parameters a gradient or a training run covers */
-enum { PATTN_TRAIN_P = 1, PATTN_TRAIN_V = 2, PATTN_TRAIN_W = 4 };
+typedef enum pattn_train_flags { PATTN_TRAIN_P = 1, PATTN_TRAIN_V = 2, PATTN_TRAIN_W = 4 } pattn_train_flags;
 
 /* Parameters of one model. p is used by PA and LPA only; W (d x d row-major) NULL means the
    identity. Every model has a head v and can be written f = v'h with a feature h(X). */
@@ -319,6 +329,57 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
 PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q,
                                          float *vstar);
 
+/* ==== training: one convention for both papers ============================================ */
+
+/* Both trainers (pattn_train for paper 1, pattn_icl_train for paper 2) take their optimiser
+   settings in a pattn_optim, report progress through one callback shape and fill one history
+   shape. Every field's zero means the trainer's documented default. */
+typedef enum pattn_optimizer {
+    PATTN_OPT_DEFAULT = 0, /* Adam */
+    PATTN_OPT_ADAM = 1,    /* Adam with bias correction (Kingma & Ba), state in double */
+    PATTN_OPT_GD = 2       /* plain gradient descent, theta -= lr * g */
+} pattn_optimizer;
+typedef enum pattn_schedule {
+    PATTN_SCHED_DEFAULT = 0, /* the trainer's own: see pattn_train, pattn_icl_train */
+    PATTN_SCHED_CONSTANT = 1,
+    PATTN_SCHED_COSINE = 2   /* lr at step 0 down to lr_final at the last step, half a cosine */
+} pattn_schedule;
+
+/* One step: the loss (and accuracy, paper 1 only; NaN for paper 2) of the batch the step
+   used, measured before its update, and the learning rate it applied. */
+typedef struct pattn_train_rec {
+    long step;
+    double loss, acc, lr;
+} pattn_train_rec;
+/* Called after each reported step (see progress_every); a non-zero return stops training
+   with PATTN_OK. steps is the run's total. */
+typedef int (*pattn_progress_fn)(void *user, const pattn_train_rec *rec, long steps);
+
+/* A run's history, one record per step taken, in a growing array the library owns. Start
+   from a zeroed struct; a second run appends. Free with pattn_history_free. diverged_at is
+   the step whose loss or update turned non-finite (the run returned PATTN_EDIVERGED), or -1. */
+typedef struct pattn_history {
+    pattn_train_rec *rec;
+    long len;
+    long diverged_at;
+} pattn_history;
+PATTN_DEF void pattn_history_free(pattn_history *h);
+
+typedef struct pattn_optim {
+    long steps;                /* 0 = the trainer's default */
+    double lr;                 /* 0 = the trainer's default */
+    double lr_final;           /* cosine schedule's last rate; 0 = lr / 1000 */
+    pattn_optimizer optimizer;
+    pattn_schedule schedule;
+    double beta1, beta2, eps;  /* Adam; 0 = 0.9, 0.999, 1e-8 */
+    double weight_decay;       /* 0 = none; L2 (wd * theta added to the gradient) */
+    int decoupled;             /* non-zero: decoupled decay theta -= lr * wd * theta (AdamW) */
+    uint64_t seed;             /* paper 1: mini-batch order; paper 2: the batches drawn */
+    pattn_progress_fn progress;
+    void *user;
+    long progress_every;       /* 0 = every steps/100 (at least 1); the last step always */
+} pattn_optim;
+
 /* ==== paper 1: training, ridge head, initial trajectory (spec §3) ========================== */
 
 /* Attention features h_i = X_i' softmax(X_i W p) (W NULL = I) into H (n*d); OpenMP. */
@@ -337,46 +398,32 @@ PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mas
 PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, int d,
                                        double lambda, double *w);
 
-/* One history entry: loss and accuracy on the batch of iteration `iter`, before its update. */
-typedef struct pattn_train_rec {
-    int iter;
-    double loss, acc;
-} pattn_train_rec;
-/* Progress callback: called after every iteration; a non-zero return stops training. */
-typedef int (*pattn_progress_fn)(void *user, const pattn_train_rec *rec, int iters);
-
-/* Options of pattn_train; a zeroed struct plus iters and lr is a full-batch GD run of PA with
-   squared loss. */
+/* Options of pattn_train. All zero (or o == NULL): PA with squared loss, p and v trained,
+   full batch, Adam at lr 0.05 for 300 steps with a cosine decay to lr/1000. The first member
+   is the optimiser block, so `= {0}` works in C and in C++. */
 typedef struct pattn_train_opts {
+    pattn_optim opt;
     pattn_model model;
     pattn_loss loss;
     int train;       /* PATTN_TRAIN_* flags; 0 = the model's own set (PA/LPA: p,v; SA: W,v
                         (v alone when W is NULL); LIN: v) */
-    int iters;       /* >= 1 */
-    double lr;       /* > 0, fixed step */
     int batch;       /* 0 (or >= n): full batch; else mini-batches from per-epoch shuffles */
-    int adam;        /* 0: gradient descent; 1: Adam */
-    double beta1, beta2, adam_eps; /* Adam constants; 0 = 0.9, 0.999, 1e-8 */
-    uint64_t seed;   /* mini-batch order */
-    pattn_progress_fn progress;
-    void *user;
 } pattn_train_opts;
 
-/* Trains P in place on (X, y) (n samples of T x d, d = P->d). Appends one record per
-   iteration to *hist (an stb_ds array; free with arrfree) when hist is non-NULL.
-   EINVAL: bad options (unknown model/loss, iters < 1, lr <= 0, batch < 0, Adam constants
-   outside [0,1) or eps < 0), flags naming a parameter the model lacks (p for SA/LIN, W for
-   LIN, W when P->W is NULL), and everything pattn_model_batch rejects; nothing is changed
-   then. ENUM if the loss, a gradient or a parameter becomes non-finite (training stops
-   there; P holds the last iterate). */
+/* Trains P in place on (X, y) (n samples of T x d, d = P->d). Appends one record per step to
+   *hist when hist is non-NULL. PATTN_EINVAL (nothing changed): bad options, flags naming a
+   parameter the model lacks (p for SA/LIN, W for LIN, W when P->W is NULL), or anything
+   pattn_model_batch rejects. PATTN_EDIVERGED if the loss, a gradient or a parameter turns
+   non-finite: training stops there, P holds the last finite iterate's update (not usable),
+   hist->diverged_at and pattn_last_error() name the step. */
 PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X,
-                                   const float *y, int n, int T, pattn_train_rec **hist);
+                                   const float *y, int n, int T, pattn_history *hist);
 
 /* The three-step initial trajectory of spec §3 (PA, W = I, squared loss, zero init):
    v1 = -eta_v grad_v L(0,0); p2 = -eta_p grad_p L(v1, 0); v3 = v1 - eta_v grad_v L(v1, p2)
    or (refit) the ridge head on features under p2. */
 typedef struct pattn_traj_opts {
-    double eta_v, eta_p; /* > 0 */
+    double eta_v, eta_p; /* step sizes, > 0; 0 = 1 */
     int split;           /* non-zero: the three steps use disjoint thirds of the data */
     int refit;           /* non-zero: step 3 is a ridge refit with p2 fixed */
     double lambda;       /* ridge penalty of the refit, >= 0 */
@@ -420,10 +467,16 @@ typedef struct pattn_icl_mix {
              (cross-attention: the query is not in the sequence). Wq, Wk, Wv D*D; P K*m*D
              (token j of task k at P + (k*m + j)*D); h K*D (a fixed head is h_k = e_D).
    The means mu_k of PGD are the mixture's (known), not parameters. */
-enum { PATTN_ICL_REDUCED = 0, PATTN_ICL_PGD = 1, PATTN_ICL_PGD_TASK = 2, PATTN_ICL_FULL = 3 };
+typedef enum pattn_icl_type {
+    PATTN_ICL_REDUCED = 0,
+    PATTN_ICL_PGD = 1,
+    PATTN_ICL_PGD_TASK = 2,
+    PATTN_ICL_FULL = 3
+} pattn_icl_type;
 
 typedef struct pattn_icl_model {
-    int type, d, K;
+    pattn_icl_type type;
+    int d, K;
     int m;           /* FULL: prompt tokens per task; 0 otherwise */
     int np;          /* number of parameters = length of theta */
     double *theta;   /* every parameter, contiguous; the pointers below point into it */
@@ -436,7 +489,7 @@ typedef struct pattn_icl_model {
    prompt tokens per task (0 means 1); must be 0 for the other types. Initial values: REDUCED
    and PGD zero; FULL Wq = Wk = Wv = I, every prompt token e_D, heads e_D (see
    pattn_icl_model_init for a start that suits training). */
-PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, int type, int m_prompts,
+PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, pattn_icl_type type, int m_prompts,
                                               pattn_icl_model **out);
 PATTN_DEF void pattn_icl_model_free(pattn_icl_model *mdl);
 /* Starting point for training at context length n from `seed`: REDUCED and PGD all zero
@@ -512,73 +565,79 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
 
 /* ==== paper 2: training ==================================================================== */
 
-/* Regimes (the same numbers as the closed forms' PATTN_ICL_PT ... PATTN_ICL_LB):
-   0 PT   W only (REDUCED: W; FULL: Wq, Wk, Wv); prompts set to 0, FULL heads set to e_D
-   1 FT   prompts only, everything else frozen as the model holds it (train PT first);
-          FULL heads set to e_D
-   2 JT   W and prompts; FULL heads set to e_D
-   3 DEC  FULL: Wq, Wk, Wv, prompts and heads ("prompt + heads"); PGD: W
-   4 LB   PGD_TASK: the per-task W_k
+/* What a training run of paper 2 trains (the closed forms use the same values: the optimum
+   and the minimal risk of each regime):
+   PATTN_ICL_PT   W only (REDUCED: W; FULL: Wq, Wk, Wv); prompts set to 0, FULL heads to e_D
+   PATTN_ICL_FT   prompts only, everything else frozen as the model holds it (train PT
+                  first); FULL heads set to e_D
+   PATTN_ICL_JT   W and prompts; FULL heads set to e_D
+   PATTN_ICL_DEC  FULL: Wq, Wk, Wv, prompts and heads ("prompt + heads"); PGD: W
+   PATTN_ICL_LB   PGD_TASK: the per-task W_k
    A regime that trains prompts cannot start them all at 0 (a stationary point of the prompt
    term p p'): all-zero FULL prompt tokens of a task start at e_D (token 0) and 0.1 g (others).
-   Every step draws a fresh batch of `batch` samples per task (as the authors do; for PT too,
-   where the authors draw one mixture batch - same expected gradient, less variance) and
-   minimises sum_k pi_k mean_k (yhat - y)^2 (no 1/2). Parameters are double; the passes over
-   the data run in float (SIMD) with double sums over fixed blocks. */
-enum { PATTN_ICL_ADAM = 0, PATTN_ICL_GD = 1 };
+   Every step draws a fresh batch of `batch` samples per task and minimises
+   sum_k pi_k mean_k (yhat - y)^2 (no 1/2). Parameters are double; the passes over the data
+   run in float (SIMD) with double sums over fixed blocks. */
+typedef enum pattn_icl_regime {
+    PATTN_ICL_PT = 0,
+    PATTN_ICL_FT = 1,
+    PATTN_ICL_JT = 2,
+    PATTN_ICL_DEC = 3,
+    PATTN_ICL_LB = 4
+} pattn_icl_regime;
 
+/* Learning rates per parameter group. Adam moves each coordinate by about lr per step
+   whatever its gradient, while the optimal W is O(1/(n+d)) and the optimal prompts O(n+d);
+   SCALED gives each group the rate of its natural scale s = n + d (REDUCED/PGD: W lr/s,
+   prompts lr*s; FULL: Wq, Wk lr/sqrt(s), prompt tokens lr*sqrt(s), Wv and heads lr), which
+   is Adam on W' = sW and b' = b/s and converges in far fewer steps. UNIFORM is one rate for
+   all (the authors' setting). */
+typedef enum pattn_lr_scaling {
+    PATTN_LR_DEFAULT = 0, /* SCALED */
+    PATTN_LR_SCALED = 1,
+    PATTN_LR_UNIFORM = 2
+} pattn_lr_scaling;
+
+/* Options of pattn_icl_train. All zero (or o == NULL): plain training (PT), Adam at lr 0.1
+   (REDUCED, PGD, PGD_TASK) or 0.03 (FULL) with SCALED group rates and a cosine decay to
+   lr/1000, 1000 steps of 256 fresh samples per task: on the README's recipe this lands within
+   1% of the PT, FT and JT closed forms. The first member is the optimiser block, so `= {0}`
+   works in C and in C++. */
 typedef struct pattn_icl_train_opts {
-    int regime;           /* see above */
-    int n;                /* context length (required, >= 1) */
-    int batch;            /* samples per task per step; 0 = 3072 */
-    long steps;           /* 0 = 1000 */
-    int optimizer;        /* PATTN_ICL_ADAM (default) or PATTN_ICL_GD */
-    double lr;            /* 0 = 1e-3 */
-    double lr_final;      /* with cosine: the last step's learning rate */
-    int cosine;           /* nonzero: lr follows a cosine from lr to lr_final */
-    double beta1, beta2, eps;   /* Adam; 0 = 0.9, 0.999, 1e-8 */
-    double weight_decay;  /* 0 = none. L2: wd*theta added to the gradient (torch Adam's
-                             weight_decay, what the authors use); AdamW if decoupled */
-    int decoupled;        /* nonzero: decoupled decay theta -= lr*wd*theta */
-    int scaled;           /* nonzero: per-group learning rates at the parameters' natural
-                             scale s = n + d: REDUCED/PGD W lr/s, prompts b lr*s; FULL Wq, Wk
-                             lr/sqrt(s), prompt tokens lr*sqrt(s), Wv and heads lr. Adam moves
-                             each coordinate by about lr per step whatever its gradient, while
-                             the optimal W is O(1/(n+d)) and the optimal prompts O(n+d): these
-                             are the steps of Adam on W' = sW and b' = b/s (up to eps), and
-                             they converge in far fewer steps. 0 = one lr for all (the
-                             authors' setting) */
-    uint64_t seed;        /* the batches of step t: pattn_icl_step_seed(seed, t, k) */
-    void (*progress)(void *user, long step, long steps, double loss);
-    void *user;
-    long progress_every;  /* 0 = every steps/100 (at least 1); the last step always */
+    pattn_optim opt;
+    pattn_icl_regime regime;
+    int batch;                /* samples per task per step; 0 = 256 */
+    pattn_lr_scaling scaling;
 } pattn_icl_train_opts;
 
 typedef struct pattn_icl_trainer pattn_icl_trainer;
 
 /* The seed of task k's batch at step `step`: the batch pattn_icl_train draws is
-   pattn_icl_sample(g, k, n, batch, pattn_icl_step_seed(seed, step, k), ...). */
+   pattn_icl_sample(g, k, n, batch, pattn_icl_step_seed(o->opt.seed, step, k), ...). */
 PATTN_DEF uint64_t pattn_icl_step_seed(uint64_t seed, long step, int task);
 
-/* A training run as an object, for stepping (and benchmarking) one step at a time. The
-   trainer updates *mdl in place; mdl and g must outlive it, and mdl must be a model of g's
-   mixture (same d, K; PGD: the same task means). Applies the regime's settings (zeroed
-   prompts, fixed heads) to mdl at creation. */
+/* A training run as an object, for stepping (and benchmarking) one step at a time, at context
+   length n (>= 1). The trainer updates *mdl in place; mdl and g must outlive it, and mdl must
+   be a model of g's mixture (same d, K; PGD: the same task means). Applies the regime's
+   settings (zeroed prompts, fixed heads) to mdl at creation. o may be NULL (defaults). */
 PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl,
-                                                const pattn_icl_train_opts *o,
+                                                int n, const pattn_icl_train_opts *o,
                                                 pattn_icl_trainer **out);
-/* One optimiser step; *loss (may be NULL) = the batch loss before the update. */
+/* One optimiser step; *loss (may be NULL) = the batch loss before the update.
+   PATTN_EDIVERGED if that loss or the updated parameters are not finite: the step is undone
+   (mdl keeps the last finite iterate) and every later step fails the same way. */
 PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss);
 /* Batch loss and full gradient (np, every parameter, frozen ones too) at the current
    parameters on the batch the next step will draw; nothing is updated. */
 PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss, double *grad);
 PATTN_DEF void pattn_icl_trainer_free(pattn_icl_trainer *t);
 
-/* The whole run: o->steps steps; if history is non-NULL each step's batch loss is appended
-   to the stb_ds array *history (arrput; *history may start NULL; free with arrfree). The
-   result depends only on the inputs and seed, not on threads or SIMD path. */
-PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl,
-                                       const pattn_icl_train_opts *o, double **history);
+/* The whole run: o->opt.steps steps at context length n; one record per step is appended to
+   *hist when hist is non-NULL (acc is NaN). The result depends only on the inputs and seed,
+   not on threads or SIMD path. PATTN_EDIVERGED when a step diverges (see
+   pattn_icl_trainer_step): hist->diverged_at and pattn_last_error() give the step. */
+PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl, int n,
+                                       const pattn_icl_train_opts *o, pattn_history *hist);
 
 /* Test loss on a fresh fixed test set: `batch` (>= 2) samples per task with context length
    n, task k's being pattn_icl_sample(g, k, n, batch, pattn_icl_step_seed(seed, -1, k));
@@ -794,9 +853,6 @@ typedef struct pattn_icl_risks {
     double pt, ft, jt, dec, lb;  /* minimal population risks, §4 of icl_prompts.md */
 } pattn_icl_risks;
 
-/* Regimes of pattn_icl_optimum: plain training, fine-tuned prompts, joint training, fully
-   decoupled (known-mean PGD with one shared W), lower bound (known-mean PGD, W_k per task). */
-enum { PATTN_ICL_PT = 0, PATTN_ICL_FT = 1, PATTN_ICL_JT = 2, PATTN_ICL_DEC = 3, PATTN_ICL_LB = 4 };
 
 /* Full validation of a mixture (spec §1). PATTN_EINVAL: NULL m / pi / cov_beta, d < 1, K < 1,
    a weight negative or non-finite, weights not summing to 1 within 1e-9, NaN/inf in any given
@@ -832,7 +888,7 @@ PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *p
    and PATTN_ENUM is returned with W and b untouched. If mu_k lies in range(Sigma-bar) the
    pseudo-inverse prompt attains L_JT. PATTN_EINVAL for a bad mixture, n < 1, NULL W or an
    unknown regime. */
-PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regime, double *W,
+PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_icl_regime regime, double *W,
                                          double *b);
 
 /* Exact population risk of the reduced model y^ = x'W(X'y + b_k) for any W (d*d) and prompts
@@ -865,14 +921,12 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #include <string.h>
 #include <float.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
-#ifndef PATTN_ASSERT
-#include <assert.h>
-#define PATTN_ASSERT(x) assert(x)
-#endif
 #if defined(PATTN_MALLOC) != defined(PATTN_FREE) || defined(PATTN_MALLOC) != defined(PATTN_REALLOC)
 #error "define all of PATTN_MALLOC, PATTN_REALLOC and PATTN_FREE, or none"
 #endif
@@ -880,6 +934,35 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #define PATTN_MALLOC(sz) malloc(sz)
 #define PATTN_REALLOC(p, sz) realloc(p, sz)
 #define PATTN_FREE(p) free(p)
+#endif
+
+/* stb_ds grows the training histories. Only this part of the header sees it, and only
+   through its stbds_ names: short names (arrput, arrlen, ...) are switched off while it is
+   included, so they never reach the including file unless it asked for them itself. With
+   PATTN_STB_DS_IMPLEMENTATION its implementation is compiled here too, allocating through
+   PATTN_REALLOC / PATTN_FREE. */
+#ifdef PATTN_STB_DS_IMPLEMENTATION
+#ifndef STB_DS_IMPLEMENTATION
+#define STB_DS_IMPLEMENTATION
+#define PATTN__DEFINED_STB_DS_IMPLEMENTATION
+#endif
+#ifndef STBDS_REALLOC
+#define STBDS_REALLOC(ctx, p, sz) PATTN_REALLOC(p, sz)
+#define STBDS_FREE(ctx, p) PATTN_FREE(p)
+#endif
+#endif
+#ifndef STBDS_NO_SHORT_NAMES
+#define STBDS_NO_SHORT_NAMES
+#define PATTN__DEFINED_STBDS_NO_SHORT_NAMES
+#endif
+#include "stb_ds.h"
+#ifdef PATTN__DEFINED_STBDS_NO_SHORT_NAMES
+#undef STBDS_NO_SHORT_NAMES
+#undef PATTN__DEFINED_STBDS_NO_SHORT_NAMES
+#endif
+#ifdef PATTN__DEFINED_STB_DS_IMPLEMENTATION
+#undef STB_DS_IMPLEMENTATION
+#undef PATTN__DEFINED_STB_DS_IMPLEMENTATION
 #endif
 
 #if defined(__AVX2__) && defined(__FMA__) && !defined(PATTN_NO_SIMD)
@@ -912,32 +995,96 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 
 #define PATTN__INLINE static inline
 #define PATTN__PRAGMA(x) _Pragma(#x)
+/* OpenMP shims, the only ones: without -fopenmp every loop runs on the calling thread. The
+   _NT and _IF forms expand to a statement of their own when OpenMP is off, so a loop under
+   them needs braces around it where it is the body of an if. */
 #ifdef _OPENMP
-#define PATTN__OMP_FOR PATTN__PRAGMA(omp parallel for schedule(static))
 #define PATTN__OMP_PAR PATTN__PRAGMA(omp parallel)
 #define PATTN__OMP_FOR_NOWAIT PATTN__PRAGMA(omp for schedule(static) nowait)
+#define PATTN__OMP_FOR_NT(nt) PATTN__PRAGMA(omp parallel for schedule(static) num_threads(nt))
+#define PATTN__OMP_PAR_NT(nt) PATTN__PRAGMA(omp parallel num_threads(nt))
+#define PATTN__OMP_FOR_IF(c) PATTN__PRAGMA(omp parallel for schedule(static) if (c))
+PATTN__INLINE int pattn__tid(void) { return omp_get_thread_num(); }
+PATTN__INLINE int pattn__max_threads(void) { return omp_get_max_threads(); }
 #else
-#define PATTN__OMP_FOR
 #define PATTN__OMP_PAR
 #define PATTN__OMP_FOR_NOWAIT
+#define PATTN__OMP_FOR_NT(nt) (void)(nt);
+#define PATTN__OMP_PAR_NT(nt) (void)(nt);
+#define PATTN__OMP_FOR_IF(c) (void)(c);
+PATTN__INLINE int pattn__tid(void) { return 0; }
+PATTN__INLINE int pattn__max_threads(void) { return 1; }
 #endif
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* ---- status ---------------------------------------------------------------------------- */
+/* ---- status and the failure message ------------------------------------------------- */
 
 PATTN_DEF const char *pattn_status_str(pattn_status s)
 {
     switch (s) {
-    case PATTN_OK: return "ok";
-    case PATTN_EINVAL: return "invalid argument (NULL, size, range or NaN)";
+    case PATTN_OK: return "success";
+    case PATTN_EINVAL: return "invalid argument (pattn_last_error() names it and the rule it broke)";
     case PATTN_ENOMEM: return "out of memory";
-    case PATTN_ENUM: return "numerical failure (matrix not symmetric/positive definite, or no convergence)";
+    case PATTN_ENUM: return "numerical failure: an input failed a numerical requirement or an iteration did not converge (pattn_last_error() says which)";
+    case PATTN_EDIVERGED: return "training diverged: the loss or a parameter became non-finite (pattn_last_error() gives the step)";
     }
     return "unknown status";
 }
+
+/* The one piece of state the library keeps: the reason of the last failure, one per thread
+   (as errno is), so that concurrent callers never see each other's messages. Compilers
+   without thread-local storage share one buffer (see THREAD SAFETY). */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define PATTN__TLS thread_local
+#elif defined(_MSC_VER)
+#define PATTN__TLS __declspec(thread)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__TINYC__)
+#define PATTN__TLS _Thread_local
+#elif (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+#define PATTN__TLS __thread
+#else
+#define PATTN__TLS
+#endif
+#define PATTN__ERRLEN 256
+static PATTN__TLS char pattn__errbuf[PATTN__ERRLEN];
+
+static void pattn__vrecord(const char *fn, const char *fmt, va_list ap)
+{
+    int k = snprintf(pattn__errbuf, PATTN__ERRLEN, "%s: ", fn);
+    if (k < 0 || k >= PATTN__ERRLEN) return;
+    vsnprintf(pattn__errbuf + k, (size_t)(PATTN__ERRLEN - k), fmt, ap);
+}
+/* records "fn: <message>" and returns st, so that a check reads `return pattn__fail(...)` */
+static pattn_status pattn__fail(pattn_status st, const char *fn, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pattn__vrecord(fn, fmt, ap);
+    va_end(ap);
+    return st;
+}
+/* the same for validators and for functions whose failure value is NaN: records, returns 0 */
+static int pattn__bad(const char *fn, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pattn__vrecord(fn, fmt, ap);
+    va_end(ap);
+    return 0;
+}
+/* A check in a public function: cond must hold, else EINVAL with a message naming the
+   function (__func__), the argument and the rule. */
+#define PATTN__REQ(cond, ...) \
+    do { if (!(cond)) return pattn__fail(PATTN_EINVAL, __func__, __VA_ARGS__); } while (0)
+/* the same in a validator that returns 1 (valid) or 0, reporting as the public caller fn */
+#define PATTN__OK(cond, ...) \
+    do { if (!(cond)) return pattn__bad(fn, __VA_ARGS__); } while (0)
+
+PATTN_DEF const char *pattn_last_error(void) { return pattn__errbuf; }
+PATTN_DEF void pattn_clear_error(void) { pattn__errbuf[0] = 0; }
 
 PATTN_DEF const char *pattn_simd_path(void) { return PATTN__AVX2 ? "avx2" : "scalar"; }
 
@@ -1614,7 +1761,10 @@ PATTN__INLINE void pattn__scale(int n, float a, float *x)
 
 PATTN_DEF float pattn_dot_f32(const float *x, const float *y, int n)
 {
-    if (!x || !y || n < 0) return NAN;
+    if (!x || !y || n < 0) {
+        pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative; it must be >= 0");
+        return NAN;
+    }
     return pattn__dot(x, y, n);
 }
 PATTN_DEF void pattn_axpy_f32(int n, float a, const float *x, float *y)
@@ -1901,8 +2051,10 @@ PATTN_DEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, cons
     float Hbuf[PATTN__PA_STACK];
     float *H, mx = -INFINITY, Z = 0.0f, F = 0.0f, s, u, e, f, invZ;
     int t;
-    if (!X || !p || !v || T < 1 || d < 1) return NAN;
-    if (!pattn__all_finite_f32(p, d) || !pattn__all_finite_f32(v, d)) return NAN;
+    if (!X || !p || !v) return (float)pattn__bad(__func__, "%s is NULL", !X ? "X" : !p ? "p" : "v") + NAN;
+    if (T < 1 || d < 1) return (float)pattn__bad(__func__, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d) + NAN;
+    if (!pattn__all_finite_f32(p, d) || !pattn__all_finite_f32(v, d))
+        return (float)pattn__bad(__func__, "%s holds a NaN or infinite value", pattn__all_finite_f32(p, d) ? "v" : "p") + NAN;
     if (!h && !grad_p) { /* f alone: scalars only */
         for (t = 0; t < T; ++t) {
             pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
@@ -1980,17 +2132,21 @@ PATTN_DEF pattn_status pattn_chol(double *A, int n)
 {
     int i, j, k;
     double *L;
-    if (!A || n < 1) return PATTN_EINVAL;
-    if (!pattn__all_finite_f64(A, (size_t)n * (size_t)n)) return PATTN_EINVAL;
-    if (!pattn__is_symmetric(A, n)) return PATTN_ENUM;
+    PATTN__REQ(A, "A is NULL");
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    PATTN__REQ(pattn__all_finite_f64(A, (size_t)n * (size_t)n), "A holds a NaN or infinite value");
+    if (!pattn__is_symmetric(A, n)) return pattn__fail(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
     L = (double *)PATTN_MALLOC((size_t)n * (size_t)n * sizeof(double));
-    if (!L) return PATTN_ENOMEM;
+    if (!L) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(L, 0, (size_t)n * (size_t)n * sizeof(double));
     for (j = 0; j < n; ++j) {
         double dj = A[j * n + j];
         for (k = 0; k < j; ++k) dj -= L[j * n + k] * L[j * n + k];
         /* relative floor: a pivot that is rounding noise means "not definite" */
-        if (!(dj > 1e-14 * fabs(A[j * n + j])) || !(dj > 0.0)) { PATTN_FREE(L); return PATTN_ENUM; }
+        if (!(dj > 1e-14 * fabs(A[j * n + j])) || !(dj > 0.0)) {
+            PATTN_FREE(L);
+            return pattn__fail(PATTN_ENUM, __func__, "A is not positive definite (pivot %d is %g)", j, dj);
+        }
         dj = sqrt(dj);
         L[j * n + j] = dj;
         for (i = j + 1; i < n; ++i) {
@@ -2007,9 +2163,13 @@ PATTN_DEF pattn_status pattn_chol(double *A, int n)
 PATTN_DEF pattn_status pattn_chol_solve(const double *L, int n, double *B, int nrhs)
 {
     int i, k, c;
-    if (!L || !B || n < 1 || nrhs < 1) return PATTN_EINVAL;
+    PATTN__REQ(L && B, "%s is NULL", L ? "B" : "L");
+    PATTN__REQ(n >= 1 && nrhs >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "nrhs", n < 1 ? n : nrhs);
     for (i = 0; i < n; ++i)
-        if (!(L[i * n + i] > 0.0)) return PATTN_EINVAL;
+        PATTN__REQ(pattn__finite(L[i * n + i]) && L[i * n + i] > 0.0, "L[%d][%d] is %g; a Cholesky factor's diagonal must be finite and > 0", i, i, L[i * n + i]);
+    for (i = 0; i < n; ++i)
+        PATTN__REQ(pattn__all_finite_f64(L + (size_t)i * n, (size_t)i + 1), "L row %d holds a NaN or infinite value", i);
+    PATTN__REQ(pattn__all_finite_f64(B, (size_t)n * (size_t)nrhs), "B holds a NaN or infinite value");
     for (c = 0; c < nrhs; ++c) {
         for (i = 0; i < n; ++i) { /* L z = b */
             double s = B[(size_t)i * nrhs + c];
@@ -2028,17 +2188,25 @@ PATTN_DEF pattn_status pattn_chol_solve(const double *L, int n, double *B, int n
 PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *V)
 {
     double *a, *v;
-    int i, j, k, p, q, sweep;
+    int i, j, k, p, q, sweep, ex = 0;
     pattn_status st = PATTN_ENUM;
-    if (!A || !w || n < 1) return PATTN_EINVAL;
-    if (!pattn__all_finite_f64(A, (size_t)n * (size_t)n)) return PATTN_EINVAL;
-    if (!pattn__is_symmetric(A, n)) return PATTN_ENUM;
+
+    PATTN__REQ(A && w, "%s is NULL", A ? "w" : "A");
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    PATTN__REQ(pattn__all_finite_f64(A, (size_t)n * (size_t)n), "A holds a NaN or infinite value");
+    if (!pattn__is_symmetric(A, n)) return pattn__fail(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
     a = (double *)PATTN_MALLOC(2 * (size_t)n * (size_t)n * sizeof(double));
-    if (!a) return PATTN_ENOMEM;
+    if (!a) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     v = a + (size_t)n * n;
+    { /* work on A scaled by a power of two near 1/max|A|: exact, and the convergence test
+         below neither underflows nor overflows at any magnitude */
+        double mx = 0.0;
+        for (i = 0; i < n * n; ++i) mx = fabs(A[i]) > mx ? fabs(A[i]) : mx;
+        if (mx > 0.0) (void)frexp(mx, &ex);
+    }
     for (i = 0; i < n; ++i)
         for (j = 0; j < n; ++j) {
-            a[i * n + j] = 0.5 * (A[i * n + j] + A[j * n + i]);
+            a[i * n + j] = 0.5 * (ldexp(A[i * n + j], -ex) + ldexp(A[j * n + i], -ex));
             v[i * n + j] = i == j;
         }
     for (sweep = 0; sweep < 100; ++sweep) {
@@ -2077,7 +2245,7 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
     }
     if (st == PATTN_OK) {
         /* selection sort of the eigenpairs, ascending */
-        for (i = 0; i < n; ++i) w[i] = a[i * n + i];
+        for (i = 0; i < n; ++i) w[i] = ldexp(a[i * n + i], ex);
         for (i = 0; i < n; ++i) {
             int m = i;
             for (j = i + 1; j < n; ++j)
@@ -2094,6 +2262,8 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
             }
         }
         if (V) memcpy(V, v, (size_t)n * (size_t)n * sizeof(double));
+    } else {
+        pattn__fail(st, __func__, "the Jacobi iteration did not converge in 100 sweeps");
     }
     PATTN_FREE(a);
     return st;
@@ -2110,17 +2280,6 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
 #define PATTN__P1_GROUP 256
 #define PATTN__P1_GROUP_SA 32
 
-#ifdef _OPENMP
-#define PATTN__P1_OMP_FOR_NT(nt) PATTN__PRAGMA(omp parallel for schedule(static) num_threads(nt))
-#define PATTN__P1_OMP_PAR_NT(nt) PATTN__PRAGMA(omp parallel num_threads(nt))
-PATTN__INLINE int pattn__p1_tid(void) { return omp_get_thread_num(); }
-PATTN__INLINE int pattn__p1_max_threads(void) { return omp_get_max_threads(); }
-#else
-#define PATTN__P1_OMP_FOR_NT(nt) (void)(nt); /* a statement of its own before the loop */
-#define PATTN__P1_OMP_PAR_NT(nt) (void)(nt);
-PATTN__INLINE int pattn__p1_tid(void) { return 0; }
-PATTN__INLINE int pattn__p1_max_threads(void) { return 1; }
-#endif
 
 PATTN__INLINE size_t pattn__p1_round16(size_t x) { return (x + 15) & ~(size_t)15; }
 
@@ -2591,7 +2750,9 @@ PATTN_DEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf
 {
     double dl;
     if (l != PATTN_LOSS_SQUARED && l != PATTN_LOSS_LOGISTIC) {
+        pattn__bad(__func__, "l is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)l);
         if (dldf) *dldf = NAN;
+
         return NAN;
     }
     f = pattn__p1_loss(l, f, y, &dl);
@@ -2606,15 +2767,21 @@ static int pattn__p1_model_ok(pattn_model m)
     return m == PATTN_PA || m == PATTN_LPA || m == PATTN_SA || m == PATTN_LIN;
 }
 
-static int pattn__p1_params_ok(pattn_model m, const pattn_params *P)
+static int pattn__p1_params_ok(const char *fn, pattn_model m, const pattn_params *P)
 {
     int i;
-    if (!pattn__p1_model_ok(m) || !P || P->d < 1) return 0;
-    if (!P->v || !pattn__all_finite_f32(P->v, P->d)) return 0;
-    if ((m == PATTN_PA || m == PATTN_LPA) && (!P->p || !pattn__all_finite_f32(P->p, P->d))) return 0;
+    PATTN__OK(pattn__p1_model_ok(m), "model is %d; it must be PATTN_PA, PATTN_LPA, PATTN_SA or PATTN_LIN", (int)m);
+    PATTN__OK(P, "P (the parameters) is NULL");
+    PATTN__OK(P->d >= 1, "P->d is %d; it must be >= 1", P->d);
+    PATTN__OK(P->v, "P->v is NULL; every model needs a head of P->d floats");
+    PATTN__OK(pattn__all_finite_f32(P->v, P->d), "P->v holds a NaN or infinite value");
+    if (m == PATTN_PA || m == PATTN_LPA) {
+        PATTN__OK(P->p, "P->p is NULL; model %s needs a prompt of P->d floats", pattn_model_name(m));
+        PATTN__OK(pattn__all_finite_f32(P->p, P->d), "P->p holds a NaN or infinite value");
+    }
     if (P->W)
         for (i = 0; i < P->d; ++i)
-            if (!pattn__all_finite_f32(P->W + (size_t)i * (size_t)P->d, P->d)) return 0;
+            PATTN__OK(pattn__all_finite_f32(P->W + (size_t)i * (size_t)P->d, P->d), "P->W row %d holds a NaN or infinite value", i);
     return 1;
 }
 
@@ -2643,14 +2810,16 @@ PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, co
     float stackbuf[PATTN__P1_STACK], *buf, *pe, *sc, *H, *G, fv;
     size_t need;
     int d, i, j, wantg;
-    if (!X || T < 1 || !pattn__p1_params_ok(m, P)) return PATTN_EINVAL;
-    if (gp && (m == PATTN_SA || m == PATTN_LIN)) return PATTN_EINVAL;
-    if (gW && m == PATTN_LIN) return PATTN_EINVAL;
+    PATTN__REQ(X, "X is NULL");
+    PATTN__REQ(T >= 1, "T is %d; it must be >= 1", T);
+    if (!pattn__p1_params_ok(__func__, m, P)) return PATTN_EINVAL;
+    PATTN__REQ(!gp || m == PATTN_PA || m == PATTN_LPA, "gp is given but model %s has no prompt; pass NULL", pattn_model_name(m));
+    PATTN__REQ(!gW || m != PATTN_LIN, "gW is given but model LIN has no W; pass NULL");
     d = P->d;
     wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA);
     need = 4 * (size_t)d + pattn__p1_scratch(m, T, d);
     buf = need <= PATTN__P1_STACK ? stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
-    if (!buf) return PATTN_ENOMEM;
+    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
     if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
     fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, NULL, X);
@@ -2697,7 +2866,7 @@ PATTN_DEF size_t pattn_model_work_size(pattn_model m, int T, int d)
     pattn__p1_layout L;
     if (!pattn__p1_model_ok(m) || T < 1 || d < 1) return 0;
     L = pattn__p1_layout_of(m, T, d);
-    return L.fixed_bytes + (size_t)pattn__p1_max_threads() * L.slot * sizeof(float);
+    return L.fixed_bytes + (size_t)pattn__max_threads() * L.slot * sizeof(float);
 }
 
 typedef struct pattn__p1_ctx {
@@ -2749,24 +2918,28 @@ PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, p
     float *pe, *parts, *slots;
     long nb, g0, bi;
     int d, nth, i, j, is_pl;
-    if (!out || !X || n < 1 || T < 1 || !pattn__p1_params_ok(m, P)) return PATTN_EINVAL;
-    if (loss != PATTN_LOSS_SQUARED && loss != PATTN_LOSS_LOGISTIC) return PATTN_EINVAL;
+    PATTN__REQ(out, "out is NULL");
+    PATTN__REQ(X, "X is NULL");
+    PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
+    if (!pattn__p1_params_ok(__func__, m, P)) return PATTN_EINVAL;
+    PATTN__REQ(loss == PATTN_LOSS_SQUARED || loss == PATTN_LOSS_LOGISTIC, "loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)loss);
     is_pl = m == PATTN_PA || m == PATTN_LPA;
-    if (out->gp && !is_pl) return PATTN_EINVAL;
-    if (out->gW && m == PATTN_LIN) return PATTN_EINVAL;
-    if (!y && (out->gp || out->gv || out->gW)) return PATTN_EINVAL;
-    if (y && !pattn__all_finite_f32(y, n)) return PATTN_EINVAL;
+    PATTN__REQ(!out->gp || is_pl, "out->gp is given but model %s has no prompt; set it to NULL", pattn_model_name(m));
+    PATTN__REQ(!out->gW || m != PATTN_LIN, "out->gW is given but model LIN has no W; set it to NULL");
+    PATTN__REQ(y || !(out->gp || out->gv || out->gW), "y is NULL but a gradient is asked for; gradients need labels");
+    PATTN__REQ(!y || pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
     d = P->d;
     L = pattn__p1_layout_of(m, T, d);
-    nth = pattn__p1_max_threads();
+    nth = pattn__max_threads();
     if (work) {
         size_t fit;
-        if (work_bytes < L.fixed_bytes + L.slot * sizeof(float)) return PATTN_EINVAL;
+        PATTN__REQ(work_bytes >= L.fixed_bytes + L.slot * sizeof(float), "work_bytes is %lu; it must be at least %lu (pattn_model_work_size gives the size for every thread)", (unsigned long)work_bytes, (unsigned long)(L.fixed_bytes + L.slot * sizeof(float)));
+
         fit = (work_bytes - L.fixed_bytes) / (L.slot * sizeof(float));
         if (fit < (size_t)nth) nth = (int)fit;
     } else {
         mem = work = PATTN_MALLOC(L.fixed_bytes + (size_t)nth * L.slot * sizeof(float));
-        if (!mem) return PATTN_ENOMEM;
+        if (!mem) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     }
     acc = (double *)work;
     dparts = acc + L.nacc;
@@ -2787,9 +2960,9 @@ PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, p
     nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : 1.0), nb);
     for (g0 = 0; g0 < nb; g0 += L.group) {
         long gb = nb - g0 < L.group ? nb - g0 : L.group;
-        PATTN__P1_OMP_FOR_NT(nth)
+        PATTN__OMP_FOR_NT(nth)
         for (bi = 0; bi < gb; ++bi)
-            pattn__p1_block(&c, g0 + bi, slots + (size_t)pattn__p1_tid() * L.slot,
+            pattn__p1_block(&c, g0 + bi, slots + (size_t)pattn__tid() * L.slot,
                             parts + (size_t)bi * L.pstride, dparts + 2 * bi, L.pstride);
         for (bi = 0; bi < gb; ++bi) { /* block order: the thread count cannot matter */
             const float *pp = parts + (size_t)bi * L.pstride;
@@ -2855,30 +3028,51 @@ static void pattn__p1_scale_add(int n, float s, const float *src, const float *a
     }
 }
 
-static int pattn__p1_cmm_ok(const pattn_cmm *m, const pattn_cmm_ext *ext)
+/* Zero norms mean the defaults |q| = |v*| = 1: copies m into *out with those filled in. */
+static const pattn_cmm *pattn__cmm_resolve(const pattn_cmm *m, pattn_cmm *out)
+{
+    if (!m) return NULL;
+    *out = *m;
+    if (out->q_norm == 0.0) out->q_norm = 1.0;
+    if (out->v_norm == 0.0) out->v_norm = 1.0;
+    return out;
+}
+
+/* The checks on a contextual mixture model shared by the generator (theory = 0: d >= 2,
+   sigma >= 0) and the theory (theory = 1: d >= 0 where 0 means no finite-d correction,
+   sigma > 0). */
+static int pattn__cmm_fields_ok(const char *fn, const pattn_cmm *m, int theory)
+{
+    long k;
+    PATTN__OK(m, "m (the model) is NULL");
+    PATTN__OK(m->T >= 1, "m->T is %d; it must be >= 1", m->T);
+    if (theory) PATTN__OK(m->d >= 0, "m->d is %d; it must be >= 0 (0: no finite-d correction)", m->d);
+    else PATTN__OK(m->d >= 2, "m->d is %d; it must be >= 2 (q and v* are orthogonal)", m->d);
+    PATTN__OK(pattn__finite(m->zeta) && m->zeta > 0.0 && m->zeta <= 1.0, "m->zeta is %g; it must lie in (0, 1] (the fraction of relevant tokens)", m->zeta);
+    k = lround(m->zeta * m->T);
+    PATTN__OK(k >= 1, "m->zeta * m->T = %g rounds to 0 relevant tokens; it must give at least 1", m->zeta * m->T);
+    if (theory) PATTN__OK(pattn__finite(m->sigma) && m->sigma > 0.0, "m->sigma is %g; it must be finite and > 0", m->sigma);
+    else PATTN__OK(pattn__finite(m->sigma) && m->sigma >= 0.0, "m->sigma is %g; it must be finite and >= 0", m->sigma);
+    PATTN__OK(pattn__finite(m->q_norm) && m->q_norm >= 0.0, "m->q_norm is %g; it must be finite and > 0 (0 = default 1)", m->q_norm);
+    PATTN__OK(pattn__finite(m->v_norm) && m->v_norm >= 0.0, "m->v_norm is %g; it must be finite and > 0 (0 = default 1)", m->v_norm);
+    PATTN__OK(pattn__finite(m->rho) && m->rho >= 0.0, "m->rho is %g; it must be finite and >= 0", m->rho);
+    PATTN__OK(pattn__finite(m->eps) && m->eps >= 0.0 && m->eps <= 1.0, "m->eps is %g; it must lie in [0, 1] (a probability)", m->eps);
+    PATTN__OK(pattn__finite(m->dist_q) && m->dist_q >= 0.0 && m->dist_q < 1.0, "m->dist_q is %g; it must lie in [0, 1)", m->dist_q);
+    PATTN__OK(m->noise == PATTN_NOISE_ORTHO || m->noise == PATTN_NOISE_ISO, "m->noise is %d; it must be PATTN_NOISE_ORTHO or PATTN_NOISE_ISO", (int)m->noise);
+    return 1;
+}
+
+static int pattn__p1_cmm_ok(const char *fn, const pattn_cmm *m, const pattn_cmm_ext *ext)
 {
     const float *q = ext ? ext->q : NULL, *v = ext ? ext->vstar : NULL;
-    long k;
-    if (!m || m->d < 2 || m->T < 1) return 0;
+    if (!pattn__cmm_fields_ok(fn, m, 0)) return 0;
     /* one sample's T*d noise normals are drawn in one int-sized call */
-    if ((double)m->T * (double)m->d > 2147483647.0) return 0;
-    if (!pattn__finite(m->zeta) || !pattn__finite(m->sigma) || !pattn__finite(m->q_norm) ||
-        !pattn__finite(m->v_norm) || !pattn__finite(m->rho) || !pattn__finite(m->eps) ||
-        !pattn__finite(m->dist_q))
-        return 0;
-    if (!(m->zeta > 0.0 && m->zeta <= 1.0)) return 0;
-    k = lround(m->zeta * m->T);
-    if (k < 1 || k > m->T) return 0;
-    if (m->sigma < 0.0 || m->rho < 0.0 || m->eps < 0.0 || m->eps > 1.0) return 0;
-    if (m->dist_q < 0.0 || m->dist_q >= 1.0) return 0;
-    if (m->noise != PATTN_NOISE_ORTHO && m->noise != PATTN_NOISE_ISO) return 0;
-    if (!q && !(m->q_norm > 0.0)) return 0;
-    if (!v && !(m->v_norm > 0.0)) return 0;
+    PATTN__OK((double)m->T * (double)m->d <= 2147483647.0, "m->T * m->d = %d * %d exceeds INT_MAX", m->T, m->d);
     if (q || v) {
         double qq = 0, vv = 0, qv = 0, qj, vj;
         int j;
-        if (q && !pattn__all_finite_f32(q, m->d)) return 0;
-        if (v && !pattn__all_finite_f32(v, m->d)) return 0;
+        PATTN__OK(!q || pattn__all_finite_f32(q, m->d), "ext->q holds a NaN or infinite value");
+        PATTN__OK(!v || pattn__all_finite_f32(v, m->d), "ext->vstar holds a NaN or infinite value");
         for (j = 0; j < m->d; ++j) {
             qj = q ? (double)q[j] : (j == 0 ? m->q_norm : 0.0);
             vj = v ? (double)v[j] : (j == 1 ? m->v_norm : 0.0);
@@ -2886,7 +3080,8 @@ static int pattn__p1_cmm_ok(const pattn_cmm *m, const pattn_cmm_ext *ext)
             vv += vj * vj;
             qv += qj * vj;
         }
-        if (!(qq > 0.0) || !(vv > 0.0) || fabs(qv) > 1e-5 * sqrt(qq * vv)) return 0;
+        PATTN__OK(qq > 0.0 && vv > 0.0, "ext->%s is zero; it must be a non-zero vector", qq > 0.0 ? "vstar" : "q");
+        PATTN__OK(fabs(qv) <= 1e-5 * sqrt(qq * vv), "ext->q and ext->vstar have cosine %g; they must be orthogonal (|cos| <= 1e-5)", qv / sqrt(qq * vv));
     }
     return 1;
 }
@@ -2901,10 +3096,12 @@ static void pattn__p1_cmm_qv(const pattn_cmm *m, const pattn_cmm_ext *ext, float
     }
 }
 
-PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q,
+PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m_in, const pattn_cmm_ext *ext, float *q,
                                          float *vstar)
 {
-    if (!pattn__p1_cmm_ok(m, ext)) return PATTN_EINVAL;
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
+    if (!pattn__p1_cmm_ok(__func__, m, ext)) return PATTN_EINVAL;
     pattn__p1_cmm_qv(m, ext, q, vstar);
     return PATTN_OK;
 }
@@ -2999,10 +3196,12 @@ PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const 
 }
 #endif
 
-PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext *ext,
+PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_ext *ext,
                                         uint64_t seed, uint64_t first, int n, float *X,
                                         float *y, uint8_t *mask)
 {
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
     float *buf, *rel[2], *dis[2], *qh, *qf, *vf, *nz, *zbuf, sig;
     const float **adds;
     pattn__p1_draws D0;
@@ -3010,13 +3209,15 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     size_t Td, astride;
     long i;
     double qn = 0.0;
-    if (!X || !y || n < 1 || !pattn__p1_cmm_ok(m, ext)) return PATTN_EINVAL;
+    PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    if (!pattn__p1_cmm_ok(__func__, m, ext)) return PATTN_EINVAL;
     d = m->d;
     T = m->T;
     Td = (size_t)T * (size_t)d;
     k = (int)lround(m->zeta * T);
     buf = (float *)PATTN_MALLOC(8 * (size_t)d * sizeof(float));
-    if (!buf) return PATTN_ENOMEM;
+    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     qf = buf; vf = qf + d; qh = vf + d;
     rel[0] = qh + d; rel[1] = rel[0] + d; dis[0] = rel[1] + d; dis[1] = dis[0] + d; nz = dis[1] + d;
     for (j = 0; j < d; ++j) nz[j] = -0.0f;
@@ -3036,7 +3237,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     userq = ext && ext->q;
     leading = ext && ext->leading;
     sig = (float)m->sigma;
-    nth = pattn__p1_threads(pattn__p1_max_threads(), 8.0 * (double)n * (double)Td, n);
+    nth = pattn__p1_threads(pattn__max_threads(), 8.0 * (double)n * (double)Td, n);
     /* The noise of a sample is drawn into a per-thread buffer that stays in L1 and written
        to X once, finished (sigma z + signal); an output far larger than the caches is
        written around them, when every row stays aligned. */
@@ -3050,7 +3251,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     if (!adds) {
         PATTN_FREE(zbuf);
         PATTN_FREE(buf);
-        return PATTN_ENOMEM;
+        return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     }
     memset(&D0, 0, sizeof D0);
     D0.rel[0] = rel[0]; D0.rel[1] = rel[1]; D0.dis[0] = dis[0]; D0.dis[1] = dis[1];
@@ -3058,17 +3259,17 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext 
     D0.eps = m->eps;
     D0.T = T; D0.k = k; D0.leading = leading;
 
-    { /* PATTN__P1_OMP_PAR_NT is a statement of its own without OpenMP: keep the braces */
-        PATTN__P1_OMP_PAR_NT(nth)
+    { /* PATTN__OMP_PAR_NT is a statement of its own without OpenMP: keep the braces */
+        PATTN__OMP_PAR_NT(nth)
         {
             PATTN__OMP_FOR_NOWAIT
             for (i = 0; i < (long)n; ++i) {
                 pattn_rng8 r8;
                 pattn__p1_draws D = D0;
-                float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__p1_tid() * Td : Xi;
+                float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__tid() * Td : Xi;
                 int t;
                 pattn__p1_draws_begin(&D, seed, first + (uint64_t)i, y + i, mask ? mask + (size_t)i * (size_t)T : NULL,
-                                      adds + (size_t)pattn__p1_tid() * astride);
+                                      adds + (size_t)pattn__tid() * astride);
                 while (D.t < T) pattn__p1_draws_row(&D);
                 if (sig <= 0.0f) {
                     for (t = 0; t < T; ++t) {
@@ -3112,23 +3313,25 @@ PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, co
                                          const float *W, float *H)
 {
     float *buf, *pe, *sc;
-    int nth = pattn__p1_max_threads();
+    int nth = pattn__max_threads();
     size_t slot = pattn__p1_round16(2 * (size_t)T);
     long i;
-    if (!X || !p || !H || n < 1 || T < 1 || d < 1 || !pattn__all_finite_f32(p, d)) return PATTN_EINVAL;
+    PATTN__REQ(X && p && H, "%s is NULL", !X ? "X" : !p ? "p" : "H");
+    PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
+    PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
     if (W)
         for (i = 0; i < d; ++i)
-            if (!pattn__all_finite_f32(W + (size_t)i * (size_t)d, d)) return PATTN_EINVAL;
+            PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %ld holds a NaN or infinite value", i);
     buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float));
-    if (!buf) return PATTN_ENOMEM;
+    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf;
     sc = buf + pattn__p1_round16((size_t)d);
     pattn__p1_matvec(W, d, p, 0, pe);
     nth = pattn__p1_threads(nth, (double)n * T * d, n);
-    PATTN__P1_OMP_FOR_NT(nth)
+    PATTN__OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i)
         (void)pattn__p1_pa_one(X + (size_t)i * (size_t)T * (size_t)d, T, d, pe, NULL,
-                               sc + (size_t)pattn__p1_tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL, NULL);
+                               sc + (size_t)pattn__tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL, NULL);
     PATTN_FREE(buf);
     return PATTN_OK;
 }
@@ -3139,24 +3342,26 @@ PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mas
 {
     float *buf, *pe, *sc;
     double *per, total = 0.0;
-    int nth = pattn__p1_max_threads();
+    int nth = pattn__max_threads();
     size_t slot = pattn__p1_round16((size_t)T);
     long i;
-    if (!X || !mask || !p || !mass || n < 1 || T < 1 || d < 1 || !pattn__all_finite_f32(p, d)) return PATTN_EINVAL;
+    PATTN__REQ(X && mask && p && mass, "%s is NULL", !X ? "X" : !mask ? "mask" : !p ? "p" : "mass");
+    PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
+    PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
     if (W)
         for (i = 0; i < d; ++i)
-            if (!pattn__all_finite_f32(W + (size_t)i * (size_t)d, d)) return PATTN_EINVAL;
+            PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %d holds a NaN or infinite value", (int)i);
     buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float) + (size_t)n * sizeof(double));
-    if (!buf) return PATTN_ENOMEM;
+    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf;
     sc = buf + pattn__p1_round16((size_t)d);
     per = (double *)(void *)(sc + (size_t)nth * slot);
     pattn__p1_matvec(W, d, p, 0, pe);
     nth = pattn__p1_threads(nth, (double)n * T * d, n);
-    PATTN__P1_OMP_FOR_NT(nth)
+    PATTN__OMP_FOR_NT(nth)
     for (i = 0; i < (long)n; ++i) {
         const float *Xi = X + (size_t)i * (size_t)T * (size_t)d;
-        float *s = sc + (size_t)pattn__p1_tid() * slot;
+        float *s = sc + (size_t)pattn__tid() * slot;
         double mr = 0.0;
         int t;
         for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
@@ -3194,7 +3399,7 @@ static pattn_status pattn__p1_pinv_solve(const double *A, int m, const double *b
     double *V, *c, top = 0.0, tol;
     pattn_status st;
     int i, j;
-    if (!ev) return PATTN_ENOMEM;
+    if (!ev) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     V = ev + m;
     c = V + (size_t)m * (size_t)m;
     st = pattn_sym_eig(A, m, ev, V);
@@ -3223,7 +3428,7 @@ static pattn_status pattn__p1_psd_solve(const double *A, int m, const double *b,
 {
     double *L = (double *)PATTN_MALLOC((size_t)m * (size_t)m * sizeof(double));
     pattn_status st;
-    if (!L) return PATTN_ENOMEM;
+    if (!L) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memcpy(L, A, (size_t)m * (size_t)m * sizeof(double));
     st = pattn_chol(L, m);
     if (st == PATTN_OK) {
@@ -3243,13 +3448,15 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
     pattn_status st;
     int m, nth;
     long i;
-    if (!H || !y || !w || n < 1 || d < 1 || !pattn__finite(lambda) || lambda < 0.0) return PATTN_EINVAL;
-    if (!pattn__all_finite_f32(y, n)) return PATTN_EINVAL;
+    PATTN__REQ(H && y && w, "%s is NULL", !H ? "H" : !y ? "y" : "w");
+    PATTN__REQ(n >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "d", n < 1 ? n : d);
+    PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
+    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
     for (i = 0; i < n; ++i)
-        if (!pattn__all_finite_f32(H + (size_t)i * (size_t)d, d)) return PATTN_EINVAL;
+        PATTN__REQ(pattn__all_finite_f32(H + (size_t)i * (size_t)d, d), "H row %d holds a NaN or infinite value", (int)i);
     m = n >= d ? d : n;
     Hd = (double *)PATTN_MALLOC(((size_t)n * (size_t)d + (size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
-    if (!Hd) return PATTN_ENOMEM;
+    if (!Hd) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     A = Hd + (size_t)n * (size_t)d;
     b = A + (size_t)m * (size_t)m;
     x = b + m;
@@ -3260,8 +3467,8 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
             int j;
             for (j = 0; j < d; ++j) Hd[(size_t)j * (size_t)n + i] = (double)H[(size_t)i * (size_t)d + j];
         }
-        nth = pattn__p1_threads(pattn__p1_max_threads(), 0.5 * (double)n * d * d, d);
-        PATTN__P1_OMP_FOR_NT(nth)
+        nth = pattn__p1_threads(pattn__max_threads(), 0.5 * (double)n * d * d, d);
+        PATTN__OMP_FOR_NT(nth)
         for (i = 0; i < (long)d; ++i) {
             const double *hi = Hd + (size_t)i * (size_t)n;
             double s = 0.0;
@@ -3279,8 +3486,8 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
     } else {
         /* dual: w = H'a with (HH'/n + lambda I) a = y/n */
         for (i = 0; i < (long)n * d; ++i) Hd[i] = (double)H[i];
-        nth = pattn__p1_threads(pattn__p1_max_threads(), 0.5 * (double)n * n * d, n);
-        PATTN__P1_OMP_FOR_NT(nth)
+        nth = pattn__p1_threads(pattn__max_threads(), 0.5 * (double)n * n * d, n);
+        PATTN__OMP_FOR_NT(nth)
         for (i = 0; i < (long)n; ++i) {
             int j;
             for (j = 0; j <= (int)i; ++j) {
@@ -3304,7 +3511,89 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
     return st;
 }
 
-/* the model's own trained set (spec §1 table) */
+/* ---- training: the optimiser both papers share ----------------------------------------- */
+
+PATTN_DEF void pattn_history_free(pattn_history *h)
+{
+    if (!h) return;
+    stbds_arrfree(h->rec);
+    h->rec = NULL;
+    h->len = 0;
+}
+
+static void pattn__hist_push(pattn_history *h, long step, double loss, double acc, double lr)
+{
+    pattn_train_rec r;
+    memset(&r, 0, sizeof r); /* padding too: histories can be compared bytewise */
+    r.step = step;
+    r.loss = loss;
+    r.acc = acc;
+    r.lr = lr;
+    stbds_arrput(h->rec, r);
+    h->len = (long)stbds_arrlen(h->rec);
+}
+
+static int pattn__optim_ok(const char *fn, const pattn_optim *o)
+{
+    PATTN__OK(o->steps >= 0, "opt.steps is %ld; it must be >= 0 (0 = default)", o->steps);
+    PATTN__OK(pattn__finite(o->lr) && o->lr >= 0.0, "opt.lr is %g; it must be finite and >= 0 (0 = default)", o->lr);
+    PATTN__OK(pattn__finite(o->lr_final) && o->lr_final >= 0.0, "opt.lr_final is %g; it must be finite and >= 0", o->lr_final);
+    PATTN__OK(o->optimizer >= PATTN_OPT_DEFAULT && o->optimizer <= PATTN_OPT_GD, "opt.optimizer is %d; it must be a pattn_optimizer value", (int)o->optimizer);
+    PATTN__OK(o->schedule >= PATTN_SCHED_DEFAULT && o->schedule <= PATTN_SCHED_COSINE, "opt.schedule is %d; it must be a pattn_schedule value", (int)o->schedule);
+    PATTN__OK(pattn__finite(o->beta1) && o->beta1 >= 0.0 && o->beta1 < 1.0, "opt.beta1 is %g; it must lie in [0, 1)", o->beta1);
+    PATTN__OK(pattn__finite(o->beta2) && o->beta2 >= 0.0 && o->beta2 < 1.0, "opt.beta2 is %g; it must lie in [0, 1)", o->beta2);
+    PATTN__OK(pattn__finite(o->eps) && o->eps >= 0.0, "opt.eps is %g; it must be finite and >= 0", o->eps);
+    PATTN__OK(pattn__finite(o->weight_decay) && o->weight_decay >= 0.0, "opt.weight_decay is %g; it must be finite and >= 0", o->weight_decay);
+    PATTN__OK(o->progress_every >= 0, "opt.progress_every is %ld; it must be >= 0", o->progress_every);
+    return 1;
+}
+
+/* zero fields take the defaults; the trainer supplies its own steps, lr and schedule */
+static void pattn__optim_resolve(pattn_optim *o, long steps, double lr, pattn_schedule sched)
+{
+    if (o->steps == 0) o->steps = steps;
+    if (o->lr == 0.0) o->lr = lr;
+    if (o->optimizer == PATTN_OPT_DEFAULT) o->optimizer = PATTN_OPT_ADAM;
+    if (o->schedule == PATTN_SCHED_DEFAULT) o->schedule = sched;
+    if (o->lr_final == 0.0) o->lr_final = o->lr / 1000.0;
+    if (o->beta1 == 0.0) o->beta1 = 0.9;
+    if (o->beta2 == 0.0) o->beta2 = 0.999;
+    if (o->eps == 0.0) o->eps = 1e-8;
+    if (o->progress_every == 0) o->progress_every = o->steps / 100 > 0 ? o->steps / 100 : 1;
+}
+
+/* the learning rate of step `step` (0-based) */
+static double pattn__optim_lr(const pattn_optim *o, long step)
+{
+    double f;
+    if (o->schedule != PATTN_SCHED_COSINE || o->steps < 2) return o->lr;
+    f = step >= o->steps - 1 ? 1.0 : (double)step / (double)(o->steps - 1);
+    return o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
+}
+
+/* Bias corrections of Adam at step `step`: c1 = 1 - beta1^(step+1), c2 likewise. */
+static void pattn__optim_bias(const pattn_optim *o, long step, double *c1, double *c2)
+{
+    *c1 = 1.0 - pow(o->beta1, (double)(step + 1));
+    *c2 = 1.0 - pow(o->beta2, (double)(step + 1));
+}
+
+/* The one update rule: the new value of a parameter th with gradient g, learning rate lr and
+   Adam moments m1, m2 (untouched by GD). */
+PATTN__INLINE double pattn__optim_apply(const pattn_optim *o, double lr, double th, double g,
+                                        double *m1, double *m2, double c1, double c2)
+{
+    if (o->optimizer == PATTN_OPT_GD) return th - lr * (g + o->weight_decay * th);
+    if (o->decoupled) th -= lr * o->weight_decay * th;
+    else g += o->weight_decay * th;
+    *m1 = o->beta1 * *m1 + (1.0 - o->beta1) * g;
+    *m2 = o->beta2 * *m2 + (1.0 - o->beta2) * g * g;
+    return th - lr * (*m1 / c1) / (sqrt(*m2 / c2) + o->eps);
+}
+
+/* ---- paper 1: the trainer ------------------------------------------------------------- */
+
+/* the model's own trained set */
 static int pattn__p1_default_train(pattn_model m, const pattn_params *P)
 {
     switch (m) {
@@ -3315,91 +3604,103 @@ static int pattn__p1_default_train(pattn_model m, const pattn_params *P)
     }
 }
 
-/* theta -= step, where step is the GD or Adam update of gradient g (Adam state m1, m2) */
-static void pattn__p1_update(float *theta, const float *g, size_t len, const pattn_train_opts *o,
-                             double *m1, double *m2, double b1, double b2, double eps,
-                             double c1, double c2)
+/* theta (float) updated in place with gradient g; m1, m2 its Adam moments */
+static void pattn__p1_update(const pattn_optim *o, double lr, float *theta, const float *g,
+                             size_t len, double *m1, double *m2, double c1, double c2)
 {
     size_t i;
-    for (i = 0; i < len; ++i) {
-        double gi = (double)g[i], step;
-        if (o->adam) {
-            m1[i] = b1 * m1[i] + (1.0 - b1) * gi;
-            m2[i] = b2 * m2[i] + (1.0 - b2) * gi * gi;
-            step = o->lr * (m1[i] / c1) / (sqrt(m2[i] / c2) + eps);
-        } else {
-            step = o->lr * gi;
-        }
-        theta[i] = (float)((double)theta[i] - step);
-    }
+    for (i = 0; i < len; ++i)
+        theta[i] = (float)pattn__optim_apply(o, lr, (double)theta[i], (double)g[i], m1 + i, m2 + i, c1, c2);
 }
 
-PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X,
-                                   const float *y, int n, int T, pattn_train_rec **hist)
+static int pattn__p1_train_opts_ok(const char *fn, const pattn_train_opts *o, const pattn_params *P, int *flags)
 {
+    if (!pattn__optim_ok(fn, &o->opt)) return 0;
+    PATTN__OK(o->loss == PATTN_LOSS_SQUARED || o->loss == PATTN_LOSS_LOGISTIC, "o->loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)o->loss);
+    PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = full batch)", o->batch);
+    *flags = o->train ? o->train : pattn__p1_default_train(o->model, P);
+    PATTN__OK(!(*flags & ~(PATTN_TRAIN_P | PATTN_TRAIN_V | PATTN_TRAIN_W)), "o->train is %d; it must combine PATTN_TRAIN_P, _V and _W", o->train);
+    PATTN__OK(!((*flags & PATTN_TRAIN_P) && (o->model == PATTN_SA || o->model == PATTN_LIN)), "o->train asks for p; model %s has no prompt", pattn_model_name(o->model));
+    PATTN__OK(!((*flags & PATTN_TRAIN_W) && o->model == PATTN_LIN), "o->train asks for W; model LIN has none");
+    PATTN__OK(!((*flags & PATTN_TRAIN_W) && !P->W), "o->train asks for W but P->W is NULL; give a d*d matrix to train");
+    return 1;
+}
+
+/* Fisher-Yates over perm when the next mini-batch would run past the epoch's end */
+static void pattn__p1_next_batch(pattn_rng *rng, int *perm, int n, int bs, int *pos)
+{
+    int i;
+    if (*pos + bs <= n) return;
+    for (i = n - 1; i > 0; --i) {
+        int j = (int)pattn__p1_below32(rng, (uint32_t)(i + 1)), tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    *pos = 0;
+}
+
+PATTN_DEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params *P, const float *X,
+                                   const float *y, int n, int T, pattn_history *hist)
+{
+    pattn_train_opts o;
+    pattn_optim *op = &o.opt;
     pattn_batch_out bo;
     pattn_status st = PATTN_OK;
     pattn_rng rng;
-    size_t wbytes, dd, Td, nstate;
+    size_t wbytes, dd, Td, np;
     void *work = NULL;
-    float *gbuf = NULL, *Xb = NULL, *yb = NULL;
-    double *state = NULL, b1, b2, eps, c1 = 1.0, c2 = 1.0;
-    int *perm = NULL, flags, bs, pos, it, d, i;
-    if (!o || !P || !X || !y || n < 1 || T < 1) return PATTN_EINVAL;
-    if (!pattn__p1_params_ok(o->model, P)) return PATTN_EINVAL;
-    if (o->loss != PATTN_LOSS_SQUARED && o->loss != PATTN_LOSS_LOGISTIC) return PATTN_EINVAL;
-    if (o->iters < 1 || !pattn__finite(o->lr) || !(o->lr > 0.0) || o->batch < 0) return PATTN_EINVAL;
-    if (!pattn__finite(o->beta1) || !pattn__finite(o->beta2) || !pattn__finite(o->adam_eps)) return PATTN_EINVAL;
-    if (o->beta1 < 0.0 || o->beta1 >= 1.0 || o->beta2 < 0.0 || o->beta2 >= 1.0 || o->adam_eps < 0.0) return PATTN_EINVAL;
-    if (!pattn__all_finite_f32(y, n)) return PATTN_EINVAL;
-    flags = o->train ? o->train : pattn__p1_default_train(o->model, P);
-    if (flags & ~(PATTN_TRAIN_P | PATTN_TRAIN_V | PATTN_TRAIN_W)) return PATTN_EINVAL;
-    if ((flags & PATTN_TRAIN_P) && (o->model == PATTN_SA || o->model == PATTN_LIN)) return PATTN_EINVAL;
-    if ((flags & PATTN_TRAIN_W) && (o->model == PATTN_LIN || !P->W)) return PATTN_EINVAL;
-    b1 = o->beta1 > 0.0 ? o->beta1 : 0.9;
-    b2 = o->beta2 > 0.0 ? o->beta2 : 0.999;
-    eps = o->adam_eps > 0.0 ? o->adam_eps : 1e-8;
+    float *gbuf = NULL, *back = NULL, *Xb = NULL, *yb = NULL;
+    double *m1 = NULL, *m2;
+    int *perm = NULL, flags = 0, bs, pos, d, i;
+    long it;
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    PATTN__REQ(P, "P is NULL");
+    PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
+    PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
+    if (!pattn__p1_params_ok(__func__, o.model, P)) return PATTN_EINVAL;
+    if (!pattn__p1_train_opts_ok(__func__, &o, P, &flags)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
     d = P->d;
     dd = (size_t)d * (size_t)d;
     Td = (size_t)T * (size_t)d;
-    bs = (o->batch == 0 || o->batch >= n) ? n : o->batch;
+    PATTN__REQ(pattn_model_work_size(o.model, T, d) > 0, "T*d = %d*%d is too large", T, d);
+    pattn__optim_resolve(op, 300, 0.05, PATTN_SCHED_COSINE);
+    bs = (o.batch == 0 || o.batch >= n) ? n : o.batch;
 
-    wbytes = pattn_model_work_size(o->model, T, d);
+    np = 2 * (size_t)d + dd;
+    wbytes = pattn_model_work_size(o.model, T, d);
     work = PATTN_MALLOC(wbytes);
-    gbuf = (float *)PATTN_MALLOC((2 * (size_t)d + dd) * sizeof(float));
-    nstate = o->adam ? 2 * (2 * (size_t)d + dd) : 1;
-    state = (double *)PATTN_MALLOC(nstate * sizeof(double));
+    gbuf = (float *)PATTN_MALLOC(2 * np * sizeof(float));
+    m1 = (double *)PATTN_MALLOC(2 * np * sizeof(double));
     if (bs < n) {
         Xb = (float *)PATTN_MALLOC((size_t)bs * Td * sizeof(float));
         yb = (float *)PATTN_MALLOC((size_t)bs * sizeof(float));
         perm = (int *)PATTN_MALLOC((size_t)n * sizeof(int));
     }
-    if (!work || !gbuf || !state || (bs < n && (!Xb || !yb || !perm))) {
-        st = PATTN_ENOMEM;
+    if (!work || !gbuf || !m1 || (bs < n && (!Xb || !yb || !perm))) {
+        st = pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate the training workspace");
         goto done;
     }
-    memset(state, 0, nstate * sizeof(double));
+    back = gbuf + np; /* the parameters before the step, restored if it diverges */
+    m2 = m1 + np;
+    memset(m1, 0, 2 * np * sizeof(double));
     memset(&bo, 0, sizeof bo);
     bo.gp = (flags & PATTN_TRAIN_P) ? gbuf : NULL;
     bo.gv = (flags & PATTN_TRAIN_V) ? gbuf + d : NULL;
     bo.gW = (flags & PATTN_TRAIN_W) ? gbuf + 2 * (size_t)d : NULL;
-    pattn_rng_seed(&rng, o->seed);
+    pattn_rng_seed(&rng, op->seed);
     pos = n; /* forces a shuffle before the first mini-batch */
     if (perm)
         for (i = 0; i < n; ++i) perm[i] = i;
+    if (hist) hist->diverged_at = -1;
 
-    for (it = 0; it < o->iters; ++it) {
+    for (it = 0; it < op->steps; ++it) {
         const float *Xu = X, *yu = y;
-        pattn_train_rec rec;
+        double lr = pattn__optim_lr(op, it), c1, c2;
+        int bad;
         if (bs < n) {
-            if (pos + bs > n) { /* new epoch: Fisher-Yates */
-                for (i = n - 1; i > 0; --i) {
-                    int j = (int)pattn__p1_below32(&rng, (uint32_t)(i + 1)), tmp = perm[i];
-                    perm[i] = perm[j];
-                    perm[j] = tmp;
-                }
-                pos = 0;
-            }
+            pattn__p1_next_batch(&rng, perm, n, bs, &pos);
             for (i = 0; i < bs; ++i) {
                 memcpy(Xb + (size_t)i * Td, X + (size_t)perm[pos + i] * Td, Td * sizeof(float));
                 yb[i] = y[perm[pos + i]];
@@ -3408,42 +3709,48 @@ PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, c
             Xu = Xb;
             yu = yb;
         }
-        st = pattn_model_batch(o->model, P, o->loss, Xu, yu, bs, T, &bo, work, wbytes);
+        st = pattn_model_batch(o.model, P, o.loss, Xu, yu, bs, T, &bo, work, wbytes);
         if (st != PATTN_OK) goto done;
-        memset(&rec, 0, sizeof rec); /* padding too: histories can be compared bytewise */
-        rec.iter = it;
-        rec.loss = bo.loss;
-        rec.acc = bo.acc;
-        if (hist) arrput(*hist, rec);
-        if (!pattn__finite(bo.loss) || ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(gbuf, d)) ||
-            ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(gbuf + d, d)) ||
-            ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(gbuf + 2 * (size_t)d, d * d))) {
-            st = PATTN_ENUM;
+        if (hist) pattn__hist_push(hist, it, bo.loss, bo.acc, lr);
+        if (flags & PATTN_TRAIN_P) memcpy(back, P->p, (size_t)d * sizeof(float));
+        memcpy(back + d, P->v, (size_t)d * sizeof(float));
+        if (flags & PATTN_TRAIN_W) memcpy(back + 2 * (size_t)d, P->W, dd * sizeof(float));
+        bad = !pattn__finite(bo.loss) || ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(gbuf, d)) ||
+              ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(gbuf + d, d)) ||
+              ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(gbuf + 2 * (size_t)d, (int)dd));
+        if (!bad) {
+            pattn__optim_bias(op, it, &c1, &c2);
+            if (flags & PATTN_TRAIN_P) pattn__p1_update(op, lr, P->p, gbuf, (size_t)d, m1, m2, c1, c2);
+            if (flags & PATTN_TRAIN_V) pattn__p1_update(op, lr, P->v, gbuf + d, (size_t)d, m1 + d, m2 + d, c1, c2);
+            if (flags & PATTN_TRAIN_W) pattn__p1_update(op, lr, P->W, gbuf + 2 * (size_t)d, dd, m1 + 2 * d, m2 + 2 * d, c1, c2);
+            bad = ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(P->p, d)) ||
+                  ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(P->v, d)) ||
+                  ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(P->W, (int)dd));
+            if (bad) { /* the step overflowed float: give back the last finite iterate */
+                if (flags & PATTN_TRAIN_P) memcpy(P->p, back, (size_t)d * sizeof(float));
+                memcpy(P->v, back + d, (size_t)d * sizeof(float));
+                if (flags & PATTN_TRAIN_W) memcpy(P->W, back + 2 * (size_t)d, dd * sizeof(float));
+            }
+        }
+        if (bad) {
+            if (hist) hist->diverged_at = it;
+            st = pattn__fail(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (loss %g, lr %g): lower opt.lr; P holds the last finite iterate", it, op->steps, bo.loss, lr);
             goto done;
         }
-        if (o->adam) {
-            c1 *= b1;
-            c2 *= b2;
+        if (op->progress && (((it + 1) % op->progress_every) == 0 || it + 1 == op->steps)) {
+            pattn_train_rec rec;
+            memset(&rec, 0, sizeof rec);
+            rec.step = it;
+            rec.loss = bo.loss;
+            rec.acc = bo.acc;
+            rec.lr = lr;
+            if (op->progress(op->user, &rec, op->steps)) break;
         }
-        {
-            double *s1 = state, *s2 = o->adam ? state + 2 * (size_t)d + dd : state;
-            double k1 = 1.0 - c1, k2 = 1.0 - c2;
-            if (flags & PATTN_TRAIN_P) pattn__p1_update(P->p, gbuf, (size_t)d, o, s1, s2, b1, b2, eps, k1, k2);
-            if (flags & PATTN_TRAIN_V) pattn__p1_update(P->v, gbuf + d, (size_t)d, o, o->adam ? s1 + d : s1, o->adam ? s2 + d : s2, b1, b2, eps, k1, k2);
-            if (flags & PATTN_TRAIN_W) pattn__p1_update(P->W, gbuf + 2 * (size_t)d, dd, o, o->adam ? s1 + 2 * (size_t)d : s1, o->adam ? s2 + 2 * (size_t)d : s2, b1, b2, eps, k1, k2);
-        }
-        if (((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(P->p, d)) ||
-            ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(P->v, d)) ||
-            ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(P->W, d * d))) {
-            st = PATTN_ENUM; /* the step overflowed float */
-            goto done;
-        }
-        if (o->progress && o->progress(o->user, &rec, o->iters)) break;
     }
 done:
     PATTN_FREE(work);
     PATTN_FREE(gbuf);
-    PATTN_FREE(state);
+    PATTN_FREE(m1);
     PATTN_FREE(Xb);
     PATTN_FREE(yb);
     PATTN_FREE(perm);
@@ -3463,12 +3770,27 @@ PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, con
     double *w = NULL, pq = 0.0, pp = 0.0, qq = 0.0;
     size_t Td = (size_t)T * (size_t)d;
     int n1, n2, j, i0[3], ni[3];
-    if (!o || !X || !y || !Xte || !yte || !res || T < 1 || d < 1 || nte < 1) return PATTN_EINVAL;
-    if (n < (o->split ? 3 : 1)) return PATTN_EINVAL;
-    if (!pattn__finite(o->eta_v) || !pattn__finite(o->eta_p) || !pattn__finite(o->lambda)) return PATTN_EINVAL;
-    if (!(o->eta_v > 0.0) || !(o->eta_p > 0.0) || o->lambda < 0.0) return PATTN_EINVAL;
-    if (!pattn__all_finite_f32(y, n) || !pattn__all_finite_f32(yte, nte)) return PATTN_EINVAL;
-    if (q && !pattn__all_finite_f32(q, d)) return PATTN_EINVAL;
+    pattn_traj_opts oz;
+    if (!o) {
+        memset(&oz, 0, sizeof oz);
+        o = &oz;
+    }
+    PATTN__REQ(X && y && Xte && yte && res, "%s is NULL", !X ? "X" : !y ? "y" : !Xte ? "Xte" : !yte ? "yte" : "res");
+    PATTN__REQ(T >= 1 && d >= 1 && nte >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : d < 1 ? "d" : "nte", T < 1 ? T : d < 1 ? d : nte);
+    PATTN__REQ(n >= (o->split ? 3 : 1), "n is %d; it must be >= %d", n, o->split ? 3 : 1);
+    PATTN__REQ(pattn__finite(o->eta_v) && o->eta_v >= 0.0, "o->eta_v is %g; it must be finite and > 0 (0 = default 1)", o->eta_v);
+    PATTN__REQ(pattn__finite(o->eta_p) && o->eta_p >= 0.0, "o->eta_p is %g; it must be finite and > 0 (0 = default 1)", o->eta_p);
+    PATTN__REQ(pattn__finite(o->lambda) && o->lambda >= 0.0, "o->lambda is %g; it must be finite and >= 0", o->lambda);
+    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
+    PATTN__REQ(pattn__all_finite_f32(yte, nte), "yte holds a NaN or infinite value");
+    PATTN__REQ(!q || pattn__all_finite_f32(q, d), "q holds a NaN or infinite value");
+    if (o->eta_v == 0.0 || o->eta_p == 0.0) {
+        oz = *o;
+        if (oz.eta_v == 0.0) oz.eta_v = 1.0;
+        if (oz.eta_p == 0.0) oz.eta_p = 1.0;
+        o = &oz;
+    }
+
     if (o->split) {
         n1 = n / 3;
         n2 = 2 * n / 3;
@@ -3480,7 +3802,7 @@ PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, con
         ni[0] = ni[1] = ni[2] = n;
     }
     buf = (float *)PATTN_MALLOC(5 * (size_t)d * sizeof(float));
-    if (!buf) return PATTN_ENOMEM;
+    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     zero = buf; pv1 = zero + d; pp2 = pv1 + d; pv3 = pp2 + d; g = pv3 + d;
     memset(zero, 0, (size_t)d * sizeof(float));
     P.d = d;
@@ -3545,9 +3867,63 @@ done:
 /* ==== paper 2 models: reduced, known-mean PGD, LinearAttn ================================== */
 
 /* regimes by number (the closed forms' PATTN_ICL_PT .. PATTN_ICL_LB) */
-enum { PATTN__ICL_PT = 0, PATTN__ICL_FT = 1, PATTN__ICL_JT = 2, PATTN__ICL_DEC = 3, PATTN__ICL_LB = 4 };
 
 /* sizes a model or a sample may have: every d*d*K and (n+2)*(d+1) product fits an int */
+/* the checks of pattn_icl_mix_check, reported as the public function fn */
+static pattn_status pattn__icl_mix_check(const char *fn, const pattn_icl_mix *m)
+{
+    int d, K, k;
+    size_t dd;
+    double sum = 0.0, *buf;
+    pattn_status st = PATTN_OK;
+    if (!m) return pattn__fail(PATTN_EINVAL, fn, "m (the mixture) is NULL");
+    if (m->d < 1 || m->K < 1) return pattn__fail(PATTN_EINVAL, fn, "m->%s is %d; it must be >= 1", m->d < 1 ? "d" : "K", m->d < 1 ? m->d : m->K);
+    if (!m->pi) return pattn__fail(PATTN_EINVAL, fn, "m->pi is NULL; the K task weights are required");
+    if (!m->cov_beta) return pattn__fail(PATTN_EINVAL, fn, "m->cov_beta is NULL; the K task covariances (K*d*d) are required");
+    d = m->d;
+    K = m->K;
+    dd = (size_t)d * (size_t)d;
+    if ((double)K * (double)dd > 1e9) return pattn__fail(PATTN_EINVAL, fn, "m->K * m->d^2 = %g is too large", (double)K * (double)dd);
+    for (k = 0; k < K; ++k) {
+        if (!pattn__finite(m->pi[k]) || m->pi[k] < 0.0)
+            return pattn__fail(PATTN_EINVAL, fn, "m->pi[%d] is %g; every weight must be finite and >= 0", k, m->pi[k]);
+        sum += m->pi[k];
+    }
+    if (!(fabs(sum - 1.0) <= 1e-9)) return pattn__fail(PATTN_EINVAL, fn, "m->pi sums to %.12g; it must sum to 1 (within 1e-9)", sum);
+    if (m->mu && !pattn__all_finite_f64(m->mu, (size_t)K * (size_t)d)) return pattn__fail(PATTN_EINVAL, fn, "m->mu holds a NaN or infinite value");
+    if (!pattn__all_finite_f64(m->cov_beta, (size_t)K * dd)) return pattn__fail(PATTN_EINVAL, fn, "m->cov_beta holds a NaN or infinite value");
+    if (m->noise_var)
+        for (k = 0; k < K; ++k)
+            if (!pattn__finite(m->noise_var[k]) || m->noise_var[k] < 0.0)
+                return pattn__fail(PATTN_EINVAL, fn, "m->noise_var[%d] is %g; a noise variance must be finite and >= 0", k, m->noise_var[k]);
+    if (m->cov_x && !pattn__all_finite_f64(m->cov_x, dd)) return pattn__fail(PATTN_EINVAL, fn, "m->cov_x holds a NaN or infinite value");
+    buf = (double *)PATTN_MALLOC((dd + (size_t)d) * sizeof(double));
+    if (!buf) return pattn__fail(PATTN_ENOMEM, fn, "cannot allocate scratch for the mixture check");
+    if (m->cov_x) {
+        memcpy(buf, m->cov_x, dd * sizeof(double));
+        st = pattn_chol(buf, d);
+        if (st != PATTN_OK) pattn__fail(st, fn, "m->cov_x is not symmetric positive definite");
+    }
+    for (k = 0; k < K && st == PATTN_OK; ++k) {
+        double *w = buf + dd, mx;
+        int i;
+        st = pattn_sym_eig(m->cov_beta + (size_t)k * dd, d, w, NULL);
+        if (st != PATTN_OK) {
+            pattn__fail(st, fn, "m->cov_beta[%d] is not symmetric (beyond 1e-12 relative)", k);
+            break;
+        }
+        mx = 0.0;
+        for (i = 0; i < d; ++i) mx = fabs(w[i]) > mx ? fabs(w[i]) : mx;
+        /* Jacobi eigenvalues are accurate to a few ulp of |A|: anything more negative is real */
+        if (w[0] < -1e-12 * mx)
+            st = pattn__fail(PATTN_ENUM, fn, "m->cov_beta[%d] has eigenvalue %g; it must be positive semidefinite", k, w[0]);
+    }
+    PATTN_FREE(buf);
+    return st;
+}
+
+PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return pattn__icl_mix_check(__func__, m); }
+
 static int pattn__icl_size_ok(int d, int K, int n)
 {
     double dd = (double)d + 1.0;
@@ -3595,26 +3971,26 @@ static void pattn__icl_full_default(pattn_icl_model *md)
     }
 }
 
-PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, int type, int m_prompts,
+PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, pattn_icl_type type, int m_prompts,
                                               pattn_icl_model **out)
 {
     pattn_icl_model *md;
     pattn_status st;
     int np;
-    if (!out || !m) return PATTN_EINVAL;
-    st = pattn_icl_mix_check(m);
+    PATTN__REQ(out, "out is NULL");
+    st = pattn__icl_mix_check(__func__, m);
     if (st != PATTN_OK) return st;
-    if (type < PATTN_ICL_REDUCED || type > PATTN_ICL_FULL) return PATTN_EINVAL;
-    if (type != PATTN_ICL_FULL && m_prompts != 0) return PATTN_EINVAL;
-    if (m_prompts < 0 || m_prompts > 4096) return PATTN_EINVAL;
+    PATTN__REQ(type >= PATTN_ICL_REDUCED && type <= PATTN_ICL_FULL, "type is %d; it must be a pattn_icl_type value", (int)type);
+    PATTN__REQ(type == PATTN_ICL_FULL || m_prompts == 0, "m_prompts is %d; only a FULL model has prompt tokens, pass 0", m_prompts);
+    PATTN__REQ(m_prompts >= 0 && m_prompts <= 4096, "m_prompts is %d; it must lie in [0, 4096] (0 = 1)", m_prompts);
     if (type == PATTN_ICL_FULL && m_prompts == 0) m_prompts = 1;
-    if (!pattn__icl_size_ok(m->d, m->K, 0) || ((double)m->d + 1.0) * m->K * (m_prompts + 4.0) * 4.0 >= 2.0e9)
-        return PATTN_EINVAL;
+    PATTN__REQ(pattn__icl_size_ok(m->d, m->K, 0) && ((double)m->d + 1.0) * m->K * (m_prompts + 4.0) * 4.0 < 2.0e9,
+               "d = %d, K = %d give a model too large to address", m->d, m->K);
     np = pattn__icl_np(type, m->d, m->K, m_prompts);
     md = (pattn_icl_model *)PATTN_MALLOC(sizeof *md);
-    if (!md) return PATTN_ENOMEM;
+    if (!md) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     md->theta = (double *)PATTN_MALLOC(((size_t)np + (size_t)m->K * (size_t)m->d) * sizeof(double));
-    if (!md->theta) { PATTN_FREE(md); return PATTN_ENOMEM; }
+    if (!md->theta) { PATTN_FREE(md); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
     md->type = type;
     md->d = m->d;
     md->K = m->K;
@@ -3637,11 +4013,25 @@ PATTN_DEF void pattn_icl_model_free(pattn_icl_model *mdl)
     PATTN_FREE(mdl);
 }
 
-static int pattn__icl_model_ok(const pattn_icl_model *md)
+static const char *pattn__icl_regime_name(pattn_icl_regime r)
 {
-    return md && md->theta && md->d >= 1 && md->K >= 1 && md->type >= PATTN_ICL_REDUCED &&
-           md->type <= PATTN_ICL_FULL && md->np == pattn__icl_np(md->type, md->d, md->K, md->m) &&
-           (md->type != PATTN_ICL_FULL || md->m >= 1);
+    static const char *const names[] = {"PATTN_ICL_PT", "PATTN_ICL_FT", "PATTN_ICL_JT", "PATTN_ICL_DEC", "PATTN_ICL_LB"};
+    return (int)r >= 0 && (int)r < 5 ? names[r] : "an unknown regime";
+}
+static const char *pattn__icl_type_name(int t)
+{
+    static const char *const names[] = {"REDUCED", "PGD", "PGD_TASK", "FULL"};
+    return t >= 0 && t < 4 ? names[t] : "unknown";
+}
+
+static int pattn__icl_model_ok(const char *fn, const pattn_icl_model *md)
+{
+    PATTN__OK(md, "the model is NULL");
+    PATTN__OK(md->theta && md->d >= 1 && md->K >= 1 && md->type >= PATTN_ICL_REDUCED &&
+                  md->type <= PATTN_ICL_FULL && md->np == pattn__icl_np(md->type, md->d, md->K, md->m) &&
+                  (md->type != PATTN_ICL_FULL || md->m >= 1),
+              "the model is not one made by pattn_icl_model_create (its type, sizes or np disagree)");
+    return 1;
 }
 
 PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_t seed)
@@ -3649,7 +4039,8 @@ PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_
     pattn_rng r;
     int D, i, k, j;
     double c;
-    if (!pattn__icl_model_ok(mdl) || n < 1) return PATTN_EINVAL;
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
     if (mdl->type != PATTN_ICL_FULL) {
         memset(mdl->theta, 0, (size_t)mdl->np * sizeof(double));
         return PATTN_OK;
@@ -3746,20 +4137,22 @@ PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, in
     size_t nw;
     double *w, *s, *u, *av, *cv, *Q, *A, *G, *V, *E, *H;
     double L = 0.0;
-    if (!pattn__icl_model_ok(mdl) || n < 1 || batch < 1 || !X || !y || !xq || !yq) return PATTN_EINVAL;
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(n >= 1 && batch >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "batch", n < 1 ? n : batch);
+    PATTN__REQ(X && y && xq && yq, "%s is NULL", !X ? "X" : !y ? "y" : !xq ? "xq" : "yq");
     d = mdl->d;
     D = d + 1;
     K = mdl->K;
-    if (!pattn__icl_size_ok(d, K, n)) return PATTN_EINVAL;
-    if (!pattn__all_finite_f64(mdl->theta, (size_t)mdl->np) || !pattn__all_finite_f64(mdl->mu, (size_t)K * d))
-        return PATTN_EINVAL;
-    if (wk && !pattn__all_finite_f64(wk, (size_t)K)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__icl_size_ok(d, K, n), "n = %d with d = %d is too large", n, d);
+    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
+    PATTN__REQ(pattn__all_finite_f64(mdl->mu, (size_t)K * d), "mdl->mu holds a NaN or infinite value");
+    PATTN__REQ(!wk || pattn__all_finite_f64(wk, (size_t)K), "wk holds a NaN or infinite value");
     if (task)
         for (i = 0; i < batch; ++i)
-            if (task[i] < 0 || task[i] >= K) return PATTN_EINVAL;
+            PATTN__REQ(task[i] >= 0 && task[i] < K, "task[%d] is %d; it must lie in [0, K) = [0, %d)", i, task[i], K);
     nw = 4 * (size_t)D + 3 * (size_t)D * D + 3 * (size_t)K * D;
     w = (double *)PATTN_MALLOC(nw * sizeof(double));
-    if (!w) return PATTN_ENOMEM;
+    if (!w) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(w, 0, nw * sizeof(double));
     s = w;           /* REDUCED/PGD: X'y + b_k or X'(y - X mu_k); FULL: r = Q'[x;0] */
     u = s + D;       /* FULL: A r */
@@ -3908,11 +4301,13 @@ PATTN_DEF pattn_status pattn_icl_full_from_reduced(pattn_icl_model *full, const 
                                                    const double *b)
 {
     int d, D, k, c;
-    if (!pattn__icl_model_ok(full) || full->type != PATTN_ICL_FULL || !W) return PATTN_EINVAL;
+    if (!pattn__icl_model_ok(__func__, full)) return PATTN_EINVAL;
+    PATTN__REQ(full->type == PATTN_ICL_FULL, "full is a %s model; it must be FULL", pattn__icl_type_name(full->type));
+    PATTN__REQ(W, "W is NULL");
     d = full->d;
     D = d + 1;
-    if (!pattn__all_finite_f64(W, (size_t)d * d)) return PATTN_EINVAL;
-    if (b && !pattn__all_finite_f64(b, (size_t)full->K * d)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__all_finite_f64(W, (size_t)d * d), "W holds a NaN or infinite value");
+    PATTN__REQ(!b || pattn__all_finite_f64(b, (size_t)full->K * d), "b holds a NaN or infinite value");
     pattn__icl_full_set_w(full, W);
     for (k = 0; k < full->K; ++k) {
         double *p = full->P + (size_t)k * full->m * D;
@@ -3929,13 +4324,15 @@ PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const doub
 {
     int d, D, K, k, c;
     double *work, *px;
-    if (!pattn__icl_model_ok(full) || full->type != PATTN_ICL_FULL || !W) return PATTN_EINVAL;
+    if (!pattn__icl_model_ok(__func__, full)) return PATTN_EINVAL;
+    PATTN__REQ(full->type == PATTN_ICL_FULL, "full is a %s model; it must be FULL", pattn__icl_type_name(full->type));
+    PATTN__REQ(W, "W is NULL");
     d = full->d;
     D = d + 1;
     K = full->K;
-    if (!pattn__all_finite_f64(W, (size_t)d * d)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__all_finite_f64(W, (size_t)d * d), "W holds a NaN or infinite value");
     work = (double *)PATTN_MALLOC(((size_t)d * d + (size_t)d + (size_t)K * d) * sizeof(double));
-    if (!work) return PATTN_ENOMEM;
+    if (!work) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     px = work + (size_t)d * d + d;
     /* every solve before the first write: a singular W leaves the model untouched */
     for (k = 0; k < K; ++k)
@@ -4056,8 +4453,8 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     pattn_status st;
     size_t d, K, dd, d8, nd, nf, i, j, k;
     double *w, *V, acc = 0.0;
-    if (!out || !m) return PATTN_EINVAL;
-    st = pattn_icl_mix_check(m);
+    PATTN__REQ(out, "out is NULL");
+    st = pattn__icl_mix_check(__func__, m);
     if (st != PATTN_OK) return st;
     if (!pattn__icl_size_ok(m->d, m->K, 0)) return PATTN_EINVAL;
     d = (size_t)m->d;
@@ -4065,13 +4462,13 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     dd = d * d;
     d8 = (size_t)pattn__icl_r8(m->d);
     g = (pattn_icl_gen *)PATTN_MALLOC(sizeof *g);
-    if (!g) return PATTN_ENOMEM;
+    if (!g) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(g, 0, sizeof *g);
     nd = K + K * d + K * dd + K + dd + dd + K * dd + K + d + dd; /* + eigen work */
     nf = K * d8 + K * d * d8 + K * d8 + dd + K + K; /* + diag flags (int-sized) */
     g->pi = (double *)PATTN_MALLOC(nd * sizeof(double));
     g->f_mu = (float *)PATTN_MALLOC(nf * sizeof(float));
-    if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return PATTN_ENOMEM; }
+    if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
     memset(g->f_mu, 0, nf * sizeof(float));
     g->d = m->d;
     g->K = m->K;
@@ -4264,15 +4661,6 @@ static float pattn__icl_draw(const pattn_icl_gen *g, const float *nrm, int k, in
    small batches run on the calling thread. Blocks and their summation order are the same
    either way, so this never changes a result. */
 #define PATTN__ICL_PAR_MIN 65536.0
-#ifdef _OPENMP
-#define PATTN__ICL_TID() omp_get_thread_num()
-#define PATTN__ICL_NTHR() omp_get_max_threads()
-#define PATTN__ICL_OMP_FOR_IF(c) PATTN__PRAGMA(omp parallel for schedule(static) if (c))
-#else
-#define PATTN__ICL_TID() 0
-#define PATTN__ICL_NTHR() 1
-#define PATTN__ICL_OMP_FOR_IF(c) (void)(c);
-#endif
 
 PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
                                         uint64_t seed, float *X, float *y, float *xq, float *yq,
@@ -4282,24 +4670,27 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
     int nthr, d, par;
     size_t ss;
     float *scr;
-    if (!g || !g->pi || !X || !y || !xq || !yq || n < 1 || batch < 1) return PATTN_EINVAL;
-    if (task != PATTN_ICL_MIXTURE && (task < 0 || task >= g->K)) return PATTN_EINVAL;
-    if (!pattn__icl_size_ok(g->d, g->K, n)) return PATTN_EINVAL;
+    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
+    PATTN__REQ(X && y && xq && yq, "%s is NULL", !X ? "X" : !y ? "y" : !xq ? "xq" : "yq");
+    PATTN__REQ(n >= 1 && batch >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "batch", n < 1 ? n : batch);
+    PATTN__REQ(task == PATTN_ICL_MIXTURE || (task >= 0 && task < g->K), "task is %d; it must lie in [0, K) = [0, %d) or be PATTN_ICL_MIXTURE", task, g->K);
+    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
+
     d = g->d;
-    nthr = PATTN__ICL_NTHR();
+    nthr = pattn__max_threads();
     ss = pattn__icl_scratch(d, n);
     scr = (float *)PATTN_MALLOC((size_t)nthr * ss * sizeof(float));
-    if (!scr) return PATTN_ENOMEM;
+    if (!scr) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(scr, 0, (size_t)nthr * ss * sizeof(float));
     nblk = ((long)batch + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
     par = (double)batch * (double)pattn__icl_nmax(d, n) >= PATTN__ICL_PAR_MIN;
-    PATTN__ICL_OMP_FOR_IF(par)
+    PATTN__OMP_FOR_IF(par)
     for (bi = 0; bi < nblk; ++bi) {
         int n8 = pattn__icl_r8(n);
         pattn__icl_scr s;
         pattn_rng8 r;
         long i0 = bi * PATTN_ICL_BLOCK, i1 = i0 + PATTN_ICL_BLOCK < batch ? i0 + PATTN_ICL_BLOCK : batch, i;
-        float *base = scr + (size_t)PATTN__ICL_TID() * ss, ub[PATTN_ICL_BLOCK];
+        float *base = scr + (size_t)pattn__tid() * ss, ub[PATTN_ICL_BLOCK];
         pattn__icl_scr_clear(base, d, n, ss);
         pattn__icl_scr_map(&s, base, d, n);
         pattn_rng8_seed(&r, seed, (uint64_t)bi);
@@ -4396,7 +4787,7 @@ static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model
     c->nblk = (long)K * c->nbk;
     c->ss = pattn__icl_scratch(d, n);
     c->sl = grad ? pattn__icl_stat_len(md->type, d, K) : 0;
-    c->nthr = PATTN__ICL_NTHR();
+    c->nthr = pattn__max_threads();
     nd = (size_t)D * D + (size_t)K * D + (size_t)D + c->sl + 2 * (size_t)c->nblk + (size_t)K; /* + seeds */
     c->fbuf = (float *)PATTN_MALLOC((nf + (size_t)K) * sizeof(float));
     c->scr = (float *)PATTN_MALLOC((size_t)c->nthr * c->ss * sizeof(float));
@@ -4404,7 +4795,7 @@ static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model
     c->dbuf = (double *)PATTN_MALLOC(nd * sizeof(double) + (size_t)K * sizeof(uint64_t));
     if (!c->fbuf || !c->scr || (grad && !c->st) || !c->dbuf) {
         pattn__icl_ctx_free(c);
-        return PATTN_ENOMEM;
+        return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     }
     memset(c->scr, 0, (size_t)c->nthr * c->ss * sizeof(float));
     c->f.type = md->type;
@@ -4567,25 +4958,25 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
 static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, const pattn_icl_model *md)
 {
     long j, nblk = c->nblk;
-    int nbk = c->nbk, n = c->n, B = c->B, nthr = PATTN__ICL_NTHR();
+    int nbk = c->nbk, n = c->n, B = c->B, nthr = pattn__max_threads();
     int par = (double)B * c->f.K * (double)pattn__icl_nmax(c->f.d, n) >= PATTN__ICL_PAR_MIN;
     size_t i;
     if (nthr > c->nthr) { /* more threads than at creation: widen the scratch */
         float *ns = (float *)PATTN_MALLOC((size_t)nthr * c->ss * sizeof(float));
-        if (!ns) return PATTN_ENOMEM;
+        if (!ns) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
         memset(ns, 0, (size_t)nthr * c->ss * sizeof(float));
         PATTN_FREE(c->scr);
         c->scr = ns;
         c->nthr = nthr;
     }
     pattn__icl_fast_load(c, md);
-    PATTN__ICL_OMP_FOR_IF(par)
+    PATTN__OMP_FOR_IF(par)
     for (j = 0; j < nblk; ++j) {
         int k = (int)(j / nbk);
         long b = j % nbk;
         int cnt = B - (int)b * PATTN_ICL_BLOCK < PATTN_ICL_BLOCK ? B - (int)b * PATTN_ICL_BLOCK : PATTN_ICL_BLOCK;
         pattn__icl_block(g, &c->f, k, n, cnt, c->seeds[k], (uint64_t)b, c->st ? c->wgt[k] : 0.0f,
-                         c->scr + (size_t)PATTN__ICL_TID() * c->ss, c->ss,
+                         c->scr + (size_t)pattn__tid() * c->ss, c->ss,
                          c->st ? c->st + (size_t)j * c->sl : NULL, c->sl, c->ls + 2 * j);
     }
     if (c->st) {
@@ -4646,10 +5037,13 @@ PATTN_DEF uint64_t pattn_icl_step_seed(uint64_t seed, long step, int task)
 struct pattn_icl_trainer {
     const pattn_icl_gen *g;
     pattn_icl_model *md;
-    pattn_icl_train_opts o;
+    pattn_icl_train_opts o; /* resolved: no zero left that means a default */
+    int n;
     long step;
+    long diverged_at;       /* -1 while every step has been finite */
+    double last_lr;
     pattn__icl_ctx c;
-    double *grad, *m1, *m2, *work, *lrs;
+    double *grad, *m1, *m2, *work, *lrs, *back;
     unsigned char *mask;
 };
 
@@ -4663,29 +5057,29 @@ PATTN_DEF void pattn_icl_trainer_free(pattn_icl_trainer *t)
 }
 
 /* which parameters a regime trains (mask), 0 if the regime does not apply to the model */
-static int pattn__icl_regime_mask(const pattn_icl_model *md, int regime, unsigned char *mask)
+static int pattn__icl_regime_mask(const pattn_icl_model *md, pattn_icl_regime regime, unsigned char *mask)
 {
     int d = md->d, D = d + 1, K = md->K, i;
     int nW = 3 * D * D, nP = K * md->m * D, w = 0, p = 0, h = 0;
     switch (md->type) {
     case PATTN_ICL_REDUCED:
-        if (regime == PATTN__ICL_PT) w = 1;
-        else if (regime == PATTN__ICL_FT) p = 1;
-        else if (regime == PATTN__ICL_JT) w = p = 1;
+        if (regime == PATTN_ICL_PT) w = 1;
+        else if (regime == PATTN_ICL_FT) p = 1;
+        else if (regime == PATTN_ICL_JT) w = p = 1;
         else return 0;
         if (mask)
             for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < d * d ? w : p);
         return 1;
     case PATTN_ICL_PGD:
     case PATTN_ICL_PGD_TASK:
-        if (regime != (md->type == PATTN_ICL_PGD ? PATTN__ICL_DEC : PATTN__ICL_LB)) return 0;
+        if (regime != (md->type == PATTN_ICL_PGD ? PATTN_ICL_DEC : PATTN_ICL_LB)) return 0;
         if (mask) memset(mask, 1, (size_t)md->np);
         return 1;
     default:
-        if (regime == PATTN__ICL_PT) w = 1;
-        else if (regime == PATTN__ICL_FT) p = 1;
-        else if (regime == PATTN__ICL_JT) w = p = 1;
-        else if (regime == PATTN__ICL_DEC) w = p = h = 1;
+        if (regime == PATTN_ICL_PT) w = 1;
+        else if (regime == PATTN_ICL_FT) p = 1;
+        else if (regime == PATTN_ICL_JT) w = p = 1;
+        else if (regime == PATTN_ICL_DEC) w = p = h = 1;
         else return 0;
         if (mask)
             for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < nW ? w : i < nW + nP ? p : h);
@@ -4697,16 +5091,16 @@ static int pattn__icl_regime_mask(const pattn_icl_model *md, int regime, unsigne
    trains prompts cannot start them at 0 (a stationary point of the quadratic prompt term
    A = ... + p p'), so all-zero prompt tokens of the FULL model start at e_D (token 0) and
    0.1 g (the others, g ~ N(0, I) from the seed) */
-static void pattn__icl_regime_apply(pattn_icl_model *md, int regime, uint64_t seed)
+static void pattn__icl_regime_apply(pattn_icl_model *md, pattn_icl_regime regime, uint64_t seed)
 {
     int d = md->d, D = d + 1, K = md->K, m = md->m, k, i, j;
-    if (md->type == PATTN_ICL_REDUCED && regime == PATTN__ICL_PT) memset(md->b, 0, (size_t)K * d * sizeof(double));
+    if (md->type == PATTN_ICL_REDUCED && regime == PATTN_ICL_PT) memset(md->b, 0, (size_t)K * d * sizeof(double));
     if (md->type != PATTN_ICL_FULL) return;
-    if (regime == PATTN__ICL_PT) memset(md->P, 0, (size_t)K * m * D * sizeof(double));
-    if (regime != PATTN__ICL_DEC)
+    if (regime == PATTN_ICL_PT) memset(md->P, 0, (size_t)K * m * D * sizeof(double));
+    if (regime != PATTN_ICL_DEC)
         for (k = 0; k < K; ++k)
             for (i = 0; i < D; ++i) md->h[k * D + i] = i == d;
-    if (regime == PATTN__ICL_PT) return;
+    if (regime == PATTN_ICL_PT) return;
     for (k = 0; k < K; ++k) {
         double *P = md->P + (size_t)k * m * D;
         int zero = 1;
@@ -4722,7 +5116,7 @@ static void pattn__icl_regime_apply(pattn_icl_model *md, int regime, uint64_t se
     }
 }
 
-/* per-parameter learning-rate multipliers (see pattn_icl_train_opts.scaled) */
+/* per-parameter learning-rate multipliers (see pattn_lr_scaling) */
 static void pattn__icl_lr_scales(const pattn_icl_model *md, int n, int scaled, double *lrs)
 {
     int d = md->d, D = d + 1, i, nW = 3 * D * D, nP = md->K * md->m * D;
@@ -4744,57 +5138,70 @@ static int pattn__icl_same_means(const pattn_icl_gen *g, const pattn_icl_model *
     return !memcmp(g->mu, md->mu, (size_t)g->K * (size_t)g->d * sizeof(double));
 }
 
-static int pattn__icl_opts_ok(const pattn_icl_train_opts *o)
+static int pattn__icl_opts_ok(const char *fn, const pattn_icl_train_opts *o)
 {
-    return o->n >= 1 && o->batch >= 0 && o->steps >= 0 && (o->optimizer == PATTN_ICL_ADAM || o->optimizer == PATTN_ICL_GD) &&
-           pattn__finite(o->lr) && o->lr >= 0.0 && pattn__finite(o->lr_final) && o->lr_final >= 0.0 &&
-           pattn__finite(o->beta1) && o->beta1 >= 0.0 && o->beta1 < 1.0 && pattn__finite(o->beta2) &&
-           o->beta2 >= 0.0 && o->beta2 < 1.0 && pattn__finite(o->eps) && o->eps >= 0.0 &&
-           pattn__finite(o->weight_decay) && o->weight_decay >= 0.0 && o->progress_every >= 0;
+    if (!pattn__optim_ok(fn, &o->opt)) return 0;
+    PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = default)", o->batch);
+    PATTN__OK(o->scaling >= PATTN_LR_DEFAULT && o->scaling <= PATTN_LR_UNIFORM, "o->scaling is %d; it must be a pattn_lr_scaling value", (int)o->scaling);
+    return 1;
 }
 
 PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl,
-                                                const pattn_icl_train_opts *o,
+                                                int n, const pattn_icl_train_opts *opts,
                                                 pattn_icl_trainer **out)
 {
     pattn_icl_trainer *t;
+    pattn_icl_train_opts o;
     pattn_status st;
     int np, D;
     size_t nwork;
-    if (!g || !g->pi || !pattn__icl_model_ok(mdl) || !o || !out) return PATTN_EINVAL;
-    if (mdl->d != g->d || mdl->K != g->K || !pattn__icl_opts_ok(o)) return PATTN_EINVAL;
-    if (!pattn__icl_size_ok(g->d, g->K, o->n) || (long)o->batch * g->K > 1L << 30) return PATTN_EINVAL;
-    if (!pattn__icl_regime_mask(mdl, o->regime, NULL) || !pattn__icl_same_means(g, mdl)) return PATTN_EINVAL;
-    if (!pattn__all_finite_f64(mdl->theta, (size_t)mdl->np)) return PATTN_EINVAL;
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
+    PATTN__REQ(out, "out is NULL");
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(mdl->d == g->d && mdl->K == g->K, "mdl has d = %d, K = %d but the generator's mixture has d = %d, K = %d; they must match", mdl->d, mdl->K, g->d, g->K);
+    PATTN__REQ(n >= 1, "n (the context length) is %d; it must be >= 1", n);
+    if (!pattn__icl_opts_ok(__func__, &o)) return PATTN_EINVAL;
+    if (o.batch == 0) o.batch = 256;
+    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
+    PATTN__REQ((long)o.batch * g->K <= 1L << 30, "o->batch * K = %ld exceeds 2^30 samples per step", (long)o.batch * g->K);
+    PATTN__REQ(pattn__icl_regime_mask(mdl, o.regime, NULL), "o->regime is %s, which does not apply to a %s model (REDUCED: PT, FT, JT; FULL: PT, FT, JT, DEC; PGD: DEC; PGD_TASK: LB)", pattn__icl_regime_name(o.regime), pattn__icl_type_name(mdl->type));
+    PATTN__REQ(pattn__icl_same_means(g, mdl), "mdl->mu differs from the generator's task means; a PGD model must be made from the same mixture");
+    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
+    pattn__optim_resolve(&o.opt, 1000, mdl->type == PATTN_ICL_FULL ? 0.03 : 0.1, PATTN_SCHED_COSINE);
+    if (o.scaling == PATTN_LR_DEFAULT) o.scaling = PATTN_LR_SCALED;
     np = mdl->np;
     D = mdl->d + 1;
     t = (pattn_icl_trainer *)PATTN_MALLOC(sizeof *t);
-    if (!t) return PATTN_ENOMEM;
+    if (!t) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate the trainer");
     memset(t, 0, sizeof *t);
     t->g = g;
     t->md = mdl;
-    t->o = *o;
-    if (t->o.batch == 0) t->o.batch = 3072;
-    if (t->o.steps == 0) t->o.steps = 1000;
-    if (t->o.lr == 0.0) t->o.lr = 1e-3;
-    if (t->o.beta1 == 0.0) t->o.beta1 = 0.9;
-    if (t->o.beta2 == 0.0) t->o.beta2 = 0.999;
-    if (t->o.eps == 0.0) t->o.eps = 1e-8;
-    if (t->o.progress_every == 0) t->o.progress_every = t->o.steps / 100 > 0 ? t->o.steps / 100 : 1;
+    t->o = o;
+    t->n = n;
+    t->diverged_at = -1;
     nwork = (size_t)D * D + 2 * (size_t)mdl->K * D;
-    t->grad = (double *)PATTN_MALLOC((4 * (size_t)np + nwork) * sizeof(double));
+    t->grad = (double *)PATTN_MALLOC((5 * (size_t)np + nwork) * sizeof(double));
     t->mask = (unsigned char *)PATTN_MALLOC((size_t)np);
-    if (!t->grad || !t->mask) { pattn_icl_trainer_free(t); return PATTN_ENOMEM; }
-    st = pattn__icl_ctx_init(&t->c, mdl, o->n, t->o.batch, 1);
-    if (st != PATTN_OK) { pattn_icl_trainer_free(t); return st; }
+    if (!t->grad || !t->mask) {
+        pattn_icl_trainer_free(t);
+        return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate the trainer's state (%d parameters)", np);
+    }
+    st = pattn__icl_ctx_init(&t->c, mdl, n, o.batch, 1);
+    if (st != PATTN_OK) {
+        pattn_icl_trainer_free(t);
+        return pattn__fail(st, __func__, "cannot allocate the trainer's batch buffers (batch %d)", o.batch);
+    }
     t->m1 = t->grad + np;
     t->m2 = t->m1 + np;
     t->lrs = t->m2 + np;
-    t->work = t->lrs + np;
+    t->back = t->lrs + np;
+    t->work = t->back + np;
     memset(t->m1, 0, 2 * (size_t)np * sizeof(double));
-    pattn__icl_regime_mask(mdl, o->regime, t->mask);
-    pattn__icl_lr_scales(mdl, o->n, o->scaled, t->lrs);
-    pattn__icl_regime_apply(mdl, o->regime, o->seed);
+    pattn__icl_regime_mask(mdl, o.regime, t->mask);
+    pattn__icl_lr_scales(mdl, n, o.scaling == PATTN_LR_SCALED, t->lrs);
+    pattn__icl_regime_apply(mdl, o.regime, o.opt.seed);
     *out = t;
     return PATTN_OK;
 }
@@ -4804,7 +5211,7 @@ static pattn_status pattn__icl_trainer_eval(pattn_icl_trainer *t, double *loss)
     int k;
     pattn_status st;
     for (k = 0; k < t->g->K; ++k) {
-        t->c.seeds[k] = pattn_icl_step_seed(t->o.seed, t->step, k);
+        t->c.seeds[k] = pattn_icl_step_seed(t->o.opt.seed, t->step, k);
         t->c.wgt[k] = (float)(2.0 * t->g->pi[k] / t->c.B);
     }
     st = pattn__icl_eval(&t->c, t->g, t->md);
@@ -4818,8 +5225,9 @@ PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss
 {
     double L;
     pattn_status st;
-    if (!t) return PATTN_EINVAL;
+    PATTN__REQ(t, "t is NULL");
     st = pattn__icl_trainer_eval(t, &L);
+
     if (st != PATTN_OK) return st;
     if (loss) *loss = L;
     if (grad) memcpy(grad, t->grad, (size_t)t->md->np * sizeof(double));
@@ -4828,56 +5236,64 @@ PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss
 
 PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss)
 {
-    const pattn_icl_train_opts *o;
-    double L, lr0, b1c, b2c, *th;
-    long T;
-    int i;
+    const pattn_optim *o;
+    double L, lr0, c1, c2, *th;
+    int i, np, bad;
     pattn_status st;
-    if (!t) return PATTN_EINVAL;
-    o = &t->o;
+    PATTN__REQ(t, "t is NULL");
+    if (t->diverged_at >= 0)
+        return pattn__fail(PATTN_EDIVERGED, __func__, "the run diverged at step %ld; create a new trainer (lower opt.lr)", t->diverged_at);
+    o = &t->o.opt;
     st = pattn__icl_trainer_eval(t, &L);
     if (st != PATTN_OK) return st;
-    T = o->steps;
-    lr0 = o->lr;
-    if (o->cosine && T > 1) {
-        double f = t->step >= T - 1 ? 1.0 : (double)t->step / (double)(T - 1);
-        lr0 = o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
-    }
+    lr0 = pattn__optim_lr(o, t->step);
     th = t->md->theta;
-    b1c = 1.0 - pow(o->beta1, (double)(t->step + 1));
-    b2c = 1.0 - pow(o->beta2, (double)(t->step + 1));
-    for (i = 0; i < t->md->np; ++i) {
-        double gi = t->grad[i], lr = lr0 * t->lrs[i];
-        if (!t->mask[i]) continue;
-        if (o->optimizer == PATTN_ICL_GD) {
-            th[i] -= lr * (gi + o->weight_decay * th[i]);
-            continue;
-        }
-        if (o->decoupled) th[i] -= lr * o->weight_decay * th[i];
-        else gi += o->weight_decay * th[i];
-        t->m1[i] = o->beta1 * t->m1[i] + (1.0 - o->beta1) * gi;
-        t->m2[i] = o->beta2 * t->m2[i] + (1.0 - o->beta2) * gi * gi;
-        th[i] -= lr * (t->m1[i] / b1c) / (sqrt(t->m2[i] / b2c) + o->eps);
+    np = t->md->np;
+    bad = !pattn__finite(L);
+    if (!bad) {
+        memcpy(t->back, th, (size_t)np * sizeof(double));
+        pattn__optim_bias(o, t->step, &c1, &c2);
+        for (i = 0; i < np; ++i)
+            if (t->mask[i]) th[i] = pattn__optim_apply(o, lr0 * t->lrs[i], th[i], t->grad[i], t->m1 + i, t->m2 + i, c1, c2);
+        bad = !pattn__all_finite_f64(th, (size_t)np);
+        if (bad) memcpy(th, t->back, (size_t)np * sizeof(double));
+    }
+    t->last_lr = lr0;
+    if (loss) *loss = L;
+    if (bad) {
+        t->diverged_at = t->step;
+        return pattn__fail(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (batch loss %g, lr %g): lower opt.lr; the model holds the last finite iterate", t->step, o->steps, L, lr0);
     }
     ++t->step;
-    if (o->progress && (t->step % o->progress_every == 0 || t->step == o->steps))
-        o->progress(o->user, t->step, o->steps, L);
-    if (loss) *loss = L;
+    if (o->progress && (t->step % o->progress_every == 0 || t->step == o->steps)) {
+        pattn_train_rec rec;
+        memset(&rec, 0, sizeof rec);
+        rec.step = t->step - 1;
+        rec.loss = L;
+        rec.acc = NAN;
+        rec.lr = lr0;
+        if (o->progress(o->user, &rec, o->steps)) t->o.opt.steps = t->step; /* stop here */
+    }
     return PATTN_OK;
 }
 
-PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl,
-                                       const pattn_icl_train_opts *o, double **history)
+PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl, int n,
+                                       const pattn_icl_train_opts *o, pattn_history *hist)
 {
     pattn_icl_trainer *t;
-    pattn_status st = pattn_icl_trainer_create(g, mdl, o, &t);
-    long s;
+    pattn_status st = pattn_icl_trainer_create(g, mdl, n, o, &t);
     if (st != PATTN_OK) return st;
-    for (s = 0; s < t->o.steps; ++s) {
+    if (hist) hist->diverged_at = -1;
+    while (t->step < t->o.opt.steps) {
         double L;
+        long s = t->step;
         st = pattn_icl_trainer_step(t, &L);
+        if (hist && (st == PATTN_OK || st == PATTN_EDIVERGED)) pattn__hist_push(hist, s, L, NAN, t->last_lr);
         if (st != PATTN_OK) break;
-        if (history) arrput(*history, L);
+    }
+    if (st == PATTN_EDIVERGED) {
+        if (hist) hist->diverged_at = t->diverged_at;
+        pattn__fail(st, __func__, "diverged at step %ld of %ld (lr %g): lower opt.lr; the model holds the last finite iterate", t->diverged_at, t->o.opt.steps, t->last_lr);
     }
     pattn_icl_trainer_free(t);
     return st;
@@ -4892,10 +5308,16 @@ PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_i
     int k, K;
     long j;
     double L = 0.0, V = 0.0;
-    if (!g || !g->pi || !pattn__icl_model_ok(mdl) || n < 1 || batch < 2) return PATTN_EINVAL;
-    if (mdl->d != g->d || mdl->K != g->K || !pattn__icl_size_ok(g->d, g->K, n) || !pattn__icl_same_means(g, mdl))
-        return PATTN_EINVAL;
-    if ((long)batch * g->K > 1L << 30 || !pattn__all_finite_f64(mdl->theta, (size_t)mdl->np)) return PATTN_EINVAL;
+    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    PATTN__REQ(batch >= 2, "batch is %d; it must be >= 2 (the standard error needs two samples)", batch);
+    PATTN__REQ(mdl->d == g->d && mdl->K == g->K, "mdl has d = %d, K = %d but the generator's mixture has d = %d, K = %d; they must match", mdl->d, mdl->K, g->d, g->K);
+    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
+    PATTN__REQ(pattn__icl_same_means(g, mdl), "mdl->mu differs from the generator's task means; a PGD model must be made from the same mixture");
+    PATTN__REQ((long)batch * g->K <= 1L << 30, "batch * K = %ld exceeds 2^30", (long)batch * g->K);
+    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
+
     K = g->K;
     st = pattn__icl_ctx_init(&c, mdl, n, batch, 0);
     if (st != PATTN_OK) return st;
@@ -4976,30 +5398,23 @@ PATTN_DEF void pattn_cmm_attention_weights(int T, int k, double gamma, double *w
     if (w_irr) *w_irr = wi;
 }
 
-/* every model check of spec §6 except kappa and lambda */
-static int pattn__cmm_theory_ok(const pattn_cmm *m, double gamma)
+/* every model check of the theory except kappa and lambda */
+static int pattn__cmm_theory_ok(const char *fn, const pattn_cmm *m, double gamma)
 {
-    if (!m) return 0;
-    if (m->T < 1 || m->d < 0) return 0;
-    if (!pattn__finite(m->zeta) || !(m->zeta > 0.0 && m->zeta <= 1.0)) return 0;
-    if (lround(m->zeta * (double)m->T) < 1) return 0;
-    if (!pattn__finite(m->sigma) || !(m->sigma > 0.0)) return 0;
-    if (!pattn__finite(m->q_norm) || !(m->q_norm > 0.0)) return 0;
-    if (!pattn__finite(m->v_norm) || !(m->v_norm > 0.0)) return 0;
-    if (!pattn__finite(m->rho) || !(m->rho >= 0.0)) return 0;
-    if (!pattn__finite(m->eps) || !(m->eps >= 0.0 && m->eps <= 1.0)) return 0;
-    if (!pattn__finite(m->dist_q) || !(m->dist_q >= 0.0 && m->dist_q < 1.0)) return 0;
-    if (m->noise != PATTN_NOISE_ORTHO && m->noise != PATTN_NOISE_ISO) return 0;
-    if (!pattn__finite(gamma)) return 0;
+    if (!pattn__cmm_fields_ok(fn, m, 1)) return 0;
+    PATTN__OK(pattn__finite(gamma), "gamma is %g; it must be finite", gamma);
     return 1;
 }
 
-PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m, double gamma,
+PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m_in, double gamma,
                                               pattn_feature_law *out)
 {
     pattn_feature_law L;
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
     int k;
-    if (!out || !pattn__cmm_theory_ok(m, gamma)) return PATTN_EINVAL;
+    PATTN__REQ(out, "out is NULL");
+    if (!pattn__cmm_theory_ok(__func__, m, gamma)) return PATTN_EINVAL;
     k = (int)lround(m->zeta * (double)m->T);
     memset(&L, 0, sizeof L);
     L.T = m->T;
@@ -5086,21 +5501,26 @@ PATTN_DEF void pattn_ridge_resolvent(double kappa, double ell, double *theta, do
 }
 
 /* pi is a probability vector: finite, non-negative, summing to 1 within 1e-9 */
-static int pattn__prob_ok(int n, const double *pi)
+static int pattn__prob_ok(const char *fn, int n, const double *pi)
 {
     int i;
     double t = 0.0;
-    if (n < 1 || !pi) return 0;
+    PATTN__OK(n >= 1, "n (the number of atoms) is %d; it must be >= 1", n);
+    PATTN__OK(pi, "the weights are NULL");
     for (i = 0; i < n; ++i) {
-        if (!pattn__finite(pi[i]) || pi[i] < 0.0) return 0;
+        PATTN__OK(pattn__finite(pi[i]) && pi[i] >= 0.0, "weight %d is %g; every weight must be finite and >= 0", i, pi[i]);
         t += pi[i];
     }
-    return fabs(t - 1.0) <= 1e-9;
+    PATTN__OK(fabs(t - 1.0) <= 1e-9, "the weights sum to %.12g; they must sum to 1 (within 1e-9)", t);
+    return 1;
 }
 
-static int pattn__law_ok(int n, const double *pi, const double *b)
+static int pattn__law_ok(const char *fn, int n, const double *pi, const double *b)
 {
-    return pattn__prob_ok(n, pi) && b && pattn__all_finite_f64(b, (size_t)n);
+    if (!pattn__prob_ok(fn, n, pi)) return 0;
+    PATTN__OK(b, "b (the atoms) is NULL");
+    PATTN__OK(pattn__all_finite_f64(b, (size_t)n), "b holds a NaN or infinite value");
+    return 1;
 }
 
 /* sum pi_i Phi(-b_i m / S); 1/2 when the head has no signal direction (m = 0) */
@@ -5122,13 +5542,16 @@ PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const do
     pattn_ridge_limits L;
     double ell, V = 0.0, D;
     int i;
-    if (!out || !pattn__law_ok(n, pi, b)) return PATTN_EINVAL;
-    if (!pattn__finite(s) || !(s > 0.0) || !pattn__finite(v_norm) || !(v_norm > 0.0) ||
-        !pattn__finite(cq) || !(cq >= 0.0) || d < 0 || !pattn__finite(kappa) ||
-        !(kappa > 0.0) || !pattn__finite(lambda) || !(lambda >= 0.0))
-        return PATTN_EINVAL;
+    PATTN__REQ(out, "out is NULL");
+    if (!pattn__law_ok(__func__, n, pi, b)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__finite(s) && s > 0.0, "s is %g; it must be finite and > 0", s);
+    PATTN__REQ(pattn__finite(v_norm) && v_norm > 0.0, "v_norm is %g; it must be finite and > 0", v_norm);
+    PATTN__REQ(pattn__finite(cq) && cq >= 0.0, "cq is %g; it must be finite and >= 0", cq);
+    PATTN__REQ(d >= 0, "d is %d; it must be >= 0 (0: no finite-d correction)", d);
+    PATTN__REQ(pattn__finite(kappa) && kappa > 0.0, "kappa is %g; it must be finite and > 0", kappa);
+    PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
     ell = lambda / (s * s);
-    if (!pattn__finite(ell)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__finite(ell), "lambda / s^2 = %g / %g^2 overflows", lambda, s);
     memset(&L, 0, sizeof L);
     pattn_ridge_resolvent(kappa, ell, &L.theta, &L.omega, &L.psi, &L.sqrt_delta);
     for (i = 0; i < n; ++i) {
@@ -5204,14 +5627,16 @@ PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const doubl
 {
     int i;
     double B1 = 0.0;
-    if (!pattn__law_ok(n, pi, b) || !pattn__finite(kappa) || !(kappa > 0.0)) return NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
+    if (!pattn__finite(kappa) || !(kappa > 0.0)) return pattn__bad(__func__, "kappa is %g; it must be finite and > 0", kappa) + NAN;
     for (i = 0; i < n; ++i) B1 += pi[i] * b[i];
     return pattn__law_err(n, pi, b, B1, sqrt(B1 * B1 + 1.0 / kappa));
 }
 
 PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x)
 {
-    if (!pattn__finite(beta) || !(beta > 0.0) || !pattn__finite(x) || !(x >= 0.0)) return NAN;
+    if (!pattn__finite(beta) || !(beta > 0.0) || !pattn__finite(x) || !(x >= 0.0))
+        return pattn__bad(__func__, "%s", !(pattn__finite(beta) && beta > 0.0) ? "beta must be finite and > 0" : "x must be finite and >= 0") + NAN;
     if (beta <= x * x) return HUGE_VAL;
     return (x * x + beta * beta) / (beta * (beta - x * x));
 }
@@ -5253,7 +5678,7 @@ PATTN_DEF double pattn_bayes_error(int n, const double *pi, const double *b)
 {
     int i, npos = 0, nneg = 0, N, sgn = 0;
     double bmax = 0.0, X, h, xprev, lo = 0.0, err = 0.0;
-    if (!pattn__law_ok(n, pi, b)) return NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
     for (i = 0; i < n; ++i) {
         if (!(pi[i] > 0.0)) continue;
         if (b[i] > 0.0) ++npos;
@@ -5302,7 +5727,9 @@ PATTN_DEF double pattn_ls_pop_error(int n, const double *pi, const double *b, do
 {
     int i;
     double e = 0.0, u;
-    if (!pattn__law_ok(n, pi, b) || !pattn__finite(direction)) return NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
+    if (!pattn__finite(direction)) return pattn__bad(__func__, "direction is %g; it must be finite", direction) + NAN;
+
     if (direction == 0.0) return 0.5;
     u = direction > 0.0 ? 1.0 : -1.0;
     for (i = 0; i < n; ++i) e += pi[i] * pattn_norm_cdf(-u * b[i]);
@@ -5324,7 +5751,7 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
     enum { NGRID = 2000 };
     int i, ui, bu = 1;
     double bmax = 0.0, X, best = HUGE_VAL, bt = 0.0;
-    if (!pattn__law_ok(n, pi, b)) return NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
     for (i = 0; i < n; ++i)
         if (fabs(b[i]) > bmax) bmax = fabs(b[i]);
     X = bmax + 8.0;
@@ -5372,19 +5799,24 @@ static int pattn__law_exact(const pattn_cmm *m, double gamma)
     return m->noise == PATTN_NOISE_ORTHO || gamma == 0.0;
 }
 
-PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m, double gamma)
+PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m_in, double gamma)
 {
-    if (!pattn__cmm_theory_ok(m, gamma)) return 0;
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
+    if (!pattn__cmm_theory_ok(__func__, m, gamma)) return 0;
     if (pattn__law_exact(m, gamma)) return m->T - (int)lround(m->zeta * (double)m->T) + 1;
     return PATTN_LAW_DRAWS;
 }
 
-PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m, double gamma, double *p,
+PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m_in, double gamma, double *p,
                                            double *alpha, double *s, double *c, int *n_atoms)
 {
     int k, T, nirr, n = 0;
     double a;
-    if (!p || !alpha || !s || !n_atoms || !pattn__cmm_theory_ok(m, gamma)) return PATTN_EINVAL;
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
+    PATTN__REQ(p && alpha && s && n_atoms, "%s is NULL", !p ? "p" : !alpha ? "alpha" : !s ? "s" : "n_atoms");
+    if (!pattn__cmm_theory_ok(__func__, m, gamma)) return PATTN_EINVAL;
     T = m->T;
     k = (int)lround(m->zeta * (double)T);
     nirr = T - k;
@@ -5425,7 +5857,7 @@ PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m, double gamma, dou
         if (!sc || !dis) {
             PATTN_FREE(sc);
             PATTN_FREE(dis);
-            return PATTN_ENOMEM;
+            return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
         }
         xi = sc + T;
         pattn_rng_seed(&r, PATTN_LAW_SEED);
@@ -5482,11 +5914,14 @@ PATTN_DEF pattn_status pattn_ridge_fixed_point(int n, const double *p, const dou
     pattn_ridge_fp F;
     int i;
     double Es2 = 0.0, smin = HUGE_VAL, err = 0.0, mse0 = 0.0, nu;
-    if (!out || !pattn__prob_ok(n, p) || !a || !s || !pattn__all_finite_f64(a, (size_t)n) ||
-        !pattn__finite(kappa) || !(kappa > 0.0) || !pattn__finite(lambda) || !(lambda >= 0.0))
-        return PATTN_EINVAL;
+    PATTN__REQ(out, "out is NULL");
+    if (!pattn__prob_ok(__func__, n, p)) return PATTN_EINVAL;
+    PATTN__REQ(a && s, "%s is NULL", a ? "s" : "a");
+    PATTN__REQ(pattn__all_finite_f64(a, (size_t)n), "a holds a NaN or infinite value");
+    PATTN__REQ(pattn__finite(kappa) && kappa > 0.0, "kappa is %g; it must be finite and > 0", kappa);
+    PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
     for (i = 0; i < n; ++i) {
-        if (!pattn__finite(s[i]) || !(s[i] > 0.0)) return PATTN_EINVAL;
+        PATTN__REQ(pattn__finite(s[i]) && s[i] > 0.0, "s[%d] is %g; every noise scale must be finite and > 0", i, s[i]);
         Es2 += p[i] * s[i] * s[i];
         if (p[i] > 0.0 && s[i] < smin) smin = s[i];
     }
@@ -5513,14 +5948,14 @@ PATTN_DEF pattn_status pattn_ridge_fixed_point(int n, const double *p, const dou
         hi = HUGE_VAL;
         if (lambda > 0.0) hi = 1.0 / (kappa * lambda);
         if (kappa > 1.0) hi = fmin(hi, 1.0 / ((kappa - 1.0) * smin * smin));
-        if (!(hi >= lo) || !pattn__finite(hi)) return PATTN_ENUM;
+        if (!(hi >= lo) || !pattn__finite(hi)) return pattn__fail(PATTN_ENUM, __func__, "no finite bracket for the fixed point (lo %g, hi %g)", lo, hi);
         for (it = 0; it < 400; ++it) {
             double mid = sqrt(lo) * sqrt(hi); /* geometric: the bracket may span decades */
             if (!(mid > lo && mid < hi)) break;
             if (pattn__fp_gap(n, p, s, kappa, lambda, mid) < 0.0) lo = mid;
             else hi = mid;
         }
-        if (it == 400) return PATTN_ENUM;
+        if (it == 400) return pattn__fail(PATTN_ENUM, __func__, "the fixed-point bisection did not converge in 400 halvings");
         eta = 0.5 * (lo + hi);
         F.eta = eta;
         for (i = 0; i < n; ++i) {
@@ -5594,16 +6029,20 @@ static int pattn__law_merge(int n, double *pi, double *b, double width, pattn__a
     return m;
 }
 
-PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m, double gamma, double kappa,
+PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamma, double kappa,
                                               double lambda, pattn_head_risk *out)
 {
     pattn_head_risk R;
     pattn_status st;
     int n, i;
     double *buf;
-    if (!out || !pattn__cmm_theory_ok(m, gamma) || !pattn__finite(kappa) || !(kappa > 0.0) ||
-        !pattn__finite(lambda) || !(lambda >= 0.0))
-        return PATTN_EINVAL;
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
+    PATTN__REQ(out, "out is NULL");
+    if (!pattn__cmm_theory_ok(__func__, m, gamma)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__finite(kappa) && kappa > 0.0, "kappa is %g; it must be finite and > 0 (kappa = n/d)", kappa);
+    PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
+
     memset(&R, 0, sizeof R);
     if (m->noise == PATTN_NOISE_ORTHO && m->dist_q == 0.0) {
         pattn_feature_law F;
@@ -5611,7 +6050,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m, double gamma, 
         st = pattn_feature_law_eval(m, gamma, &F);
         if (st != PATTN_OK) return st;
         buf = (double *)PATTN_MALLOC(2 * (size_t)F.n_atoms * sizeof(double));
-        if (!buf) return PATTN_ENOMEM;
+        if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
         n = pattn_feature_law_atoms(&F, buf, buf + F.n_atoms);
         st = n > 0 ? pattn_ridge_limits_eval(n, buf, buf + F.n_atoms, F.s, m->v_norm,
                                              F.c * m->q_norm, m->d, kappa, lambda, &L)
@@ -5630,7 +6069,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m, double gamma, 
         R.err_pop = pattn_ls_pop_error(n, buf, buf + F.n_atoms, L.B1);
         if (n > PATTN__MERGE_ABOVE) { /* only for very long sequences (T > ~4000) */
             pattn__atom *scr = (pattn__atom *)PATTN_MALLOC((size_t)n * sizeof(pattn__atom));
-            if (!scr) { PATTN_FREE(buf); return PATTN_ENOMEM; }
+            if (!scr) { PATTN_FREE(buf); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
             n = pattn__law_merge(n, buf, buf + F.n_atoms, PATTN__MERGE_WIDTH, scr);
             PATTN_FREE(scr);
         }
@@ -5646,7 +6085,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m, double gamma, 
         int sz = pattn_attention_law_size(m, gamma);
         buf = (double *)PATTN_MALLOC(5 * (size_t)sz * sizeof(double));
         scr = (pattn__atom *)PATTN_MALLOC((size_t)sz * sizeof(pattn__atom));
-        if (!buf || !scr) { PATTN_FREE(buf); PATTN_FREE(scr); return PATTN_ENOMEM; }
+        if (!buf || !scr) { PATTN_FREE(buf); PATTN_FREE(scr); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
         p = buf; al = p + sz; s = al + sz; c = s + sz; b = c + sz;
         st = pattn_attention_law(m, gamma, p, al, s, c, &n);
         if (st == PATTN_OK) {
@@ -5769,46 +6208,6 @@ static pattn_status pattn__iclt_eig(const double *A, int d, double *w, double *V
     return PATTN_OK;
 }
 
-PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m)
-{
-    int d, K, k;
-    size_t dd;
-    double sum = 0.0, *buf;
-    pattn_status st = PATTN_OK;
-    if (!m || !m->pi || !m->cov_beta || m->d < 1 || m->K < 1) return PATTN_EINVAL;
-    d = m->d;
-    K = m->K;
-    dd = (size_t)d * (size_t)d;
-    for (k = 0; k < K; ++k) {
-        if (!pattn__finite(m->pi[k]) || m->pi[k] < 0.0) return PATTN_EINVAL;
-        sum += m->pi[k];
-    }
-    if (!(fabs(sum - 1.0) <= 1e-9)) return PATTN_EINVAL;
-    if (m->mu && !pattn__all_finite_f64(m->mu, (size_t)K * (size_t)d)) return PATTN_EINVAL;
-    if (!pattn__all_finite_f64(m->cov_beta, (size_t)K * dd)) return PATTN_EINVAL;
-    if (m->noise_var)
-        for (k = 0; k < K; ++k)
-            if (!pattn__finite(m->noise_var[k]) || m->noise_var[k] < 0.0) return PATTN_EINVAL;
-    if (m->cov_x && !pattn__all_finite_f64(m->cov_x, dd)) return PATTN_EINVAL;
-    buf = (double *)PATTN_MALLOC((dd + (size_t)d) * sizeof(double));
-    if (!buf) return PATTN_ENOMEM;
-    if (m->cov_x) {
-        memcpy(buf, m->cov_x, dd * sizeof(double));
-        st = pattn_chol(buf, d); /* ENUM: not symmetric or not positive definite */
-    }
-    for (k = 0; k < K && st == PATTN_OK; ++k) {
-        double *w = buf + dd, mx;
-        int i;
-        st = pattn_sym_eig(m->cov_beta + (size_t)k * dd, d, w, NULL); /* ENUM: not symmetric */
-        if (st != PATTN_OK) break;
-        mx = 0.0;
-        for (i = 0; i < d; ++i) mx = fabs(w[i]) > mx ? fabs(w[i]) : mx;
-        /* Jacobi eigenvalues are accurate to a few ulp of |A|: anything more negative is real */
-        if (w[0] < -1e-12 * mx) st = PATTN_ENUM;
-    }
-    PATTN_FREE(buf);
-    return st;
-}
 
 /* The problem in whitened coordinates x~ = S^{-1/2} x: beta~ = S^{1/2} beta, so S becomes I,
    Sigma_k -> S^{1/2} Sigma_k S^{1/2}, mu_k -> S^{1/2} mu_k, W -> S^{1/2} W S^{1/2},
@@ -5836,7 +6235,7 @@ static pattn_status pattn__iclt_whiten(const pattn_icl_mix *m, pattn__iclt_wh *w
     w->d = d;
     w->K = K;
     w->mem = p = (double *)PATTN_MALLOC(tot * sizeof(double));
-    if (!p) return PATTN_ENOMEM;
+    if (!p) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     w->sh = p; p += dd;
     w->sih = p; p += dd;
     w->sbar = p; p += dd;
@@ -5849,7 +6248,7 @@ static pattn_status pattn__iclt_whiten(const pattn_icl_mix *m, pattn__iclt_wh *w
     if (m->cov_x) {
         double *ev = w->tmp, *V = w->tmp + d, *f = ev + d + dd;
         pattn_status st = pattn_sym_eig(m->cov_x, d, ev, V);
-        if (st == PATTN_OK && !(ev[0] > 0.0)) st = PATTN_ENUM;
+        if (st == PATTN_OK && !(ev[0] > 0.0)) st = pattn__fail(PATTN_ENUM, "pattn_icl_theory", "cov_x has eigenvalue %g; it must be positive definite", ev[0]);
         if (st != PATTN_OK) { PATTN_FREE(w->mem); w->mem = NULL; return st; }
         for (i = 0; i < d; ++i) f[i] = sqrt(ev[i]);
         pattn__iclt_vfv(V, f, w->sh, d);
@@ -5943,8 +6342,9 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
     int d, K, i, k;
     size_t dd;
     double *lam, *V, *A, *B, *C, *u;
-    if (!out || n < 1) return PATTN_EINVAL;
-    st = pattn_icl_mix_check(m);
+    PATTN__REQ(out, "out is NULL");
+    PATTN__REQ(n >= 1, "n (the context length) is %d; it must be >= 1", n);
+    st = pattn__icl_mix_check(__func__, m);
     if (st != PATTN_OK) return st;
     st = pattn__iclt_whiten(m, &w);
     if (st != PATTN_OK) return st;
@@ -6005,7 +6405,7 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
     r.ey2 = w.tau;
     if (!pattn__finite(r.ey2) || !pattn__finite(r.pt) || !pattn__finite(r.ft) ||
         !pattn__finite(r.jt) || !pattn__finite(r.dec) || !pattn__finite(r.lb))
-        st = PATTN_ENUM;
+        st = pattn__fail(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
     else
         *out = r;
 done:
@@ -6020,15 +6420,17 @@ PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *p
     int k;
     double sum = 0.0, sb = 0.0, m2 = 0.0, lam1, tau, ds, d1, dn = (double)n, dd = (double)d;
     pattn_icl_risks r;
-    if (!out || !pi || !s || d < 1 || n < 1 || K < 1) return PATTN_EINVAL;
-    if (!pattn__finite(sigma2) || sigma2 < 0.0) return PATTN_EINVAL;
+    PATTN__REQ(out && pi && s, "%s is NULL", !out ? "out" : !pi ? "pi" : "s");
+    PATTN__REQ(d >= 1 && n >= 1 && K >= 1, "%s is %d; it must be >= 1", d < 1 ? "d" : n < 1 ? "n" : "K", d < 1 ? d : n < 1 ? n : K);
+    PATTN__REQ(pattn__finite(sigma2) && sigma2 >= 0.0, "sigma2 is %g; it must be finite and >= 0", sigma2);
     for (k = 0; k < K; ++k) {
-        if (!pattn__finite(pi[k]) || pi[k] < 0.0) return PATTN_EINVAL;
-        if (!pattn__finite(s[k]) || s[k] < 0.0) return PATTN_EINVAL;
-        if (mk && !pattn__finite(mk[k])) return PATTN_EINVAL;
+        PATTN__REQ(pattn__finite(pi[k]) && pi[k] >= 0.0, "pi[%d] is %g; every weight must be finite and >= 0", k, pi[k]);
+        PATTN__REQ(pattn__finite(s[k]) && s[k] >= 0.0, "s[%d] is %g; it must be finite and >= 0", k, s[k]);
+        PATTN__REQ(!mk || pattn__finite(mk[k]), "mk[%d] is %g; it must be finite", k, mk[k]);
         sum += pi[k];
     }
-    if (!(fabs(sum - 1.0) <= 1e-9)) return PATTN_EINVAL;
+    PATTN__REQ(fabs(sum - 1.0) <= 1e-9, "pi sums to %.12g; it must sum to 1 (within 1e-9)", sum);
+
     for (k = 0; k < K; ++k) {
         sb += pi[k] * s[k];
         if (mk) m2 += pi[k] * mk[k] * mk[k];
@@ -6055,12 +6457,12 @@ PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *p
             r.lb += pi[k] * dd * s[k] * ((dd + 1.0) * s[k] + sigma2) / ((dn + 1.0 + dd) * s[k] + sigma2);
     if (!pattn__finite(r.ey2) || !pattn__finite(r.pt) || !pattn__finite(r.ft) ||
         !pattn__finite(r.jt) || !pattn__finite(r.dec) || !pattn__finite(r.lb))
-        return PATTN_ENUM;
+        return pattn__fail(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
     *out = r;
     return PATTN_OK;
 }
 
-PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regime, double *W,
+PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_icl_regime regime, double *W,
                                          double *b)
 {
     pattn__iclt_wh w;
@@ -6068,8 +6470,10 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regi
     int d, K, i, k, nw;
     size_t dd;
     double *Wt, *bt, *V, *A, *lam, *f, *c, *z, thr;
-    if (!W || n < 1 || regime < PATTN_ICL_PT || regime > PATTN_ICL_LB) return PATTN_EINVAL;
-    st = pattn_icl_mix_check(m);
+    PATTN__REQ(W, "W is NULL");
+    PATTN__REQ(n >= 1, "n (the context length) is %d; it must be >= 1", n);
+    PATTN__REQ(regime >= PATTN_ICL_PT && regime <= PATTN_ICL_LB, "regime is %d; it must be a pattn_icl_regime value", (int)regime);
+    st = pattn__icl_mix_check(__func__, m);
     if (st != PATTN_OK) return st;
     st = pattn__iclt_whiten(m, &w);
     if (st != PATTN_OK) return st;
@@ -6078,7 +6482,7 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regi
     dd = (size_t)d * (size_t)d;
     nw = regime == PATTN_ICL_LB ? K : 1;
     Wt = (double *)PATTN_MALLOC(((size_t)nw * dd + (size_t)K * (size_t)d) * sizeof(double));
-    if (!Wt) { PATTN_FREE(w.mem); return PATTN_ENOMEM; }
+    if (!Wt) { PATTN_FREE(w.mem); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
     bt = Wt + (size_t)nw * dd;
     memset(bt, 0, (size_t)K * (size_t)d * sizeof(double));
     V = w.tmp;
@@ -6124,7 +6528,8 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regi
             pattn__iclt_mv(V, 1, mu, c, d);
             for (i = 0; i < d; ++i) {
                 if (lam[i] > thr && lam[i] > 0.0) c[i] /= lam[i];
-                else if (fabs(c[i]) > 1e-8 * nmu) st = PATTN_ENUM; /* infimum not attained */
+                else if (fabs(c[i]) > 1e-8 * nmu) /* infimum not attained */
+                    st = pattn__fail(PATTN_ENUM, __func__, "task %d's mean leaves the range of Sigma-bar: the JT optimum is an infimum no finite prompt attains (pass b = NULL for W alone)", k);
                 else c[i] = 0.0;
             }
             pattn__iclt_mv(V, 0, c, z, d);
@@ -6163,7 +6568,7 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, int regi
                 memcpy(bt, m->mu, (size_t)K * (size_t)d * sizeof(double));
             }
         }
-        if (!pattn__all_finite_f64(Wt, (size_t)nw * dd + (size_t)K * (size_t)d)) st = PATTN_ENUM;
+        if (!pattn__all_finite_f64(Wt, (size_t)nw * dd + (size_t)K * (size_t)d)) st = pattn__fail(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
     }
     if (st == PATTN_OK) {
         memcpy(W, Wt, (size_t)nw * dd * sizeof(double));
@@ -6222,23 +6627,24 @@ static double pattn__iclt_task(const double *S, const double *W, const double *E
 }
 
 /* shared by pattn_icl_risk (centred = 0) and pattn_icl_risk_pgd (centred = 1) */
-static pattn_status pattn__iclt_risk(const pattn_icl_mix *m, int n, const double *W, int nw,
+static pattn_status pattn__iclt_risk(const char *fn, const pattn_icl_mix *m, int n, const double *W, int nw,
                                      const double *b, int centred, double *risk_k, double *risk)
 {
     int d, K, k;
     size_t dd;
     double *S, *E, *P1, *P2, *t1, *t2, *v, *u, *rk, trA = 0.0, tot = 0.0;
     pattn_status st;
-    if (!W || !risk || n < 1) return PATTN_EINVAL;
-    st = pattn_icl_mix_check(m);
+    if (!W || !risk) return pattn__fail(PATTN_EINVAL, fn, "%s is NULL", W ? "risk" : "W");
+    if (n < 1) return pattn__fail(PATTN_EINVAL, fn, "n (the context length) is %d; it must be >= 1", n);
+    st = pattn__icl_mix_check(fn, m);
     if (st != PATTN_OK) return st;
     d = m->d;
     K = m->K;
     dd = (size_t)d * (size_t)d;
-    if (!pattn__all_finite_f64(W, (size_t)nw * dd)) return PATTN_EINVAL;
-    if (b && !pattn__all_finite_f64(b, (size_t)K * (size_t)d)) return PATTN_EINVAL;
+    if (!pattn__all_finite_f64(W, (size_t)nw * dd)) return pattn__fail(PATTN_EINVAL, fn, "W holds a NaN or infinite value");
+    if (b && !pattn__all_finite_f64(b, (size_t)K * (size_t)d)) return pattn__fail(PATTN_EINVAL, fn, "b holds a NaN or infinite value");
     S = (double *)PATTN_MALLOC((6 * dd + 2 * (size_t)d + (size_t)K) * sizeof(double));
-    if (!S) return PATTN_ENOMEM;
+    if (!S) return pattn__fail(PATTN_ENOMEM, fn, "cannot allocate %s", "scratch memory");
     E = S + dd;
     P1 = E + dd;
     P2 = P1 + dd;
@@ -6259,7 +6665,7 @@ static pattn_status pattn__iclt_risk(const pattn_icl_mix *m, int n, const double
         tot += m->pi[k] * rk[k];
     }
     if (!pattn__all_finite_f64(rk, (size_t)K) || !pattn__finite(tot)) {
-        st = PATTN_ENUM;
+        st = pattn__fail(PATTN_ENUM, fn, "a result is not finite: the inputs' magnitudes overflow double");
     } else {
         if (risk_k) memcpy(risk_k, rk, (size_t)K * sizeof(double));
         *risk = tot;
@@ -6271,14 +6677,15 @@ static pattn_status pattn__iclt_risk(const pattn_icl_mix *m, int n, const double
 PATTN_DEF pattn_status pattn_icl_risk(const pattn_icl_mix *m, int n, const double *W,
                                       const double *b, double *risk_k, double *risk)
 {
-    return pattn__iclt_risk(m, n, W, 1, b, 0, risk_k, risk);
+    return pattn__iclt_risk(__func__, m, n, W, 1, b, 0, risk_k, risk);
 }
 
 PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const double *W,
                                           int per_task, double *risk_k, double *risk)
 {
-    if (!m || (per_task != 0 && per_task != 1)) return PATTN_EINVAL;
-    return pattn__iclt_risk(m, n, W, per_task ? (m->K > 0 ? m->K : 1) : 1, NULL, 1, risk_k, risk);
+    PATTN__REQ(m, "m (the mixture) is NULL");
+    PATTN__REQ(per_task == 0 || per_task == 1, "per_task is %d; it must be 0 (one W) or 1 (W_k per task)", per_task);
+    return pattn__iclt_risk(__func__, m, n, W, per_task ? (m->K > 0 ? m->K : 1) : 1, NULL, 1, risk_k, risk);
 }
 
 #ifdef __cplusplus

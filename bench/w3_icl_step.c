@@ -21,9 +21,10 @@ static void one(const pattn_icl_gen *g, int type, int regime, const char *name)
     int th, top = bench_max_threads() < 2 ? bench_max_threads() : 2;
     char nm[64];
     memset(&o, 0, sizeof o);
-    o.regime = regime; o.n = 50; o.batch = 3072; o.steps = 1000000; o.lr = 1e-3; o.seed = 3;
+    o.regime = regime; o.batch = 3072; o.opt.steps = 1000000; o.opt.lr = 1e-3; o.opt.seed = 3;
+    o.opt.schedule = PATTN_SCHED_CONSTANT; o.scaling = PATTN_LR_UNIFORM;
     if (pattn_icl_model_create(&g->mix, type, type == PATTN_ICL_FULL ? 1 : 0, &mdl) != PATTN_OK ||
-        pattn_icl_model_init(mdl, o.n, 1) != PATTN_OK || pattn_icl_trainer_create(g, mdl, &o, &t) != PATTN_OK)
+        pattn_icl_model_init(mdl, 50, 1) != PATTN_OK || pattn_icl_trainer_create(g, mdl, 50, &o, &t) != PATTN_OK)
         abort();
     for (th = 1; th <= top; ++th) {
         bench_stat s;

@@ -16,9 +16,10 @@ static void train(void *q)
     ctx_t *c = (ctx_t *)q;
     pattn_icl_train_opts o;
     memset(&o, 0, sizeof o);
-    o.regime = PATTN_ICL_JT; o.n = 20; o.batch = 3072; o.steps = 2000; o.lr = 1e-3; o.seed = 5;
+    o.regime = PATTN_ICL_JT; o.batch = 3072; o.opt.steps = 2000; o.opt.lr = 1e-3; o.opt.seed = 5;
+    o.opt.schedule = PATTN_SCHED_CONSTANT; o.scaling = PATTN_LR_UNIFORM; /* the authors' setting */
     memset(c->mdl->theta, 0, sizeof(double) * (size_t)c->mdl->np);
-    if (pattn_icl_train(c->g, c->mdl, &o, NULL) != PATTN_OK) abort();
+    if (pattn_icl_train(c->g, c->mdl, 20, &o, NULL) != PATTN_OK) abort();
 }
 
 int main(void)

@@ -73,14 +73,15 @@ static double fit(pattn_model mdl, const pattn_cmm *m, const float *X, const flo
     pattn_params P;
     pattn_train_opts o;
     pattn_batch_out bo;
-    pattn_train_rec *hist = NULL;
+    pattn_history hist;
     if (!buf) { fprintf(stderr, "expressivity: out of memory\n"); exit(1); }
     P.d = d; P.p = buf; P.v = buf + d; P.W = mdl == PATTN_SA ? buf + 2 * d : NULL;
     memset(&o, 0, sizeof o);
     o.model = mdl;
     o.loss = PATTN_LOSS_LOGISTIC;
-    o.adam = 1;
-    o.lr = 0.1;
+    o.opt.optimizer = PATTN_OPT_ADAM;
+    o.opt.lr = 0.1;
+    o.opt.schedule = PATTN_SCHED_CONSTANT;
     for (r = 0; r < RESTARTS; ++r) {
         pattn_rng rng;
         pattn_rng_seed(&rng, seed + 1000003 * (uint64_t)r);
@@ -89,16 +90,17 @@ static double fit(pattn_model mdl, const pattn_cmm *m, const float *X, const flo
             P.p[i] = (float)(0.01 * pattn_rng_normal_f64(&rng));
             P.v[i] = (float)(0.01 * pattn_rng_normal_f64(&rng));
         }
-        o.iters = PILOT;
+        o.opt.steps = PILOT;
+        memset(&hist, 0, sizeof hist);
         CK(pattn_train(&o, &P, X, y, n, m->T, &hist));
-        if (hist[PILOT - 1].loss < best_loss) {
-            best_loss = hist[PILOT - 1].loss;
+        if (hist.rec[PILOT - 1].loss < best_loss) {
+            best_loss = hist.rec[PILOT - 1].loss;
             memcpy(best, buf, (size_t)np * sizeof(float));
         }
-        arrfree(hist);
+        pattn_history_free(&hist);
     }
     memcpy(buf, best, (size_t)np * sizeof(float));
-    o.iters = iters - PILOT;
+    o.opt.steps = iters - PILOT;
     CK(pattn_train(&o, &P, X, y, n, m->T, NULL));
     memset(&bo, 0, sizeof bo);
     CK(pattn_model_batch(mdl, &P, PATTN_LOSS_LOGISTIC, Xt, yt, nt, m->T, &bo, NULL, 0));

@@ -78,17 +78,16 @@ static void train(const pattn_icl_gen *g, pattn_icl_model *md, int regime, int n
 {
     pattn_icl_train_opts o;
     memset(&o, 0, sizeof o);
-    o.regime = regime;
-    o.n = n;
+    o.regime = (pattn_icl_regime)regime;
     o.batch = b->batch;
-    o.steps = steps;
-    o.lr = lr;
-    o.lr_final = b->lr_final;
-    o.cosine = b->cosine;
-    o.scaled = b->scaled;
-    o.weight_decay = b->wd;
-    o.seed = 1000u * (unsigned)n + (unsigned)regime + 97u * (unsigned)p;
-    CK(pattn_icl_train(g, md, &o, NULL));
+    o.opt.steps = steps;
+    o.opt.lr = lr;
+    o.opt.lr_final = b->lr_final;
+    o.opt.schedule = b->cosine ? PATTN_SCHED_COSINE : PATTN_SCHED_CONSTANT;
+    o.scaling = b->scaled ? PATTN_LR_SCALED : PATTN_LR_UNIFORM;
+    o.opt.weight_decay = b->wd;
+    o.opt.seed = 1000u * (unsigned)n + (unsigned)regime + 97u * (unsigned)p;
+    CK(pattn_icl_train(g, md, n, &o, NULL));
     run_done();
 }
 
@@ -219,7 +218,7 @@ int main(int argc, char **argv)
                "  PT %ld + FT %ld steps, JT and prompt+heads %ld steps\n", b.batch, b.pt, b.ft, b.jt);
     else
         printf("training: Adam, lr %g at each parameter group's natural scale (W lr/(n+d), prompts lr*(n+d), see\n"
-               "  pattn_icl_train_opts.scaled), cosine decay to %g; batch %d per task, fresh every step;\n"
+               "  PATTN_LR_SCALED), cosine decay to %g; batch %d per task, fresh every step;\n"
                "  PT %ld steps, FT %ld more on PT's W, JT and PGD %ld, full prompt+heads %ld (lr %g). %s\n",
                b.lr, b.lr_final, b.batch, b.pt, b.ft, b.jt, b.ph, b.lr_ph,
                full ? "\n  (--full: converged to within the test set's SE.)"

@@ -443,11 +443,10 @@ static void test_fused_gradient(void)
         np = md->np;
         fill_random(md->theta, np, types[ti] == PATTN_ICL_FULL ? 0.4 : 0.1, &r);
         memset(&o, 0, sizeof o);
-        o.regime = regs[ti];
-        o.n = n;
+        o.regime = (pattn_icl_regime)regs[ti];
         o.batch = B;
-        o.seed = 1234 + ti;
-        PT_CHECK(pattn_icl_trainer_create(g, md, &o, &tr) == PATTN_OK, "trainer_create");
+        o.opt.seed = 1234 + ti;
+        PT_CHECK(pattn_icl_trainer_create(g, md, n, &o, &tr) == PATTN_OK, "trainer_create");
         if (!tr) { pattn_icl_model_free(md); continue; }
         gf = (double *)malloc(sizeof(double) * (size_t)np);
         gd = (double *)malloc(sizeof(double) * (size_t)np);
@@ -465,7 +464,7 @@ static void test_fused_gradient(void)
             part.yq = all.yq + (size_t)k * B;
             part.beta = all.beta + (size_t)k * B * d;
             part.task = all.task + (size_t)k * B;
-            tb_sample(&part, g, k, pattn_icl_step_seed(o.seed, 0, k));
+            tb_sample(&part, g, k, pattn_icl_step_seed(o.opt.seed, 0, k));
             wk[k] = t.pi[k] / B;
         }
         pattn_icl_loss_grad(md, n, K * B, all.X, all.y, all.xq, all.yq, all.task, wk, NULL, &Ld, gd);
@@ -640,13 +639,15 @@ static void test_optimum_simulation(void)
 /* ---- training ----------------------------------------------------------------------------- */
 
 typedef struct prog_rec { long calls, last, total; int bad; } prog_rec;
-static void prog_cb(void *user, long step, long steps, double loss)
+static int prog_cb(void *user, const pattn_train_rec *rec, long steps)
 {
     prog_rec *p = (prog_rec *)user;
-    if (step <= p->last || !(loss >= 0.0)) p->bad = 1;
+    long step = rec->step + 1;
+    if (step <= p->last || !(rec->loss >= 0.0) || !isnan(rec->acc)) p->bad = 1;
     p->last = step;
     p->total = steps;
     p->calls++;
+    return 0;
 }
 
 /* x = A^-1 b by Gaussian elimination with partial pivoting (d <= 16) */
@@ -685,7 +686,8 @@ static void test_train_converges(void)
     pattn_icl_model *md = NULL, *ft = NULL, *pgd = NULL;
     pattn_icl_train_opts o;
     int n = 10;
-    double risk, L, se, *hist = NULL;
+    double risk, L, se;
+    pattn_history hist;
     prog_rec pr;
     tiso_make(&a, 4, 1.4, -0.6, 1, 2, 0);
     if (pattn_icl_gen_create(&a.m, &g) != PATTN_OK || pattn_icl_theory(&a.m, n, &R) != PATTN_OK) {
@@ -694,35 +696,35 @@ static void test_train_converges(void)
     }
     pattn_icl_model_create(&a.m, PATTN_ICL_REDUCED, 0, &md);
     memset(&o, 0, sizeof o);
-    o.n = n;
+    memset(&hist, 0, sizeof hist);
     o.batch = pt_quick() ? 128 : 512;
-    o.steps = pt_quick() ? 400 : 1500;
-    o.lr = 0.1;
-    o.lr_final = 1e-4;
-    o.cosine = 1;
-    o.scaled = 1;
-    o.seed = 11;
-    o.progress = prog_cb;
-    o.user = &pr;
-    o.progress_every = 100;
+    o.opt.steps = pt_quick() ? 400 : 1500;
+    o.opt.lr = 0.1;
+    o.opt.lr_final = 1e-4;
+    o.opt.schedule = PATTN_SCHED_COSINE;
+    o.scaling = PATTN_LR_SCALED;
+    o.opt.seed = 11;
+    o.opt.progress = prog_cb;
+    o.opt.user = &pr;
+    o.opt.progress_every = 100;
     /* PT */
     memset(&pr, 0, sizeof pr);
     o.regime = PATTN_ICL_PT;
-    PT_CHECK(pattn_icl_train(g, md, &o, &hist) == PATTN_OK, "train PT");
-    PT_CHECKF(arrlen(hist) == o.steps, "history holds every step (%d)", (int)arrlen(hist));
-    PT_CHECKF(pr.calls == o.steps / 100 + (o.steps % 100 != 0) && pr.last == o.steps && pr.total == o.steps && !pr.bad,
+    PT_CHECK(pattn_icl_train(g, md, n, &o, &hist) == PATTN_OK, "train PT");
+    PT_CHECKF(hist.len == o.opt.steps && hist.diverged_at == -1, "history holds every step (%ld)", hist.len);
+    PT_CHECKF(pr.calls == o.opt.steps / 100 + (o.opt.steps % 100 != 0) && pr.last == o.opt.steps && pr.total == o.opt.steps && !pr.bad,
               "progress callback (%ld calls)", pr.calls);
     pattn_icl_risk(&a.m, n, md->W, md->b, NULL, &risk);
     PT_CHECKF(risk >= R.pt * (1 - 1e-12) && risk <= 1.02 * R.pt, "PT trained: exact risk %.5f vs L_PT %.5f", risk, R.pt);
     pattn_icl_test_loss(g, md, n, pt_quick() ? 10000 : 50000, 5, NULL, &L, &se);
     PT_CHECKF(fabs(L - risk) <= 4 * se, "PT trained: test loss %.5f +- %.5f vs its exact risk %.5f", L, se, risk);
-    pt_info("Adam PT  (d=4, n=10, %ld steps, batch %d): exact risk %.5f, L_PT %.5f (+%.2f%%), test %.4f +- %.4f", o.steps, o.batch, risk, R.pt, 100 * (risk / R.pt - 1), L, se);
+    pt_info("Adam PT  (d=4, n=10, %ld steps, batch %d): exact risk %.5f, L_PT %.5f (+%.2f%%), test %.4f +- %.4f", o.opt.steps, o.batch, risk, R.pt, 100 * (risk / R.pt - 1), L, se);
     /* FT: prompts on the frozen PT weights */
     pattn_icl_model_create(&a.m, PATTN_ICL_REDUCED, 0, &ft);
     memcpy(ft->theta, md->theta, sizeof(double) * (size_t)md->np);
     o.regime = PATTN_ICL_FT;
-    o.progress = NULL;
-    PT_CHECK(pattn_icl_train(g, ft, &o, NULL) == PATTN_OK, "train FT");
+    o.opt.progress = NULL;
+    PT_CHECK(pattn_icl_train(g, ft, n, &o, NULL) == PATTN_OK, "train FT");
     PT_CHECK(!memcmp(ft->W, md->W, sizeof(double) * 16), "FT leaves W frozen");
     pattn_icl_risk(&a.m, n, ft->W, ft->b, NULL, &risk);
     {
@@ -743,7 +745,7 @@ static void test_train_converges(void)
     /* JT from zero */
     pattn_icl_model_init(md, n, 0);
     o.regime = PATTN_ICL_JT;
-    PT_CHECK(pattn_icl_train(g, md, &o, NULL) == PATTN_OK, "train JT");
+    PT_CHECK(pattn_icl_train(g, md, n, &o, NULL) == PATTN_OK, "train JT");
     pattn_icl_risk(&a.m, n, md->W, md->b, NULL, &risk);
     PT_CHECKF(risk >= R.jt * (1 - 1e-12) && risk <= 1.02 * R.jt, "JT trained: exact risk %.5f vs L_JT %.5f", risk, R.jt);
     pattn_icl_test_loss(g, md, n, pt_quick() ? 10000 : 50000, 6, NULL, &L, &se);
@@ -752,15 +754,15 @@ static void test_train_converges(void)
     /* known-mean PGD, shared W */
     pattn_icl_model_create(&a.m, PATTN_ICL_PGD, 0, &pgd);
     o.regime = PATTN_ICL_DEC;
-    PT_CHECK(pattn_icl_train(g, pgd, &o, NULL) == PATTN_OK, "train PGD");
+    PT_CHECK(pattn_icl_train(g, pgd, n, &o, NULL) == PATTN_OK, "train PGD");
     pattn_icl_risk_pgd(&a.m, n, pgd->W, 0, NULL, &risk);
     PT_CHECKF(risk >= R.dec * (1 - 1e-12) && risk <= 1.02 * R.dec, "PGD trained: exact risk %.5f vs L_dec %.5f", risk, R.dec);
     pt_info("Adam PGD: exact risk %.5f, L_dec %.5f (+%.2f%%)", risk, R.dec, 100 * (risk / R.dec - 1));
     pt_dump("icl.train.reduced_jt.theta", md->theta, sizeof(double) * (size_t)md->np);
     pt_dump("icl.train.reduced_ft.theta", ft->theta, sizeof(double) * (size_t)ft->np);
     pt_dump("icl.train.pgd.theta", pgd->theta, sizeof(double) * (size_t)pgd->np);
-    pt_dump("icl.train.history", hist, sizeof(double) * (size_t)arrlen(hist));
-    arrfree(hist);
+    pt_dump("icl.train.history", hist.rec, sizeof *hist.rec * (size_t)hist.len);
+    pattn_history_free(&hist);
     pattn_icl_model_free(md);
     pattn_icl_model_free(ft);
     pattn_icl_model_free(pgd);
@@ -785,19 +787,18 @@ static void test_train_full(void)
     pattn_icl_model_create(&a.m, PATTN_ICL_FULL, 1, &md);
     pattn_icl_model_init(md, n, 1);
     memset(&o, 0, sizeof o);
-    o.n = n;
     o.regime = PATTN_ICL_DEC;
     o.batch = pt_quick() ? 128 : 512;
-    o.steps = pt_quick() ? 1000 : 3000;
-    o.lr = 0.1;
-    o.lr_final = 1e-4;
-    o.cosine = 1;
-    o.scaled = 1;
-    o.seed = 12;
-    PT_CHECK(pattn_icl_train(g, md, &o, NULL) == PATTN_OK, "train full prompt+heads");
+    o.opt.steps = pt_quick() ? 1000 : 3000;
+    o.opt.lr = 0.1;
+    o.opt.lr_final = 1e-4;
+    o.opt.schedule = PATTN_SCHED_COSINE;
+    o.scaling = PATTN_LR_SCALED;
+    o.opt.seed = 12;
+    PT_CHECK(pattn_icl_train(g, md, n, &o, NULL) == PATTN_OK, "train full prompt+heads");
     pattn_icl_test_loss(g, md, n, pt_quick() ? 10000 : 50000, 9, NULL, &L, &se);
     PT_CHECKF(L >= R.lb - 4 * se && L <= 1.03 * R.dec + 4 * se, "full prompt+heads: test %.5f +- %.5f vs L_dec %.5f (L_LB %.5f)", L, se, R.dec, R.lb);
-    pt_info("Adam full model, prompt+heads (%ld steps): test %.4f +- %.4f, L_dec %.4f, L_LB %.4f", o.steps, L, se, R.dec, R.lb);
+    pt_info("Adam full model, prompt+heads (%ld steps): test %.4f +- %.4f, L_dec %.4f, L_LB %.4f", o.opt.steps, L, se, R.dec, R.lb);
     pattn_icl_model_free(md);
     pattn_icl_gen_free(g);
 }
@@ -822,17 +823,17 @@ static void test_optimizer(void)
         fill_random(md->theta, np, 0.2, &r);
         memset(&o, 0, sizeof o);
         o.regime = PATTN_ICL_JT;
-        o.n = 5;
         o.batch = 70;
-        o.steps = 2;
-        o.lr = 0.01;
-        o.weight_decay = 0.1;
-        o.decoupled = pass == 1;
-        o.optimizer = pass >= 2 ? PATTN_ICL_GD : PATTN_ICL_ADAM;
-        o.cosine = pass == 3;
-        o.lr_final = 0.002;
-        o.seed = 40 + pass;
-        pattn_icl_trainer_create(g, md, &o, &tr);
+        o.opt.steps = 2;
+        o.opt.lr = 0.01;
+        o.opt.weight_decay = 0.1;
+        o.opt.decoupled = pass == 1;
+        o.opt.optimizer = pass >= 2 ? PATTN_OPT_GD : PATTN_OPT_ADAM;
+        o.opt.schedule = pass == 3 ? PATTN_SCHED_COSINE : PATTN_SCHED_CONSTANT;
+        o.scaling = PATTN_LR_UNIFORM;
+        o.opt.lr_final = 0.002;
+        o.opt.seed = 40 + pass;
+        pattn_icl_trainer_create(g, md, 5, &o, &tr);
         if (!tr) { PT_CHECK(0, "trainer"); break; }
         if (pass == 3) pattn_icl_trainer_step(tr, NULL);
         memcpy(th0, md->theta, sizeof(double) * (size_t)np);
@@ -853,31 +854,30 @@ static void test_optimizer(void)
     /* masks: PT zeroes and freezes the prompts; FT freezes W */
     fill_random(md->theta, np, 0.2, &r);
     memset(&o, 0, sizeof o);
-    o.n = 5;
     o.batch = 70;
-    o.steps = 3;
+    o.opt.steps = 3;
     o.regime = PATTN_ICL_PT;
-    pattn_icl_train(g, md, &o, NULL);
+    pattn_icl_train(g, md, 5, &o, NULL);
     ok = 1;
     for (i = 0; i < 12; ++i) ok &= md->b[i] == 0.0;
     PT_CHECK(ok, "PT: prompts zero");
     memcpy(th0, md->theta, sizeof(double) * (size_t)np);
     o.regime = PATTN_ICL_FT;
-    pattn_icl_train(g, md, &o, NULL);
+    pattn_icl_train(g, md, 5, &o, NULL);
     PT_CHECK(!memcmp(th0, md->theta, 9 * sizeof(double)) && memcmp(th0 + 9, md->b, 12 * sizeof(double)), "FT: W frozen, prompts move");
     pattn_icl_model_free(md);
     /* the full model: PT fixes heads e_D and zero prompts; FT only moves prompts */
     pattn_icl_model_create(&t.m, PATTN_ICL_FULL, 2, &md);
     pattn_icl_model_init(md, 5, 3);
     o.regime = PATTN_ICL_PT;
-    pattn_icl_train(g, md, &o, NULL);
+    pattn_icl_train(g, md, 5, &o, NULL);
     ok = 1;
     for (i = 0; i < 4 * 2 * 4; ++i) ok &= md->P[i] == 0.0;
     for (i = 0; i < 4 * 4; ++i) ok &= md->h[i] == (i % 4 == 3);
     PT_CHECK(ok, "full PT: zero prompts, heads e_D");
     memcpy(g0, md->theta, sizeof(double) * 48);
     o.regime = PATTN_ICL_FT;
-    pattn_icl_train(g, md, &o, NULL);
+    pattn_icl_train(g, md, 5, &o, NULL);
     PT_CHECK(!memcmp(g0, md->theta, 48 * sizeof(double)), "full FT: Wq, Wk, Wv frozen");
     ok = 0;
     for (i = 0; i < 32; ++i) ok |= md->P[i] != 0.0;
@@ -892,17 +892,16 @@ static void test_optimizer(void)
         pattn_icl_model_init(md, 6, 4);
         pattn_icl_model_init(m2, 6, 4);
         memset(&o, 0, sizeof o);
-        o.n = 6;
         o.batch = 200;
-        o.steps = 15;
-        o.lr = 0.01;
+        o.opt.steps = 15;
+        o.opt.lr = 0.01;
         o.regime = PATTN_ICL_DEC;
-        o.seed = 77;
+        o.opt.seed = 77;
         set_threads(1);
-        pattn_icl_train(g, md, &o, NULL);
+        pattn_icl_train(g, md, 6, &o, NULL);
         pattn_icl_test_loss(g, md, 6, 300, 1, NULL, &loss1, NULL);
         set_threads(2);
-        pattn_icl_train(g, m2, &o, NULL);
+        pattn_icl_train(g, m2, 6, &o, NULL);
         pattn_icl_test_loss(g, m2, 6, 300, 1, NULL, &loss2, NULL);
         set_threads(thr);
         PT_CHECK(!memcmp(md->theta, m2->theta, sizeof(double) * (size_t)md->np) && loss1 == loss2,
@@ -1032,39 +1031,41 @@ static void test_bad_input(void)
     }
     /* training options */
     memset(&o, 0, sizeof o);
-    o.n = 3;
     o.regime = PATTN_ICL_JT;
-    o.steps = 2;
+    o.opt.steps = 2;
     o.batch = 10;
-#define BADT(stmt, what)                                                                          \
+#define BADT(n_, stmt, what)                                                                      \
     do {                                                                                          \
-        double *h_ = NULL;                                                                        \
+        pattn_history h_;                                                                         \
+        memset(&h_, 0, sizeof h_);                                                                \
         ob = o;                                                                                   \
         stmt;                                                                                     \
         tr = tsent;                                                                               \
-        PT_CHECK(pattn_icl_trainer_create(g, full, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: " what); \
-        PT_CHECK(pattn_icl_train(g, full, &ob, &h_) == PATTN_EINVAL && !h_, "train: " what);      \
+        PT_CHECK(pattn_icl_trainer_create(g, full, n_, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: " what); \
+        PT_CHECK(pattn_icl_train(g, full, n_, &ob, &h_) == PATTN_EINVAL && !h_.rec, "train: " what); \
     } while (0)
-    BADT(ob.n = 0, "n = 0");
-    BADT(ob.batch = -1, "batch < 0");
-    BADT(ob.steps = -1, "steps < 0");
-    BADT(ob.lr = -1e-3, "lr < 0");
-    BADT(ob.lr = NAN, "lr NaN");
-    BADT(ob.lr_final = -1, "lr_final < 0");
-    BADT(ob.beta1 = 1.0, "beta1 = 1");
-    BADT(ob.beta2 = -0.5, "beta2 < 0");
-    BADT(ob.eps = -1, "eps < 0");
-    BADT(ob.weight_decay = -0.1, "weight decay < 0");
-    BADT(ob.optimizer = 5, "unknown optimiser");
-    BADT(ob.regime = PATTN_ICL_LB, "LB on the full model");
-    BADT(ob.regime = 9, "unknown regime");
-    BADT(ob.progress_every = -1, "progress_every < 0");
+    BADT(0, (void)0, "n = 0");
+    BADT(3, ob.batch = -1, "batch < 0");
+    BADT(3, ob.opt.steps = -1, "steps < 0");
+    BADT(3, ob.opt.lr = -1e-3, "lr < 0");
+    BADT(3, ob.opt.lr = NAN, "lr NaN");
+    BADT(3, ob.opt.lr_final = -1, "lr_final < 0");
+    BADT(3, ob.opt.beta1 = 1.0, "beta1 = 1");
+    BADT(3, ob.opt.beta2 = -0.5, "beta2 < 0");
+    BADT(3, ob.opt.eps = -1, "eps < 0");
+    BADT(3, ob.opt.weight_decay = -0.1, "weight decay < 0");
+    BADT(3, ob.opt.optimizer = (pattn_optimizer)5, "unknown optimiser");
+    BADT(3, ob.opt.schedule = (pattn_schedule)5, "unknown schedule");
+    BADT(3, ob.scaling = (pattn_lr_scaling)5, "unknown scaling");
+    BADT(3, ob.regime = PATTN_ICL_LB, "LB on the full model");
+    BADT(3, ob.regime = (pattn_icl_regime)9, "unknown regime");
+    BADT(3, ob.opt.progress_every = -1, "progress_every < 0");
 #undef BADT
     PT_CHECK(!memcmp(th, full->theta, sizeof(double) * (size_t)full->np), "trainer: model untouched on error");
     tr = tsent;
-    PT_CHECK(pattn_icl_trainer_create(NULL, full, &o, &tr) == PATTN_EINVAL && tr == tsent, "trainer: NULL gen");
-    PT_CHECK(pattn_icl_trainer_create(g, NULL, &o, &tr) == PATTN_EINVAL && tr == tsent, "trainer: NULL model");
-    PT_CHECK(pattn_icl_trainer_create(g, full, NULL, &tr) == PATTN_EINVAL && tr == tsent, "trainer: NULL options");
+    PT_CHECK(pattn_icl_trainer_create(NULL, full, 3, &o, &tr) == PATTN_EINVAL && tr == tsent, "trainer: NULL gen");
+    PT_CHECK(pattn_icl_trainer_create(g, NULL, 3, &o, &tr) == PATTN_EINVAL && tr == tsent, "trainer: NULL model");
+    PT_CHECK(pattn_icl_trainer_create(g, full, 3, &o, NULL) == PATTN_EINVAL, "trainer: NULL out");
     PT_CHECK(pattn_icl_trainer_step(NULL, &L) == PATTN_EINVAL && L == -7, "trainer_step: NULL");
     PT_CHECK(pattn_icl_trainer_grad(NULL, &L, gr) == PATTN_EINVAL && L == -7, "trainer_grad: NULL");
     {
@@ -1074,11 +1075,11 @@ static void test_bad_input(void)
         pattn_icl_model_create(&t.m, PATTN_ICL_PGD_TASK, 0, &pgdt);
         ob = o;
         ob.regime = PATTN_ICL_DEC;
-        PT_CHECK(pattn_icl_trainer_create(g, red, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: DEC on the reduced model");
+        PT_CHECK(pattn_icl_trainer_create(g, red, 3, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: DEC on the reduced model");
         ob.regime = PATTN_ICL_LB;
-        PT_CHECK(pattn_icl_trainer_create(g, pgd, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: LB with a shared W");
+        PT_CHECK(pattn_icl_trainer_create(g, pgd, 3, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: LB with a shared W");
         ob.regime = PATTN_ICL_JT;
-        PT_CHECK(pattn_icl_trainer_create(g, pgdt, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: JT on PGD");
+        PT_CHECK(pattn_icl_trainer_create(g, pgdt, 3, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: JT on PGD");
         /* a PGD model of a mixture with other task means */
         tmix_aniso(&u);
         u.mu[5] += 1.0;
@@ -1087,7 +1088,7 @@ static void test_bad_input(void)
         pattn_icl_model_create(&u.m, PATTN_ICL_PGD, 0, &pgd);
         ob = o;
         ob.regime = PATTN_ICL_DEC;
-        PT_CHECK(pattn_icl_trainer_create(g, pgd, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: PGD model with other means");
+        PT_CHECK(pattn_icl_trainer_create(g, pgd, 3, &ob, &tr) == PATTN_EINVAL && tr == tsent, "trainer: PGD model with other means");
         L = se = -7;
         PT_CHECK(pattn_icl_test_loss(g, pgd, 3, 10, 1, NULL, &L, &se) == PATTN_EINVAL && L == -7 && se == -7, "test_loss: PGD model with other means");
         pattn_icl_model_free(red);
@@ -1096,7 +1097,7 @@ static void test_bad_input(void)
         /* a model of another mixture */
         tiso_make(&iso, 10, 1, -1, 1, 1, 0);
         pattn_icl_model_create(&iso.m, PATTN_ICL_FULL, 1, &other);
-        PT_CHECK(pattn_icl_trainer_create(g, other, &o, &tr) == PATTN_EINVAL && tr == tsent, "trainer: model of another dimension");
+        PT_CHECK(pattn_icl_trainer_create(g, other, 3, &o, &tr) == PATTN_EINVAL && tr == tsent, "trainer: model of another dimension");
         PT_CHECK(pattn_icl_test_loss(g, other, 3, 10, 1, Lk, &L, &se) == PATTN_EINVAL, "test_loss: model of another dimension");
     }
     Lk[0] = Lk[1] = Lk[2] = Lk[3] = -7;

@@ -64,6 +64,7 @@ void suite_p1_models(void);
 void suite_p1_theory(void);
 void suite_icl_theory(void);
 void suite_icl_train(void);
+void suite_api(void);
 
 static const struct { const char *name; void (*fn)(void); } pt_suites[] = {
     {"foundation", suite_foundation},
@@ -71,6 +72,7 @@ static const struct { const char *name; void (*fn)(void); } pt_suites[] = {
     {"p1_theory", suite_p1_theory},
     {"icl_theory", suite_icl_theory},
     {"icl_train", suite_icl_train},
+    {"api", suite_api},
 };
 
 int main(int argc, char **argv)

@@ -871,12 +871,12 @@ static void test_ridge(void)
 /* ---- training ----------------------------------------------------------------------------- */
 
 typedef struct { int calls, stop_at; } prog_ctx;
-static int prog_cb(void *u, const pattn_train_rec *rec, int iters)
+static int prog_cb(void *u, const pattn_train_rec *rec, long steps)
 {
     prog_ctx *c = (prog_ctx *)u;
-    (void)iters;
+    (void)steps;
     c->calls++;
-    return rec->iter == c->stop_at;
+    return rec->step == c->stop_at;
 }
 
 static void test_training(void)
@@ -886,55 +886,58 @@ static void test_training(void)
     float *X = fvec((size_t)n * T * d), *y = fvec((size_t)n), p[16], v[16], W[256];
     pattn_params P;
     pattn_train_opts o;
-    pattn_train_rec *hist = NULL;
+    pattn_history hist;
     prog_ctx pc;
     int i;
+    memset(&hist, 0, sizeof hist);
     pattn_cmm_sample(&m, NULL, 11, 0, n, X, y, NULL);
     P.d = d; P.p = p; P.v = v; P.W = NULL;
 
     /* full-batch GD on PA, logistic: the loss decreases */
     memset(p, 0, sizeof p); memset(v, 0, sizeof v);
     memset(&o, 0, sizeof o);
-    o.model = PATTN_PA; o.loss = PATTN_LOSS_LOGISTIC; o.iters = 40; o.lr = 0.5;
+    o.model = PATTN_PA; o.loss = PATTN_LOSS_LOGISTIC; o.opt.steps = 40; o.opt.lr = 0.5;
+    o.opt.optimizer = PATTN_OPT_GD; o.opt.schedule = PATTN_SCHED_CONSTANT;
     PT_CHECK(pattn_train(&o, &P, X, y, n, T, &hist) == PATTN_OK, "GD");
-    PT_CHECKF(arrlen(hist) == 40, "history length %d", (int)arrlen(hist));
-    PT_CHECK(hist[0].iter == 0 && hist[39].iter == 39, "history iterations");
-    PT_NEAR(hist[0].loss, log(2.0), 1e-12, 0); /* zero init: f = 0 */
-    PT_CHECKF(hist[39].loss < 0.8 * hist[0].loss, "GD decreases the loss: %.4f -> %.4f", hist[0].loss, hist[39].loss);
+    PT_CHECKF(hist.len == 40 && hist.diverged_at == -1, "history length %ld", hist.len);
+    PT_CHECK(hist.rec[0].step == 0 && hist.rec[39].step == 39 && hist.rec[5].lr == 0.5, "history steps and rates");
+    PT_NEAR(hist.rec[0].loss, log(2.0), 1e-12, 0); /* zero init: f = 0 */
+    PT_CHECKF(hist.rec[39].loss < 0.8 * hist.rec[0].loss, "GD decreases the loss: %.4f -> %.4f", hist.rec[0].loss, hist.rec[39].loss);
     {
         int mono = 1;
-        for (i = 1; i < 40; ++i) mono &= hist[i].loss <= hist[i - 1].loss + 1e-12;
+        for (i = 1; i < 40; ++i) mono &= hist.rec[i].loss <= hist.rec[i - 1].loss + 1e-12;
         PT_CHECK(mono, "small-step full-batch GD: monotone loss");
     }
-    pt_dump("p1 train GD history", hist, (size_t)arrlen(hist) * sizeof *hist);
+    pt_dump("p1 train GD history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
     pt_dump("p1 train GD params", p, sizeof p);
     pt_dump("p1 train GD params v", v, sizeof v);
-    arrfree(hist);
+    pattn_history_free(&hist);
+    PT_CHECK(hist.rec == NULL && hist.len == 0, "pattn_history_free empties the history");
 
     /* Adam on an easy instance converges */
     memset(p, 0, sizeof p); memset(v, 0, sizeof v);
-    o.adam = 1; o.lr = 0.05; o.iters = 150;
+    o.opt.optimizer = PATTN_OPT_ADAM; o.opt.lr = 0.05; o.opt.steps = 150;
     PT_CHECK(pattn_train(&o, &P, X, y, n, T, &hist) == PATTN_OK, "Adam");
-    PT_CHECKF(hist[149].acc >= 0.99 && hist[149].loss < 0.1, "Adam converges: acc %.4f loss %.4f", hist[149].acc, hist[149].loss);
-    pt_info("Adam on PA (n=%d, d=%d, T=%d): loss %.4f -> %.4f, accuracy %.3f", n, d, T, hist[0].loss, hist[149].loss, hist[149].acc);
-    pt_dump("p1 train Adam history", hist, (size_t)arrlen(hist) * sizeof *hist);
-    arrfree(hist);
+    PT_CHECKF(hist.rec[149].acc >= 0.99 && hist.rec[149].loss < 0.1, "Adam converges: acc %.4f loss %.4f", hist.rec[149].acc, hist.rec[149].loss);
+    pt_info("Adam on PA (n=%d, d=%d, T=%d): loss %.4f -> %.4f, accuracy %.3f", n, d, T, hist.rec[0].loss, hist.rec[149].loss, hist.rec[149].acc);
+    pt_dump("p1 train Adam history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
+    pattn_history_free(&hist);
 
     /* mini-batch GD with a progress callback that stops early */
     memset(p, 0, sizeof p); memset(v, 0, sizeof v);
-    o.adam = 0; o.lr = 0.5; o.iters = 100; o.batch = 64; o.seed = 3;
+    o.opt.optimizer = PATTN_OPT_GD; o.opt.lr = 0.5; o.opt.steps = 100; o.batch = 64; o.opt.seed = 3;
     pc.calls = 0; pc.stop_at = 29;
-    o.progress = prog_cb; o.user = &pc;
+    o.opt.progress = prog_cb; o.opt.user = &pc; o.opt.progress_every = 1;
     PT_CHECK(pattn_train(&o, &P, X, y, n, T, &hist) == PATTN_OK, "mini-batch");
-    PT_CHECKF(arrlen(hist) == 30 && pc.calls == 30, "callback stops training: %d records, %d calls", (int)arrlen(hist), pc.calls);
+    PT_CHECKF(hist.len == 30 && pc.calls == 30, "callback stops training: %ld records, %d calls", hist.len, pc.calls);
     {
         double a = 0, b = 0;
-        for (i = 0; i < 5; ++i) { a += hist[i].loss; b += hist[25 + i].loss; }
+        for (i = 0; i < 5; ++i) { a += hist.rec[i].loss; b += hist.rec[25 + i].loss; }
         PT_CHECKF(b < a, "mini-batch GD decreases the loss (%.4f -> %.4f)", a / 5, b / 5);
     }
-    pt_dump("p1 train minibatch history", hist, (size_t)arrlen(hist) * sizeof *hist);
-    arrfree(hist);
-    o.progress = NULL; o.batch = 0;
+    pt_dump("p1 train minibatch history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
+    pattn_history_free(&hist);
+    o.opt.progress = NULL; o.batch = 0; o.opt.progress_every = 0;
 
     /* SA trains W and v; LPA and LIN train too; squared loss */
     {
@@ -945,25 +948,57 @@ static void test_training(void)
             for (i = 0; i < d; ++i) W[i * d + i] = 1.0f;
             P.W = ms[k] == PATTN_SA ? W : NULL;
             if (ms[k] == PATTN_LPA) for (i = 0; i < d; ++i) p[i] = 0.1f;
-            o.model = ms[k]; o.loss = PATTN_LOSS_SQUARED; o.iters = 25; o.lr = ms[k] == PATTN_LPA ? 0.2 : 0.5;
+            o.model = ms[k]; o.loss = PATTN_LOSS_SQUARED; o.opt.steps = 25; o.opt.lr = ms[k] == PATTN_LPA ? 0.2 : 0.5;
             PT_CHECK(pattn_train(&o, &P, X, y, ms[k] == PATTN_SA ? 128 : n, T, &hist) == PATTN_OK, "train");
-            PT_CHECKF(hist[24].loss < hist[0].loss, "%s: loss %.4f -> %.4f", pattn_model_name(ms[k]), hist[0].loss, hist[24].loss);
+            PT_CHECKF(hist.rec[24].loss < hist.rec[0].loss, "%s: loss %.4f -> %.4f", pattn_model_name(ms[k]), hist.rec[0].loss, hist.rec[24].loss);
             if (ms[k] == PATTN_SA) {
                 int moved = 0;
                 for (i = 0; i < d * d; ++i) moved |= W[i] != (i % (d + 1) == 0 ? 1.0f : 0.0f);
                 PT_CHECK(moved, "SA: W is trained");
                 pt_dump("p1 train SA W", W, sizeof W);
             }
-            pt_dump("p1 train history", hist, (size_t)arrlen(hist) * sizeof *hist);
-            arrfree(hist);
+            pt_dump("p1 train history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
+            pattn_history_free(&hist);
         }
         P.W = NULL;
     }
     /* divergence is reported */
     memset(p, 0, sizeof p); memset(v, 0, sizeof v);
-    o.model = PATTN_LPA; o.lr = 1e30; o.iters = 50;
+    o.model = PATTN_LPA; o.opt.lr = 1e30; o.opt.steps = 50;
     for (i = 0; i < d; ++i) p[i] = 1.0f;
-    PT_CHECK(pattn_train(&o, &P, X, y, n, T, NULL) == PATTN_ENUM, "divergence: ENUM");
+    pattn_clear_error();
+    PT_CHECK(pattn_train(&o, &P, X, y, n, T, &hist) == PATTN_EDIVERGED, "divergence: PATTN_EDIVERGED");
+    PT_CHECKF(hist.diverged_at >= 0 && hist.diverged_at < 50 && hist.len == hist.diverged_at + 1,
+              "divergence: step recorded (diverged_at %ld, %ld records)", hist.diverged_at, hist.len);
+    PT_CHECKF(strstr(pattn_last_error(), "pattn_train: diverged at step") != NULL, "divergence message: %s", pattn_last_error());
+    {
+        int fin = 1;
+        for (i = 0; i < d; ++i) fin &= isfinite(p[i]) && isfinite(v[i]);
+        PT_CHECK(fin, "divergence: P keeps the last finite iterate");
+    }
+    pattn_history_free(&hist);
+
+    /* defaults: a zeroed options struct (or NULL) learns the README's recipe */
+    {
+        pattn_cmm r = cmm_make(32, 16, 0.25, 1.0, 3.0, 1.0, 0.0, 0.0, 0.0, PATTN_NOISE_ORTHO);
+        const int nr = 2000, nte = 2000;
+        float *Xr = fvec((size_t)nr * 16 * 32), *yr = fvec((size_t)nr), *Xt = fvec((size_t)nte * 16 * 32), *yt = fvec((size_t)nte);
+        float pr[32], vr[32];
+        pattn_params Pr;
+        pattn_batch_out bo;
+        pattn_cmm_sample(&r, NULL, 1, 0, nr, Xr, yr, NULL);
+        pattn_cmm_sample(&r, NULL, 1, (uint64_t)nr, nte, Xt, yt, NULL);
+        memset(pr, 0, sizeof pr); memset(vr, 0, sizeof vr);
+        Pr.d = 32; Pr.p = pr; Pr.v = vr; Pr.W = NULL;
+        PT_CHECK(pattn_train(NULL, &Pr, Xr, yr, nr, 16, &hist) == PATTN_OK, "defaults: train with o = NULL");
+        PT_CHECKF(hist.len == 300, "defaults: 300 steps (%ld)", hist.len);
+        memset(&bo, 0, sizeof bo);
+        pattn_model_batch(PATTN_PA, &Pr, PATTN_LOSS_SQUARED, Xt, yt, nte, 16, &bo, NULL, 0);
+        pt_info("defaults on the README recipe (d=32, T=16, n=2000): train loss %.4f -> %.4f, test accuracy %.4f", hist.rec[0].loss, hist.rec[hist.len - 1].loss, bo.acc);
+        PT_CHECKF(bo.acc >= 0.95, "defaults learn the README recipe: test accuracy %.4f", bo.acc);
+        pattn_history_free(&hist);
+        free(Xr); free(yr); free(Xt); free(yt);
+    }
     free(X); free(y);
 }
 
@@ -1062,7 +1097,7 @@ static void test_bad_inputs(void)
     pattn_train_opts to;
     pattn_traj_opts jo;
     pattn_traj_result jr;
-    pattn_train_rec *hist = NULL;
+    pattn_history hist;
     pattn_rng r;
     int i;
     char buf[64];
@@ -1157,7 +1192,7 @@ static void test_bad_inputs(void)
     GEN_BAD(zeta, NAN, "gen: zeta NaN");
     GEN_BAD(sigma, -0.1, "gen: sigma < 0");
     GEN_BAD(sigma, INFINITY, "gen: sigma inf");
-    GEN_BAD(q_norm, 0.0, "gen: |q| = 0");
+    GEN_BAD(q_norm, INFINITY, "gen: |q| inf");
     GEN_BAD(v_norm, -1.0, "gen: |v| < 0");
     GEN_BAD(rho, -0.5, "gen: rho < 0");
     GEN_BAD(eps, 1.01, "gen: eps > 1");
@@ -1211,32 +1246,36 @@ static void test_bad_inputs(void)
     memcpy(out2, p, sizeof p);
     memcpy(out2 + 8, v, sizeof v);
     memset(&to, 0, sizeof to);
-    to.model = PATTN_PA; to.iters = 5; to.lr = 0.1;
+    memset(&hist, 0, sizeof hist);
+    to.model = PATTN_PA; to.opt.steps = 5; to.opt.lr = 0.1;
 #define TRAIN_BAD(stmt, what)                                                                   \
     do {                                                                                        \
         pattn_train_opts t2 = to;                                                               \
         stmt;                                                                                   \
-        PT_CHECK(pattn_train(&t2, &P, X, y, n, T, &hist) == PATTN_EINVAL && hist == NULL && !memcmp(out2, p, sizeof p) && !memcmp(out2 + 8, v, sizeof v), what); \
+        PT_CHECK(pattn_train(&t2, &P, X, y, n, T, &hist) == PATTN_EINVAL && hist.rec == NULL && hist.len == 0 && !memcmp(out2, p, sizeof p) && !memcmp(out2 + 8, v, sizeof v), what); \
     } while (0)
-    TRAIN_BAD(t2.iters = 0, "train: iters = 0");
-    TRAIN_BAD(t2.lr = 0, "train: lr = 0");
-    TRAIN_BAD(t2.lr = NAN, "train: lr NaN");
+    TRAIN_BAD(t2.opt.steps = -1, "train: steps < 0");
+    TRAIN_BAD(t2.opt.lr = -1, "train: lr < 0");
+    TRAIN_BAD(t2.opt.lr = NAN, "train: lr NaN");
     TRAIN_BAD(t2.batch = -1, "train: batch < 0");
     TRAIN_BAD(t2.model = (pattn_model)4, "train: unknown model");
     TRAIN_BAD(t2.loss = (pattn_loss)2, "train: unknown loss");
-    TRAIN_BAD((t2.adam = 1, t2.beta1 = 1.0), "train: beta1 = 1");
-    TRAIN_BAD((t2.adam = 1, t2.beta2 = -0.1), "train: beta2 < 0");
-    TRAIN_BAD((t2.adam = 1, t2.adam_eps = -1), "train: Adam eps < 0");
+    TRAIN_BAD(t2.opt.optimizer = (pattn_optimizer)7, "train: unknown optimizer");
+    TRAIN_BAD(t2.opt.schedule = (pattn_schedule)7, "train: unknown schedule");
+    TRAIN_BAD(t2.opt.beta1 = 1.0, "train: beta1 = 1");
+    TRAIN_BAD(t2.opt.beta2 = -0.1, "train: beta2 < 0");
+    TRAIN_BAD(t2.opt.eps = -1, "train: Adam eps < 0");
+    TRAIN_BAD(t2.opt.weight_decay = -1, "train: weight decay < 0");
     TRAIN_BAD((t2.model = PATTN_SA, t2.train = PATTN_TRAIN_P), "train: p of SA");
     TRAIN_BAD((t2.model = PATTN_LIN, t2.train = PATTN_TRAIN_W), "train: W of LIN");
     TRAIN_BAD(t2.train = 8, "train: unknown flag");
     P.W = NULL;
     TRAIN_BAD((t2.model = PATTN_SA, t2.train = PATTN_TRAIN_W), "train: W requested but NULL");
     P.W = W;
-    PT_CHECK(pattn_train(NULL, &P, X, y, n, T, &hist) == PATTN_EINVAL && hist == NULL, "train: NULL options");
-    PT_CHECK(pattn_train(&to, &P, X, y, 0, T, &hist) == PATTN_EINVAL && hist == NULL, "train: n = 0");
+    PT_CHECK(pattn_train(&to, NULL, X, y, n, T, &hist) == PATTN_EINVAL && hist.rec == NULL, "train: NULL P");
+    PT_CHECK(pattn_train(&to, &P, X, y, 0, T, &hist) == PATTN_EINVAL && hist.rec == NULL, "train: n = 0");
     y[0] = NAN;
-    PT_CHECK(pattn_train(&to, &P, X, y, n, T, &hist) == PATTN_EINVAL && hist == NULL && !memcmp(out2, p, sizeof p), "train: NaN label");
+    PT_CHECK(pattn_train(&to, &P, X, y, n, T, &hist) == PATTN_EINVAL && hist.rec == NULL && !memcmp(out2, p, sizeof p), "train: NaN label");
     y[0] = -1.0f;
 
     /* trajectory */
@@ -1249,9 +1288,9 @@ static void test_bad_inputs(void)
     do {                                                                                        \
         pattn_traj_opts j2 = jo;                                                                \
         stmt;                                                                                   \
-        PT_CHECK(call == PATTN_EINVAL && !memcmp(buf, &jr, sizeof jr < sizeof buf ? sizeof jr : sizeof buf) && all_sent(out, 24), what); \
+        { pattn_status st_ = call; PT_CHECKF(st_ == PATTN_EINVAL && !memcmp(buf, &jr, sizeof jr < sizeof buf ? sizeof jr : sizeof buf) && all_sent(out, 24), "%s (status %d, %s)", what, (int)st_, pattn_last_error()); } \
     } while (0)
-    TRAJ_BAD(j2.eta_v = 0, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: eta_v = 0");
+    TRAJ_BAD(j2.eta_v = -1, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: eta_v < 0");
     TRAJ_BAD(j2.eta_p = -1, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: eta_p < 0");
     TRAJ_BAD(j2.lambda = -1, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: lambda < 0");
     TRAJ_BAD(j2.split = 1, pattn_traj3(&j2, X, y, 2, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: split with n < 3");

@@ -752,9 +752,9 @@ static void test_bad_input(void)
         BAD(m.eps = -0.01, "eps < 0");
         BAD(m.eps = 1.01, "eps > 1");
         BAD(m.rho = -0.1, "rho < 0");
-        BAD(m.q_norm = 0.0, "|q| = 0");
+        BAD(m.q_norm = INFINITY, "|q| inf");
         BAD(m.q_norm = -1.0, "|q| < 0");
-        BAD(m.v_norm = 0.0, "|v| = 0");
+        BAD(m.v_norm = NAN, "|v| NaN");
         BAD(m.v_norm = -2.0, "|v| < 0");
         BAD(m.dist_q = 1.0, "dist_q = 1");
         BAD(m.dist_q = -0.1, "dist_q < 0");

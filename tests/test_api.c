@@ -1,0 +1,235 @@
+/* The drop-in contract: every failure names its function, argument and rule; the message is
+   per thread; diverging training stops with PATTN_EDIVERGED and says where; zeroed options
+   are defaults that reach the closed forms; every status has its own sentence. */
+#include "prompt_attn.h"
+#include "harness.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* the last error holds every fragment */
+static int msg_has(const char *a, const char *b, const char *c)
+{
+    const char *e = pattn_last_error();
+    return strstr(e, a) && (!b || strstr(e, b)) && (!c || strstr(e, c));
+}
+#define MSG(call, want, a, b, c)                                                                 \
+    do {                                                                                         \
+        pattn_status st_;                                                                        \
+        pattn_clear_error();                                                                     \
+        st_ = (call);                                                                            \
+        PT_CHECKF(st_ == (want) && msg_has(a, b, c), "%s: status %d, message \"%s\"", #call,    \
+                  (int)st_, pattn_last_error());                                               \
+    } while (0)
+
+/* the README's paper-2 recipe: d = 5, two tasks, n = 20 */
+enum { RD = 5, RK = 2, RN = 20 };
+typedef struct recipe {
+    double pi[RK], mu[RK * RD], cov[RK * RD * RD], noise[RK];
+    pattn_icl_mix m;
+} recipe;
+static void recipe_make(recipe *r)
+{
+    int k, i;
+    memset(r, 0, sizeof *r);
+    r->pi[0] = 0.3;
+    r->pi[1] = 0.7;
+    for (k = 0; k < RK; ++k) {
+        r->noise[k] = 0.01;
+        for (i = 0; i < RD; ++i) {
+            r->mu[k * RD + i] = k == 0 ? 1.0 : -0.5;
+            r->cov[(k * RD + i) * RD + i] = 1.0;
+        }
+    }
+    r->m.d = RD; r->m.K = RK; r->m.pi = r->pi; r->m.mu = r->mu; r->m.cov_beta = r->cov; r->m.noise_var = r->noise;
+}
+
+static void test_messages(void)
+{
+    recipe r;
+    pattn_icl_risks out;
+    pattn_cmm m;
+    pattn_head_risk hr;
+    float X[64], y[4], p[4] = {0}, v[4] = {0};
+    pattn_params P;
+    pattn_batch_out bo;
+    double A[4] = {1, 2, 2, 1}, w[2];
+    recipe_make(&r);
+
+    PT_CHECK(pattn_last_error() != NULL, "pattn_last_error is never NULL");
+    pattn_clear_error();
+    PT_CHECK(pattn_last_error()[0] == 0, "pattn_clear_error empties the message");
+
+    r.pi[0] = 0.4; /* sums to 1.1 */
+    MSG(pattn_icl_theory(&r.m, RN, &out), PATTN_EINVAL, "pattn_icl_theory: ", "m->pi sums to 1.1", "must sum to 1");
+    MSG(pattn_icl_mix_check(&r.m), PATTN_EINVAL, "pattn_icl_mix_check: ", "m->pi sums to 1.1", NULL);
+    r.pi[0] = 0.3;
+    r.cov[0] = -1.0;
+    MSG(pattn_icl_theory(&r.m, RN, &out), PATTN_ENUM, "pattn_icl_theory: ", "m->cov_beta[0]", "positive semidefinite");
+    r.cov[0] = 1.0;
+    MSG(pattn_icl_theory(&r.m, 0, &out), PATTN_EINVAL, "pattn_icl_theory: ", "n (the context length) is 0", ">= 1");
+    MSG(pattn_icl_theory(&r.m, RN, NULL), PATTN_EINVAL, "pattn_icl_theory: ", "out is NULL", NULL);
+
+    memset(&m, 0, sizeof m);
+    m.d = 8; m.T = 4; m.sigma = 1.0; /* zeta forgotten */
+    MSG(pattn_cmm_sample(&m, NULL, 1, 0, 1, X, y, NULL), PATTN_EINVAL, "pattn_cmm_sample: ", "m->zeta is 0", "(0, 1]");
+    MSG(pattn_head_risk_theory(&m, 1.0, 2.0, 0.1, &hr), PATTN_EINVAL, "pattn_head_risk_theory: ", "m->zeta", NULL);
+    m.zeta = 0.25;
+    MSG(pattn_head_risk_theory(&m, 1.0, -2.0, 0.1, &hr), PATTN_EINVAL, "pattn_head_risk_theory: ", "kappa is -2", "> 0");
+    m.eps = 1.5;
+    MSG(pattn_cmm_sample(&m, NULL, 1, 0, 1, X, y, NULL), PATTN_EINVAL, "pattn_cmm_sample: ", "m->eps is 1.5", "[0, 1]");
+    m.eps = 0.0;
+    /* zero norms are the documented defaults |q| = |v*| = 1 */
+    PT_CHECK(pattn_cmm_sample(&m, NULL, 1, 0, 1, X, y, NULL) == PATTN_OK, "cmm: zero q_norm, v_norm mean 1");
+    {
+        float q[8], vs[8];
+        pattn_cmm_vectors(&m, NULL, q, vs);
+        PT_CHECK(q[0] == 1.0f && vs[1] == 1.0f, "cmm: default q = e1, v* = e2");
+    }
+
+    P.d = 4; P.p = p; P.v = NULL; P.W = NULL;
+    MSG(pattn_model_eval(PATTN_PA, &P, X, 4, NULL, NULL, NULL, NULL), PATTN_EINVAL, "pattn_model_eval: ", "P->v is NULL", NULL);
+    P.v = v;
+    v[2] = NAN;
+    MSG(pattn_model_eval(PATTN_PA, &P, X, 4, NULL, NULL, NULL, NULL), PATTN_EINVAL, "pattn_model_eval: ", "P->v", "NaN");
+    v[2] = 0.0f;
+    memset(&bo, 0, sizeof bo);
+    bo.gp = X;
+    MSG(pattn_model_batch(PATTN_LIN, &P, PATTN_LOSS_SQUARED, X, y, 1, 4, &bo, NULL, 0), PATTN_EINVAL, "pattn_model_batch: ", "out->gp", "no prompt");
+    MSG(pattn_sym_eig(A, 0, w, NULL), PATTN_EINVAL, "pattn_sym_eig: ", "n is 0", NULL);
+    A[1] = 3.0;
+    MSG(pattn_chol(A, 2), PATTN_ENUM, "pattn_chol: ", "not symmetric", NULL);
+    A[1] = 2.0;
+    MSG(pattn_chol(A, 2), PATTN_ENUM, "pattn_chol: ", "not positive definite", NULL);
+    pattn_clear_error();
+    PT_CHECK(isnan(pattn_pa_forward_backward_f32(X, 4, 4, p, NULL, NULL, NULL)) && msg_has("pattn_pa_forward_backward_f32: ", "v is NULL", NULL),
+             "NaN-returning kernels record a message too");
+
+    /* every status has its own sentence, and none talks about matrices unless it is ENUM */
+    {
+        static const pattn_status all[5] = {PATTN_OK, PATTN_EINVAL, PATTN_ENOMEM, PATTN_ENUM, PATTN_EDIVERGED};
+        int i, j, distinct = 1;
+        for (i = 0; i < 5; ++i)
+            for (j = 0; j < i; ++j) distinct &= strcmp(pattn_status_str(all[i]), pattn_status_str(all[j])) != 0;
+        PT_CHECK(distinct, "status strings are distinct");
+        PT_CHECK(strstr(pattn_status_str(PATTN_EDIVERGED), "diverged") != NULL, "EDIVERGED says diverged");
+        PT_CHECK(strstr(pattn_status_str(PATTN_EINVAL), "pattn_last_error") != NULL, "EINVAL points at pattn_last_error");
+    }
+}
+
+/* Two threads fail differently at the same time; each reads its own message. */
+static void test_thread_messages(void)
+{
+#ifdef _OPENMP
+    int ok[2] = {0, 0};
+#pragma omp parallel num_threads(2)
+    {
+        int t = omp_get_thread_num(), it, good = 1;
+        if (t < 2) {
+            for (it = 0; it < 2000; ++it) {
+                double w[1];
+                if (t == 0) {
+                    pattn_chol(NULL, 3);
+                    good &= strstr(pattn_last_error(), "pattn_chol: A is NULL") != NULL;
+                } else {
+                    pattn_sym_eig(w, -4, w, NULL);
+                    good &= strstr(pattn_last_error(), "pattn_sym_eig: n is -4") != NULL;
+                }
+            }
+            ok[t] = good;
+        }
+    }
+    PT_CHECK(omp_get_max_threads() < 2 || (ok[0] && ok[1]), "each thread reads its own failure message");
+#else
+    PT_CHECK(1, "no OpenMP: single thread");
+#endif
+}
+
+static void test_icl_divergence(void)
+{
+    recipe r;
+    pattn_icl_gen *g = NULL;
+    pattn_icl_model *md = NULL;
+    pattn_icl_trainer *t = NULL;
+    pattn_icl_train_opts o = {0};
+    pattn_history h = {0};
+    double L = 0;
+    int fin;
+    recipe_make(&r);
+    if (pattn_icl_gen_create(&r.m, &g) != PATTN_OK || pattn_icl_model_create(&r.m, PATTN_ICL_REDUCED, 0, &md) != PATTN_OK) {
+        PT_CHECK(0, "setup");
+        return;
+    }
+    o.regime = PATTN_ICL_JT;
+    o.opt.optimizer = PATTN_OPT_GD;
+    o.opt.lr = 10.0;
+    o.opt.steps = 200;
+    o.scaling = PATTN_LR_UNIFORM;
+    o.opt.schedule = PATTN_SCHED_CONSTANT;
+    MSG(pattn_icl_train(g, md, RN, &o, &h), PATTN_EDIVERGED, "pattn_icl_train: diverged at step", "lower opt.lr", NULL);
+    PT_CHECKF(h.diverged_at >= 0 && h.diverged_at < 200 && h.len == h.diverged_at + 1, "ICL divergence: step %ld recorded, %ld records", h.diverged_at, h.len);
+    fin = pattn_icl_test_loss(g, md, RN, 100, 1, NULL, &L, NULL) == PATTN_OK;
+    PT_CHECK(fin, "ICL divergence: the model keeps the last finite iterate (test loss still computes)");
+    pt_info("GD at lr 10 diverges at step %ld: %s", h.diverged_at, pattn_last_error());
+    pattn_history_free(&h);
+    /* step by step: the failing step and every later one return EDIVERGED */
+    memset(md->theta, 0, sizeof(double) * (size_t)md->np);
+    if (pattn_icl_trainer_create(g, md, RN, &o, &t) == PATTN_OK) {
+        pattn_status st = PATTN_OK;
+        int s;
+        for (s = 0; s < 200 && st == PATTN_OK; ++s) st = pattn_icl_trainer_step(t, &L);
+        PT_CHECK(st == PATTN_EDIVERGED, "trainer_step: EDIVERGED");
+        PT_CHECK(pattn_icl_trainer_step(t, &L) == PATTN_EDIVERGED, "trainer_step: stays diverged");
+        pattn_icl_trainer_free(t);
+    } else {
+        PT_CHECK(0, "trainer_create");
+    }
+    pattn_icl_model_free(md);
+    pattn_icl_gen_free(g);
+}
+
+/* All-zero options (o = NULL too) reach the PT, FT and JT closed forms within 1% on the
+   README's recipe; the exact population risk of the learned W and b is what is compared. */
+static void test_icl_defaults(void)
+{
+    recipe r;
+    pattn_icl_gen *g = NULL;
+    pattn_icl_model *md = NULL;
+    pattn_icl_train_opts o = {0};
+    pattn_icl_risks th;
+    double risk[3];
+    int i;
+    recipe_make(&r);
+    if (pattn_icl_gen_create(&r.m, &g) != PATTN_OK || pattn_icl_model_create(&r.m, PATTN_ICL_REDUCED, 0, &md) != PATTN_OK ||
+        pattn_icl_theory(&r.m, RN, &th) != PATTN_OK) {
+        PT_CHECK(0, "setup");
+        return;
+    }
+    for (i = 0; i < 3; ++i) {
+        o.regime = i == 0 ? PATTN_ICL_PT : i == 1 ? PATTN_ICL_FT : PATTN_ICL_JT;
+        PT_CHECK(pattn_icl_train(g, md, RN, i == 0 ? NULL : &o, NULL) == PATTN_OK, "train with defaults");
+        pattn_icl_risk(&r.m, RN, md->W, md->b, NULL, &risk[i]);
+    }
+    pt_info("defaults on the README recipe: PT %.5f (L_PT %.5f, %+.2f%%), FT %.5f (L_FT %.5f, %+.2f%%), JT %.5f (L_JT %.5f, %+.2f%%)",
+            risk[0], th.pt, 100 * (risk[0] / th.pt - 1), risk[1], th.ft, 100 * (risk[1] / th.ft - 1), risk[2], th.jt, 100 * (risk[2] / th.jt - 1));
+    PT_CHECKF(risk[0] >= th.pt * (1 - 1e-12) && risk[0] <= 1.01 * th.pt, "PT within 1%% of L_PT: %.5f vs %.5f", risk[0], th.pt);
+    /* FT's optimum assumes W = W_PT exactly; the trained W is close to it, so FT may land a hair
+       on either side of L_FT, but never below L_JT */
+    PT_CHECKF(fabs(risk[1] / th.ft - 1) <= 0.01 && risk[1] >= th.jt * (1 - 1e-12), "FT within 1%% of L_FT: %.5f vs %.5f", risk[1], th.ft);
+    PT_CHECKF(risk[2] >= th.jt * (1 - 1e-12) && risk[2] <= 1.01 * th.jt, "JT within 1%% of L_JT: %.5f vs %.5f", risk[2], th.jt);
+    pt_dump("api.icl_defaults.theta", md->theta, sizeof(double) * (size_t)md->np);
+    pattn_icl_model_free(md);
+    pattn_icl_gen_free(g);
+}
+
+void suite_api(void)
+{
+    test_messages();
+    test_thread_messages();
+    test_icl_divergence();
+    test_icl_defaults();
+}
