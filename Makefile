@@ -12,8 +12,9 @@ B        = build
 
 HDR      = prompt_attn.h
 TEST_SRC = $(wildcard tests/*.c)
-TEST_DEP = $(TEST_SRC) tests/harness.h $(HDR)
-EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c))
+TEST_DEP = $(TEST_SRC) tests/harness.h $(HDR) $(wildcard tests/dropin/*.c) tests/dropin.sh
+EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c)) \
+           $(patsubst examples/figures/%.c,$(B)/%,$(wildcard examples/figures/*.c))
 BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(wildcard bench/*.c))
 
 .PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps
@@ -67,6 +68,8 @@ multi-tu: | $(B)
 
 # -- examples, the demo, benchmarks
 $(B)/%: examples/%.c $(HDR) | $(B)
+	$(CC) $(BASE) -O3 $(AVX) $(OMP) -o $@ $< $(LIBS)
+$(B)/%: examples/figures/%.c $(HDR) | $(B)
 	$(CC) $(BASE) -O3 $(AVX) $(OMP) -o $@ $< $(LIBS)
 examples: $(EXAMPLES)
 

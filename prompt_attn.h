@@ -215,7 +215,7 @@ PATTN_DEF pattn_status pattn_chol_solve(const double *L, int n, double *B, int n
    PATTN_ENUM if A is not symmetric (beyond 1e-12 relative). */
 PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *V);
 
-/* ==== paper 1: contextual mixture model parameters (contract, api.md) ==================== */
+/* ==== paper 1: contextual mixture model parameters ==================== */
 
 /* Paper 1: contextual mixture model parameters (defaults: q = q_norm e1, v = v_norm e2). */
 typedef enum pattn_noise {
@@ -232,7 +232,7 @@ typedef struct pattn_cmm {
     pattn_noise noise;      /* PATTN_NOISE_ORTHO (0, default) or PATTN_NOISE_ISO */
 } pattn_cmm;
 
-/* ==== paper 1: models PA, LPA, SA, LIN (spec §1) ========================================== */
+/* ==== paper 1: models PA, LPA, SA, LIN ========================================== */
 
 typedef enum pattn_model {
     PATTN_PA = 0,  /* softmax prompt-attention  f = v'X' softmax(X W p)           trains p, v */
@@ -299,7 +299,7 @@ PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, p
                                          const float *X, const float *y, int n, int T,
                                          pattn_batch_out *out, void *work, size_t work_bytes);
 
-/* ==== paper 1: contextual mixture generator (spec §2) ===================================== */
+/* ==== paper 1: contextual mixture generator ===================================== */
 
 /* Optional extras of the generator; NULL (or a zero struct) = defaults q = q_norm e1,
    v* = v_norm e2, relevant positions drawn at random. User q and v* (d floats) are used as
@@ -380,7 +380,7 @@ typedef struct pattn_optim {
     long progress_every;       /* 0 = every steps/100 (at least 1); the last step always */
 } pattn_optim;
 
-/* ==== paper 1: training, ridge head, initial trajectory (spec §3) ========================== */
+/* ==== paper 1: training, ridge head, initial trajectory ========================== */
 
 /* Attention features h_i = X_i' softmax(X_i W p) (W NULL = I) into H (n*d); OpenMP. */
 PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, const float *p,
@@ -419,7 +419,7 @@ typedef struct pattn_train_opts {
 PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X,
                                    const float *y, int n, int T, pattn_history *hist);
 
-/* The three-step initial trajectory of spec §3 (PA, W = I, squared loss, zero init):
+/* The three-step initial trajectory of docs/models.md (PA, W = I, squared loss, zero init):
    v1 = -eta_v grad_v L(0,0); p2 = -eta_p grad_p L(v1, 0); v3 = v1 - eta_v grad_v L(v1, p2)
    or (refit) the ridge head on features under p2. */
 typedef struct pattn_traj_opts {
@@ -443,7 +443,7 @@ PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, con
                                    int n, int T, int d, const float *q, const float *Xte,
                                    const float *yte, const uint8_t *mask_te, int nte,
                                    float *v1, float *p2, float *v3, pattn_traj_result *res);
-/* ==== paper 2: task mixture (contract, api.md) ============================================ */
+/* ==== paper 2: task mixture ============================================ */
 
 /* Paper 2: task mixture. Matrices row-major. NULL cov_x = identity, NULL noise_var = all 0,
    NULL mu = all 0; pi and cov_beta are required. cov_x SPD, cov_beta[k] symmetric PSD. */
@@ -458,7 +458,7 @@ typedef struct pattn_icl_mix {
 
 /* ==== paper 2: models ====================================================================== */
 
-/* Model types (icl_prompts.md sec. 2). No 1/n anywhere.
+/* Model types. No 1/n anywhere.
    REDUCED   yhat = x' W (X'y + b_k)                                   W d*d, b K*d
    PGD       yhat = x'mu_k + x' W X'(y - X mu_k), one shared W          W d*d
    PGD_TASK  the same with one W_k per task                              W K*d*d
@@ -500,7 +500,7 @@ PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_
 
 /* Predictions, loss and gradient of a batch, in double: L = sum_i w_{task_i} (yhat_i - yq_i)^2
    (squared error, no 1/2; with w_k = pi_k / (samples of task k) this estimates the risk
-   sum_k pi_k E_k (yhat - y)^2 of icl_prompts.md). wk: K weights, NULL = 1/batch for every
+   sum_k pi_k E_k (yhat - y)^2). wk: K weights, NULL = 1/batch for every
    sample. task: the task of each sample (NULL = all task 0). yhat (batch), loss, grad (np,
    laid out as theta) may each be NULL. Data as written by pattn_icl_sample. */
 PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, int batch,
@@ -508,7 +508,7 @@ PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, in
                                            const float *yq, const int *task, const double *wk,
                                            double *yhat, double *loss, double *grad);
 
-/* icl_prompts.md sec. 5: set a FULL model to reproduce a reduced predictor exactly:
+/* docs/theory.md: set a FULL model to reproduce a reduced predictor exactly:
    Wq = sqrt(D) blk(W, 0)', Wk = Wv = I, heads e_D, prompt token 0 of task k = [b_k; 1]
    (b NULL = no prompt: token 0), other tokens 0. */
 PATTN_DEF pattn_status pattn_icl_full_from_reduced(pattn_icl_model *full, const double *W,
@@ -646,7 +646,7 @@ PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *
 PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_icl_model *mdl,
                                            int n, int batch, uint64_t seed, double *loss_k,
                                            double *loss, double *se);
-/* ==== paper 1 theory: normal law, attention weights, feature law (spec §4) ============== */
+/* ==== paper 1 theory: normal law, attention weights, feature law ============== */
 
 /* Phi(x) = P(N(0,1) <= x) = erfc(-x/sqrt 2)/2, accurate in both tails; phi is the density. */
 PATTN_DEF double pattn_norm_cdf(double x);
@@ -664,7 +664,7 @@ PATTN_DEF double pattn_binom_log_pmf(int n, int j, double p);
 PATTN_DEF void pattn_cmm_attention_weights(int T, int k, double gamma, double *w_rel,
                                            double *w_irr);
 
-/* The feature law of spec §4: under the prompt p = gamma q/|q|^2 with ORTHO noise and no
+/* The feature law of docs/theory.md: under the prompt p = gamma q/|q|^2 with ORTHO noise and no
    distractor overlap, the attention feature of a sample with J distractors is
    h = c q + y alpha_J v* + s g, g ~ N(0, I - qq'/|q|^2), J ~ Bin(T-k, eps). */
 typedef struct pattn_feature_law {
@@ -691,7 +691,7 @@ PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m, double gamma,
    of atoms written, 0 on invalid input (nothing written). */
 PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, double *b);
 
-/* ==== paper 1 theory: ridge head risk in the proportional limit (spec §5, §6) ========== */
+/* ==== paper 1 theory: ridge head risk in the proportional limit ========== */
 
 /* Resolvent quantities of the ridge head for kappa = n/d and ell = lambda/s^2, computed
    without cancellation: theta = (sqrt D - B)/(2 kappa), omega = (sqrt D + B)/(2 kappa),
@@ -712,11 +712,11 @@ typedef struct pattn_ridge_limits {
     double err_d, mse_d;   /* err and mse with var_t added to S^2 and to the MSE */
 } pattn_ridge_limits;
 
-/* The limits of spec §5 for an arbitrary atomic law (pi, b) of b_J = alpha_J|v|/s, noise scale
+/* The limits of docs/theory.md for an arbitrary atomic law (pi, b) of b_J = alpha_J|v|/s, noise scale
    s, |v| = v_norm, context coordinate cq = c |q| (only for the finite-d correction), d
    (0 = no correction), kappa > 0, lambda >= 0 on the (1/n)-normalised loss. tau^2 is
    evaluated as [B2 + (1+omega)^2 + V (B2+1+2 omega)]/(B2+1+omega)^2 with V the variance of
-   b, which equals the spec's 1 - 2 m B1 + m^2 (B2+1) without its cancellation. At
+   b, which equals the printed 1 - 2 m B1 + m^2 (B2+1) without its cancellation. At
    kappa = 1, lambda = 0: psi = S2 = w_norm2 = mse = +inf, err = 1/2 (IEEE inf, not an error).
    PATTN_EINVAL (out untouched): n < 1, NULL arrays, pi not a probability vector (negative,
    or sum not 1 within 1e-9), non-finite b, s <= 0, v_norm <= 0, cq < 0, d < 0,
@@ -733,7 +733,7 @@ PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const do
 PATTN_DEF void pattn_ridge_nodist_risk(double beta, double kappa, double ell, double *err,
                                        double *mse);
 
-/* The lambda -> 0+ forms without distractors (spec §5 table): OLS for kappa > 1,
+/* The lambda -> 0+ forms without distractors (docs/theory.md): OLS for kappa > 1,
    minimum-norm interpolation for kappa < 1, err = 1/2 and mse = +inf at kappa = 1. */
 PATTN_DEF void pattn_ridgeless_nodist_risk(double beta, double kappa, double *err,
                                            double *mse);
@@ -748,7 +748,7 @@ PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const doubl
    target is below what the OLS head ever reaches). NaN if beta <= 0, x < 0 or not finite. */
 PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x);
 
-/* ==== paper 1 theory: oracles (spec §5) ================================================ */
+/* ==== paper 1 theory: oracles ================================================ */
 /* Each takes an atomic law: with probability pi[i] the normalised statistic is
    y b[i] + N(0,1). pi must be a probability vector (sum 1 within 1e-9); NaN on invalid input. */
 
@@ -770,7 +770,7 @@ PATTN_DEF double pattn_ls_pop_error(int n, const double *pi, const double *b, do
 PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *b,
                                          int *u_best, double *t_best);
 
-/* ==== paper 1 theory: random per-sample (alpha, s) laws and the fixed point (spec §5) === */
+/* ==== paper 1 theory: random per-sample (alpha, s) laws and the fixed point === */
 
 /* Under ISO noise or distractor overlap dist_q = a > 0 every sample has its own signal
    alpha_i and noise scale s_i: h = c_i q + y alpha_i v* + s_i g. pattn_attention_law gives
@@ -804,7 +804,7 @@ typedef struct pattn_ridge_fp {
     double err, mse;  /* E[Phi(-a w2/(s nu))], E[(1 - a w2)^2] + E[s^2] nu^2 */
 } pattn_ridge_fp;
 
-/* Solves the fixed point of spec §5 for the atomic law with weights p, signal a_i = alpha_i|v|
+/* Solves the fixed point of docs/theory.md for the atomic law with weights p, signal a_i = alpha_i|v|
    and noise scale s_i > 0: eta by bracketing and geometric bisection (unique root, the map is
    increasing), with the exact lambda = 0 forms (kappa < 1: w2 = E[a/s^2]/(E[a^2/s^2] + 1/kappa),
    |w3|^2 = kappa/(1-kappa) E[t^2/s^2]; kappa = 1: |w3|^2 = +inf, err = 1/2; kappa > 1:
@@ -815,10 +815,10 @@ PATTN_DEF pattn_status pattn_ridge_fixed_point(int n, const double *p, const dou
                                                const double *s, double kappa, double lambda,
                                                pattn_ridge_fp *out);
 
-/* ==== paper 1 theory: the contract (api.md) ============================================ */
+/* ==== paper 1 theory: the contract ============================================ */
 
 typedef struct pattn_head_risk {
-    double c, s, mean_alpha;        /* feature law (§4) */
+    double c, s, mean_alpha;        /* feature law */
     double theta, omega, psi;       /* resolvent quantities */
     double wv, w_norm2;             /* limits of w'v*, |w|^2 */
     double err, mse;                /* asymptotic test error and MSE */
@@ -844,17 +844,17 @@ typedef struct pattn_head_risk {
    does not converge. */
 PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m, double gamma, double kappa,
                                               double lambda, pattn_head_risk *out);
-/* ==== paper 2: closed forms & theory (icl_prompts.md §4) =================================== */
+/* ==== paper 2: closed forms & theory =================================== */
 
 /* Minimal population risks of the reduced model y^ = x'W(X'y + b_k) on a task mixture
    (no 1/n in the model; a 1/n-normalised model has the same losses). */
 typedef struct pattn_icl_risks {
     double ey2;                  /* E[y^2] */
-    double pt, ft, jt, dec, lb;  /* minimal population risks, §4 of icl_prompts.md */
+    double pt, ft, jt, dec, lb;  /* minimal population risks */
 } pattn_icl_risks;
 
 
-/* Full validation of a mixture (spec §1). PATTN_EINVAL: NULL m / pi / cov_beta, d < 1, K < 1,
+/* Full validation of a mixture. PATTN_EINVAL: NULL m / pi / cov_beta, d < 1, K < 1,
    a weight negative or non-finite, weights not summing to 1 within 1e-9, NaN/inf in any given
    array, a negative noise variance. PATTN_ENUM: cov_x not symmetric (1e-12 relative) or not
    positive definite; a cov_beta[k] not symmetric or with an eigenvalue below
@@ -869,7 +869,7 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m);
    *out untouched on error. */
 PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl_risks *out);
 
-/* The scalar forms of §4 for S = I, Sigma_k = s[k] I, mu_k = mk[k] * 1 (mk may be NULL = 0),
+/* The scalar forms (docs/theory.md) for S = I, Sigma_k = s[k] I, mu_k = mk[k] * 1 (mk may be NULL = 0),
    common noise variance sigma2: an independent check of the matrix forms. lb is
    sigma2 + sum_k pi_k d s_k((d+1)s_k + sigma2)/((n+1+d)s_k + sigma2). */
 PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *pi,
@@ -895,7 +895,7 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_ic
    b (K*d, NULL = no prompts): per-task risks into risk_k (K entries, may be NULL), the
    pi-weighted total into *risk. Evaluated as a sum of non-negative quadratic forms
    (sigma_k^2 + tr(E'SE Sigma_k) + v'Sv + n tr(W'SW S R_k S) + n tr(W'SWS)(tr(S R_k) + sigma_k^2),
-   E = nWS - I, v = E mu_k + W b_k), equal to the §4 expression. */
+   E = nWS - I, v = E mu_k + W b_k), equal to the expanded expression. */
 PATTN_DEF pattn_status pattn_icl_risk(const pattn_icl_mix *m, int n, const double *W,
                                       const double *b, double *risk_k, double *risk);
 
@@ -955,7 +955,14 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #define STBDS_NO_SHORT_NAMES
 #define PATTN__DEFINED_STBDS_NO_SHORT_NAMES
 #endif
+#if defined(__GNUC__) || defined(__clang__) /* stb_ds's own `= {0}` is noted by g++ -Wextra */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
 #include "stb_ds.h"
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #ifdef PATTN__DEFINED_STBDS_NO_SHORT_NAMES
 #undef STBDS_NO_SHORT_NAMES
 #undef PATTN__DEFINED_STBDS_NO_SHORT_NAMES
@@ -1057,15 +1064,17 @@ static void pattn__vrecord(const char *fn, const char *fmt, va_list ap)
     if (k < 0 || k >= PATTN__ERRLEN) return;
     vsnprintf(pattn__errbuf + k, (size_t)(PATTN__ERRLEN - k), fmt, ap);
 }
-/* records "fn: <message>" and returns st, so that a check reads `return pattn__fail(...)` */
-static pattn_status pattn__fail(pattn_status st, const char *fn, const char *fmt, ...)
+/* records "fn: <message>" */
+static void pattn__record(const char *fn, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     pattn__vrecord(fn, fmt, ap);
     va_end(ap);
-    return st;
 }
+/* records the message and yields st, so that a check reads `return PATTN__FAIL(...)`; st
+   stays visible to the compiler, which then knows that no error path returns PATTN_OK */
+#define PATTN__FAIL(st, fn, ...) (pattn__record(fn, __VA_ARGS__), (st))
 /* the same for validators and for functions whose failure value is NaN: records, returns 0 */
 static int pattn__bad(const char *fn, const char *fmt, ...)
 {
@@ -1078,7 +1087,7 @@ static int pattn__bad(const char *fn, const char *fmt, ...)
 /* A check in a public function: cond must hold, else EINVAL with a message naming the
    function (__func__), the argument and the rule. */
 #define PATTN__REQ(cond, ...) \
-    do { if (!(cond)) return pattn__fail(PATTN_EINVAL, __func__, __VA_ARGS__); } while (0)
+    do { if (!(cond)) return PATTN__FAIL(PATTN_EINVAL, __func__, __VA_ARGS__); } while (0)
 /* the same in a validator that returns 1 (valid) or 0, reporting as the public caller fn */
 #define PATTN__OK(cond, ...) \
     do { if (!(cond)) return pattn__bad(fn, __VA_ARGS__); } while (0)
@@ -2135,9 +2144,9 @@ PATTN_DEF pattn_status pattn_chol(double *A, int n)
     PATTN__REQ(A, "A is NULL");
     PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
     PATTN__REQ(pattn__all_finite_f64(A, (size_t)n * (size_t)n), "A holds a NaN or infinite value");
-    if (!pattn__is_symmetric(A, n)) return pattn__fail(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
+    if (!pattn__is_symmetric(A, n)) return PATTN__FAIL(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
     L = (double *)PATTN_MALLOC((size_t)n * (size_t)n * sizeof(double));
-    if (!L) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!L) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(L, 0, (size_t)n * (size_t)n * sizeof(double));
     for (j = 0; j < n; ++j) {
         double dj = A[j * n + j];
@@ -2145,7 +2154,7 @@ PATTN_DEF pattn_status pattn_chol(double *A, int n)
         /* relative floor: a pivot that is rounding noise means "not definite" */
         if (!(dj > 1e-14 * fabs(A[j * n + j])) || !(dj > 0.0)) {
             PATTN_FREE(L);
-            return pattn__fail(PATTN_ENUM, __func__, "A is not positive definite (pivot %d is %g)", j, dj);
+            return PATTN__FAIL(PATTN_ENUM, __func__, "A is not positive definite (pivot %d is %g)", j, dj);
         }
         dj = sqrt(dj);
         L[j * n + j] = dj;
@@ -2194,9 +2203,9 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
     PATTN__REQ(A && w, "%s is NULL", A ? "w" : "A");
     PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
     PATTN__REQ(pattn__all_finite_f64(A, (size_t)n * (size_t)n), "A holds a NaN or infinite value");
-    if (!pattn__is_symmetric(A, n)) return pattn__fail(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
+    if (!pattn__is_symmetric(A, n)) return PATTN__FAIL(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
     a = (double *)PATTN_MALLOC(2 * (size_t)n * (size_t)n * sizeof(double));
-    if (!a) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!a) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     v = a + (size_t)n * n;
     { /* work on A scaled by a power of two near 1/max|A|: exact, and the convergence test
          below neither underflows nor overflows at any magnitude */
@@ -2263,13 +2272,13 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
         }
         if (V) memcpy(V, v, (size_t)n * (size_t)n * sizeof(double));
     } else {
-        pattn__fail(st, __func__, "the Jacobi iteration did not converge in 100 sweeps");
+        pattn__record(__func__, "the Jacobi iteration did not converge in 100 sweeps");
     }
     PATTN_FREE(a);
     return st;
 }
 
-/* ==== paper 1 models: PA, LPA, SA, LIN (spec §1) ========================================== */
+/* ==== paper 1 models: PA, LPA, SA, LIN ========================================== */
 
 /* Samples per block: the unit of partial gradient sums (added in block order, so results do
    not depend on the thread count). Blocks per group: partials held at once, which bounds the
@@ -2819,7 +2828,7 @@ PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, co
     wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA);
     need = 4 * (size_t)d + pattn__p1_scratch(m, T, d);
     buf = need <= PATTN__P1_STACK ? stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
-    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
     if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
     fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, NULL, X);
@@ -2939,7 +2948,7 @@ PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, p
         if (fit < (size_t)nth) nth = (int)fit;
     } else {
         mem = work = PATTN_MALLOC(L.fixed_bytes + (size_t)nth * L.slot * sizeof(float));
-        if (!mem) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+        if (!mem) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     }
     acc = (double *)work;
     dparts = acc + L.nacc;
@@ -2992,7 +3001,7 @@ PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, p
     return PATTN_OK;
 }
 
-/* ==== paper 1: contextual mixture generator (spec §2) ===================================== */
+/* ==== paper 1: contextual mixture generator ===================================== */
 
 /* unbiased integer in [0, n), n < 2^32, from the top 32 bits: Lemire's multiply-shift with
    rejection, so the common path has no division */
@@ -3217,7 +3226,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_e
     Td = (size_t)T * (size_t)d;
     k = (int)lround(m->zeta * T);
     buf = (float *)PATTN_MALLOC(8 * (size_t)d * sizeof(float));
-    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     qf = buf; vf = qf + d; qh = vf + d;
     rel[0] = qh + d; rel[1] = rel[0] + d; dis[0] = rel[1] + d; dis[1] = dis[0] + d; nz = dis[1] + d;
     for (j = 0; j < d; ++j) nz[j] = -0.0f;
@@ -3251,7 +3260,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_e
     if (!adds) {
         PATTN_FREE(zbuf);
         PATTN_FREE(buf);
-        return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     }
     memset(&D0, 0, sizeof D0);
     D0.rel[0] = rel[0]; D0.rel[1] = rel[1]; D0.dis[0] = dis[0]; D0.dis[1] = dis[1];
@@ -3307,7 +3316,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_e
     return PATTN_OK;
 }
 
-/* ==== paper 1: training, ridge head, initial trajectory (spec §3) ========================== */
+/* ==== paper 1: training, ridge head, initial trajectory ========================== */
 
 PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, const float *p,
                                          const float *W, float *H)
@@ -3323,7 +3332,7 @@ PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, co
         for (i = 0; i < d; ++i)
             PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %ld holds a NaN or infinite value", i);
     buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float));
-    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf;
     sc = buf + pattn__p1_round16((size_t)d);
     pattn__p1_matvec(W, d, p, 0, pe);
@@ -3352,7 +3361,7 @@ PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mas
         for (i = 0; i < d; ++i)
             PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %d holds a NaN or infinite value", (int)i);
     buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float) + (size_t)n * sizeof(double));
-    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf;
     sc = buf + pattn__p1_round16((size_t)d);
     per = (double *)(void *)(sc + (size_t)nth * slot);
@@ -3399,7 +3408,7 @@ static pattn_status pattn__p1_pinv_solve(const double *A, int m, const double *b
     double *V, *c, top = 0.0, tol;
     pattn_status st;
     int i, j;
-    if (!ev) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!ev) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     V = ev + m;
     c = V + (size_t)m * (size_t)m;
     st = pattn_sym_eig(A, m, ev, V);
@@ -3428,7 +3437,7 @@ static pattn_status pattn__p1_psd_solve(const double *A, int m, const double *b,
 {
     double *L = (double *)PATTN_MALLOC((size_t)m * (size_t)m * sizeof(double));
     pattn_status st;
-    if (!L) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!L) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memcpy(L, A, (size_t)m * (size_t)m * sizeof(double));
     st = pattn_chol(L, m);
     if (st == PATTN_OK) {
@@ -3456,7 +3465,7 @@ PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, in
         PATTN__REQ(pattn__all_finite_f32(H + (size_t)i * (size_t)d, d), "H row %d holds a NaN or infinite value", (int)i);
     m = n >= d ? d : n;
     Hd = (double *)PATTN_MALLOC(((size_t)n * (size_t)d + (size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
-    if (!Hd) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!Hd) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     A = Hd + (size_t)n * (size_t)d;
     b = A + (size_t)m * (size_t)m;
     x = b + m;
@@ -3679,7 +3688,7 @@ PATTN_DEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params *P
         perm = (int *)PATTN_MALLOC((size_t)n * sizeof(int));
     }
     if (!work || !gbuf || !m1 || (bs < n && (!Xb || !yb || !perm))) {
-        st = pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate the training workspace");
+        st = PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the training workspace");
         goto done;
     }
     back = gbuf + np; /* the parameters before the step, restored if it diverges */
@@ -3734,7 +3743,7 @@ PATTN_DEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params *P
         }
         if (bad) {
             if (hist) hist->diverged_at = it;
-            st = pattn__fail(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (loss %g, lr %g): lower opt.lr; P holds the last finite iterate", it, op->steps, bo.loss, lr);
+            st = PATTN__FAIL(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (loss %g, lr %g): lower opt.lr; P holds the last finite iterate", it, op->steps, bo.loss, lr);
             goto done;
         }
         if (op->progress && (((it + 1) % op->progress_every) == 0 || it + 1 == op->steps)) {
@@ -3802,7 +3811,7 @@ PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, con
         ni[0] = ni[1] = ni[2] = n;
     }
     buf = (float *)PATTN_MALLOC(5 * (size_t)d * sizeof(float));
-    if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     zero = buf; pv1 = zero + d; pp2 = pv1 + d; pv3 = pp2 + d; g = pv3 + d;
     memset(zero, 0, (size_t)d * sizeof(float));
     P.d = d;
@@ -3876,47 +3885,47 @@ static pattn_status pattn__icl_mix_check(const char *fn, const pattn_icl_mix *m)
     size_t dd;
     double sum = 0.0, *buf;
     pattn_status st = PATTN_OK;
-    if (!m) return pattn__fail(PATTN_EINVAL, fn, "m (the mixture) is NULL");
-    if (m->d < 1 || m->K < 1) return pattn__fail(PATTN_EINVAL, fn, "m->%s is %d; it must be >= 1", m->d < 1 ? "d" : "K", m->d < 1 ? m->d : m->K);
-    if (!m->pi) return pattn__fail(PATTN_EINVAL, fn, "m->pi is NULL; the K task weights are required");
-    if (!m->cov_beta) return pattn__fail(PATTN_EINVAL, fn, "m->cov_beta is NULL; the K task covariances (K*d*d) are required");
+    if (!m) return PATTN__FAIL(PATTN_EINVAL, fn, "m (the mixture) is NULL");
+    if (m->d < 1 || m->K < 1) return PATTN__FAIL(PATTN_EINVAL, fn, "m->%s is %d; it must be >= 1", m->d < 1 ? "d" : "K", m->d < 1 ? m->d : m->K);
+    if (!m->pi) return PATTN__FAIL(PATTN_EINVAL, fn, "m->pi is NULL; the K task weights are required");
+    if (!m->cov_beta) return PATTN__FAIL(PATTN_EINVAL, fn, "m->cov_beta is NULL; the K task covariances (K*d*d) are required");
     d = m->d;
     K = m->K;
     dd = (size_t)d * (size_t)d;
-    if ((double)K * (double)dd > 1e9) return pattn__fail(PATTN_EINVAL, fn, "m->K * m->d^2 = %g is too large", (double)K * (double)dd);
+    if ((double)K * (double)dd > 1e9) return PATTN__FAIL(PATTN_EINVAL, fn, "m->K * m->d^2 = %g is too large", (double)K * (double)dd);
     for (k = 0; k < K; ++k) {
         if (!pattn__finite(m->pi[k]) || m->pi[k] < 0.0)
-            return pattn__fail(PATTN_EINVAL, fn, "m->pi[%d] is %g; every weight must be finite and >= 0", k, m->pi[k]);
+            return PATTN__FAIL(PATTN_EINVAL, fn, "m->pi[%d] is %g; every weight must be finite and >= 0", k, m->pi[k]);
         sum += m->pi[k];
     }
-    if (!(fabs(sum - 1.0) <= 1e-9)) return pattn__fail(PATTN_EINVAL, fn, "m->pi sums to %.12g; it must sum to 1 (within 1e-9)", sum);
-    if (m->mu && !pattn__all_finite_f64(m->mu, (size_t)K * (size_t)d)) return pattn__fail(PATTN_EINVAL, fn, "m->mu holds a NaN or infinite value");
-    if (!pattn__all_finite_f64(m->cov_beta, (size_t)K * dd)) return pattn__fail(PATTN_EINVAL, fn, "m->cov_beta holds a NaN or infinite value");
+    if (!(fabs(sum - 1.0) <= 1e-9)) return PATTN__FAIL(PATTN_EINVAL, fn, "m->pi sums to %.12g; it must sum to 1 (within 1e-9)", sum);
+    if (m->mu && !pattn__all_finite_f64(m->mu, (size_t)K * (size_t)d)) return PATTN__FAIL(PATTN_EINVAL, fn, "m->mu holds a NaN or infinite value");
+    if (!pattn__all_finite_f64(m->cov_beta, (size_t)K * dd)) return PATTN__FAIL(PATTN_EINVAL, fn, "m->cov_beta holds a NaN or infinite value");
     if (m->noise_var)
         for (k = 0; k < K; ++k)
             if (!pattn__finite(m->noise_var[k]) || m->noise_var[k] < 0.0)
-                return pattn__fail(PATTN_EINVAL, fn, "m->noise_var[%d] is %g; a noise variance must be finite and >= 0", k, m->noise_var[k]);
-    if (m->cov_x && !pattn__all_finite_f64(m->cov_x, dd)) return pattn__fail(PATTN_EINVAL, fn, "m->cov_x holds a NaN or infinite value");
+                return PATTN__FAIL(PATTN_EINVAL, fn, "m->noise_var[%d] is %g; a noise variance must be finite and >= 0", k, m->noise_var[k]);
+    if (m->cov_x && !pattn__all_finite_f64(m->cov_x, dd)) return PATTN__FAIL(PATTN_EINVAL, fn, "m->cov_x holds a NaN or infinite value");
     buf = (double *)PATTN_MALLOC((dd + (size_t)d) * sizeof(double));
-    if (!buf) return pattn__fail(PATTN_ENOMEM, fn, "cannot allocate scratch for the mixture check");
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, fn, "cannot allocate scratch for the mixture check");
     if (m->cov_x) {
         memcpy(buf, m->cov_x, dd * sizeof(double));
         st = pattn_chol(buf, d);
-        if (st != PATTN_OK) pattn__fail(st, fn, "m->cov_x is not symmetric positive definite");
+        if (st != PATTN_OK) pattn__record(fn, "m->cov_x is not symmetric positive definite");
     }
     for (k = 0; k < K && st == PATTN_OK; ++k) {
         double *w = buf + dd, mx;
         int i;
         st = pattn_sym_eig(m->cov_beta + (size_t)k * dd, d, w, NULL);
         if (st != PATTN_OK) {
-            pattn__fail(st, fn, "m->cov_beta[%d] is not symmetric (beyond 1e-12 relative)", k);
+            pattn__record(fn, "m->cov_beta[%d] is not symmetric (beyond 1e-12 relative)", k);
             break;
         }
         mx = 0.0;
         for (i = 0; i < d; ++i) mx = fabs(w[i]) > mx ? fabs(w[i]) : mx;
         /* Jacobi eigenvalues are accurate to a few ulp of |A|: anything more negative is real */
         if (w[0] < -1e-12 * mx)
-            st = pattn__fail(PATTN_ENUM, fn, "m->cov_beta[%d] has eigenvalue %g; it must be positive semidefinite", k, w[0]);
+            st = PATTN__FAIL(PATTN_ENUM, fn, "m->cov_beta[%d] has eigenvalue %g; it must be positive semidefinite", k, w[0]);
     }
     PATTN_FREE(buf);
     return st;
@@ -3988,9 +3997,9 @@ PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, pattn_icl_
                "d = %d, K = %d give a model too large to address", m->d, m->K);
     np = pattn__icl_np(type, m->d, m->K, m_prompts);
     md = (pattn_icl_model *)PATTN_MALLOC(sizeof *md);
-    if (!md) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!md) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     md->theta = (double *)PATTN_MALLOC(((size_t)np + (size_t)m->K * (size_t)m->d) * sizeof(double));
-    if (!md->theta) { PATTN_FREE(md); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
+    if (!md->theta) { PATTN_FREE(md); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
     md->type = type;
     md->d = m->d;
     md->K = m->K;
@@ -4152,7 +4161,7 @@ PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, in
             PATTN__REQ(task[i] >= 0 && task[i] < K, "task[%d] is %d; it must lie in [0, K) = [0, %d)", i, task[i], K);
     nw = 4 * (size_t)D + 3 * (size_t)D * D + 3 * (size_t)K * D;
     w = (double *)PATTN_MALLOC(nw * sizeof(double));
-    if (!w) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!w) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(w, 0, nw * sizeof(double));
     s = w;           /* REDUCED/PGD: X'y + b_k or X'(y - X mu_k); FULL: r = Q'[x;0] */
     u = s + D;       /* FULL: A r */
@@ -4332,7 +4341,7 @@ PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const doub
     K = full->K;
     PATTN__REQ(pattn__all_finite_f64(W, (size_t)d * d), "W holds a NaN or infinite value");
     work = (double *)PATTN_MALLOC(((size_t)d * d + (size_t)d + (size_t)K * d) * sizeof(double));
-    if (!work) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!work) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     px = work + (size_t)d * d + d;
     /* every solve before the first write: a singular W leaves the model untouched */
     for (k = 0; k < K; ++k)
@@ -4462,13 +4471,13 @@ PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_ge
     dd = d * d;
     d8 = (size_t)pattn__icl_r8(m->d);
     g = (pattn_icl_gen *)PATTN_MALLOC(sizeof *g);
-    if (!g) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!g) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(g, 0, sizeof *g);
     nd = K + K * d + K * dd + K + dd + dd + K * dd + K + d + dd; /* + eigen work */
     nf = K * d8 + K * d * d8 + K * d8 + dd + K + K; /* + diag flags (int-sized) */
     g->pi = (double *)PATTN_MALLOC(nd * sizeof(double));
     g->f_mu = (float *)PATTN_MALLOC(nf * sizeof(float));
-    if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
+    if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
     memset(g->f_mu, 0, nf * sizeof(float));
     g->d = m->d;
     g->K = m->K;
@@ -4680,7 +4689,7 @@ PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n,
     nthr = pattn__max_threads();
     ss = pattn__icl_scratch(d, n);
     scr = (float *)PATTN_MALLOC((size_t)nthr * ss * sizeof(float));
-    if (!scr) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!scr) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(scr, 0, (size_t)nthr * ss * sizeof(float));
     nblk = ((long)batch + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
     par = (double)batch * (double)pattn__icl_nmax(d, n) >= PATTN__ICL_PAR_MIN;
@@ -4795,7 +4804,7 @@ static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model
     c->dbuf = (double *)PATTN_MALLOC(nd * sizeof(double) + (size_t)K * sizeof(uint64_t));
     if (!c->fbuf || !c->scr || (grad && !c->st) || !c->dbuf) {
         pattn__icl_ctx_free(c);
-        return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     }
     memset(c->scr, 0, (size_t)c->nthr * c->ss * sizeof(float));
     c->f.type = md->type;
@@ -4963,7 +4972,7 @@ static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, c
     size_t i;
     if (nthr > c->nthr) { /* more threads than at creation: widen the scratch */
         float *ns = (float *)PATTN_MALLOC((size_t)nthr * c->ss * sizeof(float));
-        if (!ns) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+        if (!ns) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
         memset(ns, 0, (size_t)nthr * c->ss * sizeof(float));
         PATTN_FREE(c->scr);
         c->scr = ns;
@@ -5174,7 +5183,7 @@ PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_ic
     np = mdl->np;
     D = mdl->d + 1;
     t = (pattn_icl_trainer *)PATTN_MALLOC(sizeof *t);
-    if (!t) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate the trainer");
+    if (!t) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the trainer");
     memset(t, 0, sizeof *t);
     t->g = g;
     t->md = mdl;
@@ -5186,12 +5195,12 @@ PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_ic
     t->mask = (unsigned char *)PATTN_MALLOC((size_t)np);
     if (!t->grad || !t->mask) {
         pattn_icl_trainer_free(t);
-        return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate the trainer's state (%d parameters)", np);
+        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the trainer's state (%d parameters)", np);
     }
     st = pattn__icl_ctx_init(&t->c, mdl, n, o.batch, 1);
     if (st != PATTN_OK) {
         pattn_icl_trainer_free(t);
-        return pattn__fail(st, __func__, "cannot allocate the trainer's batch buffers (batch %d)", o.batch);
+        return PATTN__FAIL(st, __func__, "cannot allocate the trainer's batch buffers (batch %d)", o.batch);
     }
     t->m1 = t->grad + np;
     t->m2 = t->m1 + np;
@@ -5242,7 +5251,7 @@ PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss
     pattn_status st;
     PATTN__REQ(t, "t is NULL");
     if (t->diverged_at >= 0)
-        return pattn__fail(PATTN_EDIVERGED, __func__, "the run diverged at step %ld; create a new trainer (lower opt.lr)", t->diverged_at);
+        return PATTN__FAIL(PATTN_EDIVERGED, __func__, "the run diverged at step %ld; create a new trainer (lower opt.lr)", t->diverged_at);
     o = &t->o.opt;
     st = pattn__icl_trainer_eval(t, &L);
     if (st != PATTN_OK) return st;
@@ -5262,7 +5271,7 @@ PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss
     if (loss) *loss = L;
     if (bad) {
         t->diverged_at = t->step;
-        return pattn__fail(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (batch loss %g, lr %g): lower opt.lr; the model holds the last finite iterate", t->step, o->steps, L, lr0);
+        return PATTN__FAIL(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (batch loss %g, lr %g): lower opt.lr; the model holds the last finite iterate", t->step, o->steps, L, lr0);
     }
     ++t->step;
     if (o->progress && (t->step % o->progress_every == 0 || t->step == o->steps)) {
@@ -5293,7 +5302,7 @@ PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *
     }
     if (st == PATTN_EDIVERGED) {
         if (hist) hist->diverged_at = t->diverged_at;
-        pattn__fail(st, __func__, "diverged at step %ld of %ld (lr %g): lower opt.lr; the model holds the last finite iterate", t->diverged_at, t->o.opt.steps, t->last_lr);
+        pattn__record(__func__, "diverged at step %ld of %ld (lr %g): lower opt.lr; the model holds the last finite iterate", t->diverged_at, t->o.opt.steps, t->last_lr);
     }
     pattn_icl_trainer_free(t);
     return st;
@@ -5342,7 +5351,7 @@ PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_i
     pattn__icl_ctx_free(&c);
     return st;
 }
-/* ==== paper 1 theory: normal law, attention weights, feature law (spec §4) ============== */
+/* ==== paper 1 theory: normal law, attention weights, feature law ============== */
 
 PATTN_DEF double pattn_norm_cdf(double x) { return 0.5 * erfc(-x * 0.70710678118654752440); }
 PATTN_DEF double pattn_norm_pdf(double x) { return 0.39894228040143267794 * exp(-0.5 * x * x); }
@@ -5463,7 +5472,7 @@ PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, 
     return n;
 }
 
-/* ==== paper 1 theory: ridge head risk in the proportional limit (spec §5, §6) ========== */
+/* ==== paper 1 theory: ridge head risk in the proportional limit ========== */
 
 PATTN_DEF void pattn_ridge_resolvent(double kappa, double ell, double *theta, double *omega,
                                      double *psi, double *sqrt_delta)
@@ -5567,7 +5576,7 @@ PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const do
     L.w_norm2 = L.S2 / (s * s);
     L.err = pattn__law_err(n, pi, b, L.m, sqrt(L.S2));
     L.mse = (1.0 + L.psi) * L.tau2;
-    /* finite d: the intercept-free head's offset c w'q has variance V_t (spec §5) */
+    /* finite d: the intercept-free head's offset c w'q has variance V_t */
     if (d > 0 && cq > 0.0) {
         double R = (cq / s) * (cq / s), r = R / (R + L.omega);
         if (L.sqrt_delta == 0.0)
@@ -5641,7 +5650,7 @@ PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x)
     return (x * x + beta * beta) / (beta * (beta - x * x));
 }
 
-/* ==== paper 1 theory: oracles (spec §5) ================================================ */
+/* ==== paper 1 theory: oracles ================================================ */
 
 /* sign of f(x) - f(-x), f = sum pi_i phi(. - b_i): every exponent is shifted by the largest
    one so the comparison survives where both densities underflow */
@@ -5790,7 +5799,7 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
     return best;
 }
 
-/* ==== paper 1 theory: random per-sample (alpha, s) laws and the fixed point (spec §5) === */
+/* ==== paper 1 theory: random per-sample (alpha, s) laws and the fixed point === */
 
 /* scores are deterministic under ORTHO noise (p is parallel to q) and under any noise at
    gamma = 0 */
@@ -5857,7 +5866,7 @@ PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m_in, double gamma, 
         if (!sc || !dis) {
             PATTN_FREE(sc);
             PATTN_FREE(dis);
-            return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+            return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
         }
         xi = sc + T;
         pattn_rng_seed(&r, PATTN_LAW_SEED);
@@ -5948,14 +5957,14 @@ PATTN_DEF pattn_status pattn_ridge_fixed_point(int n, const double *p, const dou
         hi = HUGE_VAL;
         if (lambda > 0.0) hi = 1.0 / (kappa * lambda);
         if (kappa > 1.0) hi = fmin(hi, 1.0 / ((kappa - 1.0) * smin * smin));
-        if (!(hi >= lo) || !pattn__finite(hi)) return pattn__fail(PATTN_ENUM, __func__, "no finite bracket for the fixed point (lo %g, hi %g)", lo, hi);
+        if (!(hi >= lo) || !pattn__finite(hi)) return PATTN__FAIL(PATTN_ENUM, __func__, "no finite bracket for the fixed point (lo %g, hi %g)", lo, hi);
         for (it = 0; it < 400; ++it) {
             double mid = sqrt(lo) * sqrt(hi); /* geometric: the bracket may span decades */
             if (!(mid > lo && mid < hi)) break;
             if (pattn__fp_gap(n, p, s, kappa, lambda, mid) < 0.0) lo = mid;
             else hi = mid;
         }
-        if (it == 400) return pattn__fail(PATTN_ENUM, __func__, "the fixed-point bisection did not converge in 400 halvings");
+        if (it == 400) return PATTN__FAIL(PATTN_ENUM, __func__, "the fixed-point bisection did not converge in 400 halvings");
         eta = 0.5 * (lo + hi);
         F.eta = eta;
         for (i = 0; i < n; ++i) {
@@ -5985,7 +5994,7 @@ PATTN_DEF pattn_status pattn_ridge_fixed_point(int n, const double *p, const dou
     return PATTN_OK;
 }
 
-/* ==== paper 1 theory: the contract (api.md) ============================================ */
+/* ==== paper 1 theory: the contract ============================================ */
 
 typedef struct pattn__atom { double b, p; } pattn__atom;
 
@@ -6050,7 +6059,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
         st = pattn_feature_law_eval(m, gamma, &F);
         if (st != PATTN_OK) return st;
         buf = (double *)PATTN_MALLOC(2 * (size_t)F.n_atoms * sizeof(double));
-        if (!buf) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+        if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
         n = pattn_feature_law_atoms(&F, buf, buf + F.n_atoms);
         st = n > 0 ? pattn_ridge_limits_eval(n, buf, buf + F.n_atoms, F.s, m->v_norm,
                                              F.c * m->q_norm, m->d, kappa, lambda, &L)
@@ -6069,7 +6078,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
         R.err_pop = pattn_ls_pop_error(n, buf, buf + F.n_atoms, L.B1);
         if (n > PATTN__MERGE_ABOVE) { /* only for very long sequences (T > ~4000) */
             pattn__atom *scr = (pattn__atom *)PATTN_MALLOC((size_t)n * sizeof(pattn__atom));
-            if (!scr) { PATTN_FREE(buf); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
+            if (!scr) { PATTN_FREE(buf); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
             n = pattn__law_merge(n, buf, buf + F.n_atoms, PATTN__MERGE_WIDTH, scr);
             PATTN_FREE(scr);
         }
@@ -6085,7 +6094,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
         int sz = pattn_attention_law_size(m, gamma);
         buf = (double *)PATTN_MALLOC(5 * (size_t)sz * sizeof(double));
         scr = (pattn__atom *)PATTN_MALLOC((size_t)sz * sizeof(pattn__atom));
-        if (!buf || !scr) { PATTN_FREE(buf); PATTN_FREE(scr); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
+        if (!buf || !scr) { PATTN_FREE(buf); PATTN_FREE(scr); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
         p = buf; al = p + sz; s = al + sz; c = s + sz; b = c + sz;
         st = pattn_attention_law(m, gamma, p, al, s, c, &n);
         if (st == PATTN_OK) {
@@ -6117,7 +6126,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
     *out = R;
     return PATTN_OK;
 }
-/* ==== paper 2: closed forms & theory (icl_prompts.md §4) =================================== */
+/* ==== paper 2: closed forms & theory =================================== */
 
 /* Small dense helpers (double, d x d row-major). C must not alias A or B. */
 static void pattn__iclt_mm(const double *A, int ta, const double *B, int tb, double *C, int d)
@@ -6235,7 +6244,7 @@ static pattn_status pattn__iclt_whiten(const pattn_icl_mix *m, pattn__iclt_wh *w
     w->d = d;
     w->K = K;
     w->mem = p = (double *)PATTN_MALLOC(tot * sizeof(double));
-    if (!p) return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    if (!p) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     w->sh = p; p += dd;
     w->sih = p; p += dd;
     w->sbar = p; p += dd;
@@ -6248,7 +6257,7 @@ static pattn_status pattn__iclt_whiten(const pattn_icl_mix *m, pattn__iclt_wh *w
     if (m->cov_x) {
         double *ev = w->tmp, *V = w->tmp + d, *f = ev + d + dd;
         pattn_status st = pattn_sym_eig(m->cov_x, d, ev, V);
-        if (st == PATTN_OK && !(ev[0] > 0.0)) st = pattn__fail(PATTN_ENUM, "pattn_icl_theory", "cov_x has eigenvalue %g; it must be positive definite", ev[0]);
+        if (st == PATTN_OK && !(ev[0] > 0.0)) st = PATTN__FAIL(PATTN_ENUM, "pattn_icl_theory", "cov_x has eigenvalue %g; it must be positive definite", ev[0]);
         if (st != PATTN_OK) { PATTN_FREE(w->mem); w->mem = NULL; return st; }
         for (i = 0; i < d; ++i) f[i] = sqrt(ev[i]);
         pattn__iclt_vfv(V, f, w->sh, d);
@@ -6405,7 +6414,7 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
     r.ey2 = w.tau;
     if (!pattn__finite(r.ey2) || !pattn__finite(r.pt) || !pattn__finite(r.ft) ||
         !pattn__finite(r.jt) || !pattn__finite(r.dec) || !pattn__finite(r.lb))
-        st = pattn__fail(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
+        st = PATTN__FAIL(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
     else
         *out = r;
 done:
@@ -6440,7 +6449,7 @@ PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *p
     ds = (dn + 1.0) * sb + tau;
     d1 = (dn + 1.0) * lam1 + tau;
     r.ey2 = tau;
-    /* the spec's printed forms, kept literal so that they check the matrix code */
+    /* the printed printed forms, kept literal so that they check the matrix code */
     r.pt = sigma2;
     if (ds > 0.0) r.pt += (dd - 1.0) * sb * (sb + tau) / ds;
     if (d1 > 0.0) r.pt += lam1 * (lam1 + tau) / d1;
@@ -6457,7 +6466,7 @@ PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *p
             r.lb += pi[k] * dd * s[k] * ((dd + 1.0) * s[k] + sigma2) / ((dn + 1.0 + dd) * s[k] + sigma2);
     if (!pattn__finite(r.ey2) || !pattn__finite(r.pt) || !pattn__finite(r.ft) ||
         !pattn__finite(r.jt) || !pattn__finite(r.dec) || !pattn__finite(r.lb))
-        return pattn__fail(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
+        return PATTN__FAIL(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
     *out = r;
     return PATTN_OK;
 }
@@ -6482,7 +6491,7 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_ic
     dd = (size_t)d * (size_t)d;
     nw = regime == PATTN_ICL_LB ? K : 1;
     Wt = (double *)PATTN_MALLOC(((size_t)nw * dd + (size_t)K * (size_t)d) * sizeof(double));
-    if (!Wt) { PATTN_FREE(w.mem); return pattn__fail(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
+    if (!Wt) { PATTN_FREE(w.mem); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
     bt = Wt + (size_t)nw * dd;
     memset(bt, 0, (size_t)K * (size_t)d * sizeof(double));
     V = w.tmp;
@@ -6529,7 +6538,7 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_ic
             for (i = 0; i < d; ++i) {
                 if (lam[i] > thr && lam[i] > 0.0) c[i] /= lam[i];
                 else if (fabs(c[i]) > 1e-8 * nmu) /* infimum not attained */
-                    st = pattn__fail(PATTN_ENUM, __func__, "task %d's mean leaves the range of Sigma-bar: the JT optimum is an infimum no finite prompt attains (pass b = NULL for W alone)", k);
+                    st = PATTN__FAIL(PATTN_ENUM, __func__, "task %d's mean leaves the range of Sigma-bar: the JT optimum is an infimum no finite prompt attains (pass b = NULL for W alone)", k);
                 else c[i] = 0.0;
             }
             pattn__iclt_mv(V, 0, c, z, d);
@@ -6568,7 +6577,7 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_ic
                 memcpy(bt, m->mu, (size_t)K * (size_t)d * sizeof(double));
             }
         }
-        if (!pattn__all_finite_f64(Wt, (size_t)nw * dd + (size_t)K * (size_t)d)) st = pattn__fail(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
+        if (!pattn__all_finite_f64(Wt, (size_t)nw * dd + (size_t)K * (size_t)d)) st = PATTN__FAIL(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
     }
     if (st == PATTN_OK) {
         memcpy(W, Wt, (size_t)nw * dd * sizeof(double));
@@ -6634,17 +6643,17 @@ static pattn_status pattn__iclt_risk(const char *fn, const pattn_icl_mix *m, int
     size_t dd;
     double *S, *E, *P1, *P2, *t1, *t2, *v, *u, *rk, trA = 0.0, tot = 0.0;
     pattn_status st;
-    if (!W || !risk) return pattn__fail(PATTN_EINVAL, fn, "%s is NULL", W ? "risk" : "W");
-    if (n < 1) return pattn__fail(PATTN_EINVAL, fn, "n (the context length) is %d; it must be >= 1", n);
+    if (!W || !risk) return PATTN__FAIL(PATTN_EINVAL, fn, "%s is NULL", W ? "risk" : "W");
+    if (n < 1) return PATTN__FAIL(PATTN_EINVAL, fn, "n (the context length) is %d; it must be >= 1", n);
     st = pattn__icl_mix_check(fn, m);
     if (st != PATTN_OK) return st;
     d = m->d;
     K = m->K;
     dd = (size_t)d * (size_t)d;
-    if (!pattn__all_finite_f64(W, (size_t)nw * dd)) return pattn__fail(PATTN_EINVAL, fn, "W holds a NaN or infinite value");
-    if (b && !pattn__all_finite_f64(b, (size_t)K * (size_t)d)) return pattn__fail(PATTN_EINVAL, fn, "b holds a NaN or infinite value");
+    if (!pattn__all_finite_f64(W, (size_t)nw * dd)) return PATTN__FAIL(PATTN_EINVAL, fn, "W holds a NaN or infinite value");
+    if (b && !pattn__all_finite_f64(b, (size_t)K * (size_t)d)) return PATTN__FAIL(PATTN_EINVAL, fn, "b holds a NaN or infinite value");
     S = (double *)PATTN_MALLOC((6 * dd + 2 * (size_t)d + (size_t)K) * sizeof(double));
-    if (!S) return pattn__fail(PATTN_ENOMEM, fn, "cannot allocate %s", "scratch memory");
+    if (!S) return PATTN__FAIL(PATTN_ENOMEM, fn, "cannot allocate %s", "scratch memory");
     E = S + dd;
     P1 = E + dd;
     P2 = P1 + dd;
@@ -6665,7 +6674,7 @@ static pattn_status pattn__iclt_risk(const char *fn, const pattn_icl_mix *m, int
         tot += m->pi[k] * rk[k];
     }
     if (!pattn__all_finite_f64(rk, (size_t)K) || !pattn__finite(tot)) {
-        st = pattn__fail(PATTN_ENUM, fn, "a result is not finite: the inputs' magnitudes overflow double");
+        st = PATTN__FAIL(PATTN_ENUM, fn, "a result is not finite: the inputs' magnitudes overflow double");
     } else {
         if (risk_k) memcpy(risk_k, rk, (size_t)K * sizeof(double));
         *risk = tot;

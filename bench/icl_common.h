@@ -1,4 +1,4 @@
-/* The benchmarks' task mixture (spec experiments.md, W3/W5): d = 10, two tasks with weights
+/* The benchmarks' task mixture (W3/W5): d = 10, two tasks with weights
    0.3/0.7, means 1.4*1 and -0.6*1, covariances I and 2I, no noise. */
 #ifndef PATTN_BENCH_ICL_H
 #define PATTN_BENCH_ICL_H

@@ -1,6 +1,7 @@
 #!/bin/sh
-# make demo: builds the examples and reproduces both papers' headline results. Tables go to
-# the terminal, CSV and SVG plots to out/. `--full` (or PATTN_FULL=1) runs publication sizes.
+# make demo: builds the examples, runs the short teaching programs, then the figure programs
+# (examples/figures/). Tables go to the terminal, CSV and SVG plots to out/. `--full` (or
+# PATTN_FULL=1) runs the figure programs at their larger sizes.
 set -u
 cd "$(dirname "$0")/.."
 full=""
@@ -30,10 +31,14 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} # no spin-waiting between sho
 make -s examples || exit 1
 mkdir -p out
 t0=$(date +%s)
-for ex in quickstart expressivity gd_trajectory head_risk icl_prompts; do
-    [ -x "build/$ex" ] || continue
+for ex in quickstart p1_teaching icl_regimes kernel_bench; do
     echo
-    echo "==================== $ex ===================="
+    echo "==================== examples/$ex.c ===================="
+    "build/$ex" || { echo "demo: $ex failed" >&2; exit 1; }
+done
+for ex in expressivity gd_trajectory head_risk icl_prompts; do
+    echo
+    echo "==================== examples/figures/$ex.c ===================="
     "build/$ex" $full || { echo "demo: $ex failed" >&2; exit 1; }
 done
 if command -v gnuplot >/dev/null 2>&1; then

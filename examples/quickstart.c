@@ -2,7 +2,8 @@
    (a quarter of the tokens carry the context q plus the label direction y v*, the rest are
    noise), point the prompt along the context, and watch softmax attention find the relevant
    tokens: the attention mass on them and the output f = v' X' softmax(X p), whose sign is
-   the label.          cc -O2 -mavx2 -mfma quickstart.c -I/usr/include/stb -lstb -lm */
+   the label.
+       cc -O2 quickstart.c -I/usr/include/stb -lstb -lm */
 #define PATTN_IMPLEMENTATION
 #include "prompt_attn.h"
 #include <stdio.h>
@@ -16,15 +17,17 @@ int main(void)
     float y[N], p[D], v[D], s[T], a[T];
     double w_rel, w_irr;
     unsigned char mask[N * T];
-    pattn_cmm m;
+    pattn_cmm m = {0}; /* zero = defaults: ORTHO noise, no distractors */
     int i, t;
 
-    memset(&m, 0, sizeof m); /* zero = defaults: ORTHO noise, no distractors */
     m.d = D; m.T = T;
     m.zeta = 0.25;                /* k = 4 relevant tokens of 16 */
     m.sigma = 1.0;
     m.q_norm = 3.0; m.v_norm = 1.0; /* default q = 3 e1, v* = e2 */
-    if (pattn_cmm_sample(&m, NULL, 42, 0, N, X, y, mask) != PATTN_OK) return 1;
+    if (pattn_cmm_sample(&m, NULL, 42, 0, N, X, y, mask) != PATTN_OK) {
+        fprintf(stderr, "quickstart: %s\n", pattn_last_error()); /* names the argument and the rule */
+        return 1;
+    }
 
     /* prompt p = Gamma q/|q|^2: relevant tokens score Gamma, the others 0 */
     memset(p, 0, sizeof p);

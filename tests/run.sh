@@ -37,5 +37,11 @@ if grep -q 'avx512 kernels: on' "$dir/log_a.txt"; then
 else
     echo "note: this CPU lacks AVX-512 (F, VL, DQ, BW): only the AVX2 and scalar paths were compared"
 fi
+if [ -z "$quick" ]; then # the drop-in builds: zero-init in C/C++, stb_ds's names, two headers
+    B="$dir" sh "$(dirname "$0")/dropin.sh" > "$dir/log_dropin.txt" 2>&1
+    grep -v ' passed, .* failed$' "$dir/log_dropin.txt"
+    set -- $(count "$dir/log_dropin.txt")
+    P=$((P + ${1:-0})); F=$((F + ${2:-1}))
+fi
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ]

@@ -1,5 +1,5 @@
-/* Paper 2 closed forms (icl_prompts.md §4, §6): the reference table, the isotropic scalar
-   forms, the spec's matrix formulas evaluated directly (plain Gaussian elimination, no
+/* Paper 2 closed forms: the reference table, the isotropic scalar
+   forms, the printed matrix formulas evaluated directly (plain Gaussian elimination, no
    whitening), the ordering of the regimes, optimality of the returned parameters through the
    exact-risk function, singular cases, a Monte Carlo check of the risk formula that does not
    use the library's generator, and every bad input. */
@@ -134,7 +134,7 @@ static double it_maxdiff(const double *x, const double *y, int n)
 
 static double it_rel(double got, double want) { return fabs(got - want) / (fabs(want) > 1e-300 ? fabs(want) : 1.0); }
 
-/* §6: d = 10, pi = [0.3, 0.7], S = I, mu_k = m_k 1, Sigma_k = c_k I, common noise */
+/* The reference mixture: d = 10, pi = [0.3, 0.7], S = I, mu_k = m_k 1, Sigma_k = c_k I, common noise */
 static void it_iso(it_inst *t, int d, int K, const double *pi, const double *mk, const double *ck,
                    const double *s2)
 {
@@ -182,7 +182,7 @@ static void it_random(it_inst *t, pattn_rng *r, int d, int K, int full)
     it_bind(t, 1, 1, 1);
 }
 
-/* ---- the spec's matrix formulas, evaluated literally in the caller's coordinates ----------- */
+/* ---- the printed matrix formulas, evaluated literally in the caller's coordinates ----------- */
 
 typedef struct it_direct {
     double ey2, pt, ft, jt, dec, lb;
@@ -276,7 +276,7 @@ static void it_direct_forms(const it_inst *t, int n, it_direct *r)
     }
 }
 
-/* ---- §6 reference table -------------------------------------------------------------------- */
+/* ---- the reference table (docs/theory.md) -------------------------------------------------------------------- */
 
 /* half a unit in the 6th significant digit: the precision at which %g printed the table */
 static double it_half_unit(double v) { return 0.5 * pow(10.0, floor(log10(fabs(v))) - 5.0); }
@@ -343,7 +343,7 @@ static void test_table(void)
                   tab[r].n, o.lb, o.dec);
     }
     PT_CHECK(ok, "every table value within half a unit of its 6th printed digit");
-    pt_info("spec §6 table: 55 values, max relative deviation %.2e (all within half a printed unit)", maxrel);
+    pt_info("docs/theory.md table: 55 values, max relative deviation %.2e (all within half a printed unit)", maxrel);
     pt_info("table rows: matrix vs isotropic scalar forms agree to %.1e relative", maxiso);
     pt_dump("icl_theory_table", dump, sizeof dump);
 }
@@ -486,7 +486,7 @@ static void test_random(void)
             PT_CHECK(it_rel(sum, L) <= 1e-14, "random: per-task risks sum to the total");
         }
 
-        /* the spec's formulas evaluated literally (no whitening, Gaussian elimination) */
+        /* the printed formulas evaluated literally (no whitening, Gaussian elimination) */
         {
             it_direct e;
             double got[6] = {o.ey2, o.pt, o.ft, o.jt, o.dec, o.lb}, want[6];
@@ -506,7 +506,7 @@ static void test_random(void)
             PT_CHECKF(it_maxdiff(W, e.Wdec, dd) <= 1e-9 * it_maxabs(e.Wdec, dd) + 1e-15, "random %d: W_dec vs direct", it);
             PT_CHECK(pattn_icl_optimum(&t.m, n, PATTN_ICL_LB, W, NULL) == PATTN_OK, "random: LB W");
             PT_CHECKF(it_maxdiff(W, e.Wlb, K * dd) <= 1e-9 * it_maxabs(e.Wlb, K * dd) + 1e-15, "random %d: W_k vs direct", it);
-            if (full) { /* M and Sigma-bar invertible: the spec's prompt formulas apply literally */
+            if (full) { /* M and Sigma-bar invertible: the printed prompt formulas apply literally */
                 ++nfull;
                 PT_CHECK(pattn_icl_optimum(&t.m, n, PATTN_ICL_FT, W, b) == PATTN_OK, "random: FT b");
                 db = it_maxdiff(b, e.bft, K * d) / it_maxabs(e.bft, K * d) > db ? it_maxdiff(b, e.bft, K * d) / it_maxabs(e.bft, K * d) : db;
@@ -519,7 +519,7 @@ static void test_random(void)
     }
     pt_info("100 random instances (%d full-rank, JT prompt attained in %d, not attained in %d): ordering holds",
             nfull, njt, nsing);
-    pt_info("  risk(optimum) vs minimal risk: max rel %.1e; vs literal spec formulas: L %.1e, W %.1e, b %.1e",
+    pt_info("  risk(optimum) vs minimal risk: max rel %.1e; vs literal printed formulas: L %.1e, W %.1e, b %.1e",
             dr, dl, dw, db);
 }
 

@@ -730,7 +730,7 @@ static void test_train_converges(void)
     {
         /* the best prompts for the trained W (which is W_PT only approximately, so this floor
            may lie a little below L_FT): the risk is quadratic in b_k with minimiser
-           b_k = W^-1 mu_k - n S mu_k (at W = W_PT this is the spec's S mu_k + tau M^-1 mu_k) */
+           b_k = W^-1 mu_k - n S mu_k (at W = W_PT this is the printed S mu_k + tau M^-1 mu_k) */
         double bst[8], floor_ft;
         int k, c;
         for (k = 0; k < 2; ++k) {

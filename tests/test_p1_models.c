@@ -1,7 +1,7 @@
-/* Paper 1 models, generator and training (spec §1-§3): gradients against central finite
+/* Paper 1 models, generator and training: gradients against central finite
    differences of double reference forwards, the batch kernel against per-sample sums, the
    contract kernel against a double reference, generator statistics and reproducibility, the
-   feature law of §4 measured on generated data, the ridge head, GD/Adam, the three-step
+   feature law measured on generated data, the ridge head, GD/Adam, the three-step
    trajectory, and every bad input. */
 #include "prompt_attn.h"
 #include "harness.h"
@@ -60,7 +60,7 @@ static double rel_err_vec(const float *got, const double *want, size_t n)
     return s > 0 ? e / s : e;
 }
 
-/* ---- double reference forwards (spec §1) ------------------------------------------------ */
+/* ---- double reference forwards ------------------------------------------------ */
 
 typedef struct {
     int d, T;
@@ -679,8 +679,8 @@ static void test_generator_reproducible(void)
     free(A); free(B); free(ya); free(yb); free(ma); free(mb);
 }
 
-/* §4 on generated data: under p = Gamma q/|q|^2 (ORTHO, a = 0) the feature is
-   h = c q + y alpha_J v* + s g with c = k w_R, alpha_J = k w_R - rho J w_I, s as in §4 */
+/* The feature law on generated data: under p = Gamma q/|q|^2 (ORTHO, a = 0) the feature is
+   h = c q + y alpha_J v* + s g with c = k w_R, alpha_J = k w_R - rho J w_I, s as in docs/theory.md */
 static void test_feature_law(void)
 {
     const int n = pt_quick() ? 2000 : 6000, d = 32, T = 20, k = 4;

@@ -1,6 +1,6 @@
 /* Paper 1 theory: the feature law, the ridge head's proportional-limit risk, the oracles,
    the heteroscedastic fixed point and the contract pattn_head_risk_theory; checked against
-   the reference tables of spec §8, against the special forms of §5, against brute-force
+   the reference tables of docs/theory.md, against the special forms, against brute-force
    integrals, and against token-level simulation (generator + attention + ridge fit). */
 #include "prompt_attn.h"
 #include "harness.h"
@@ -110,7 +110,7 @@ static void test_basics(void)
     PT_CHECK(isnan(wr) && isnan(wi), "infinite gamma -> NaN weights");
 }
 
-/* ---- spec §8, first table: the feature law and four error columns ------------------------- */
+/* ---- docs/theory.md, first table: the feature law and four error columns ------------------------- */
 
 static void test_table_feature_law(void)
 {
@@ -135,7 +135,7 @@ static void test_table_feature_law(void)
         PT_CHECKF(dec_ok(F.alpha0, tab[i][1], 4), "Gamma %g: alpha %.6f, table %.4f", G, F.alpha0, tab[i][1]);
         PT_CHECKF(dec_ok(F.s, tab[i][2], 4), "Gamma %g: s %.6f, table %.4f", G, F.s, tab[i][2]);
         PT_CHECKF(dec_ok(F.beta, tab[i][3], 3), "Gamma %g: beta %.6f, table %.3f", G, F.beta, tab[i][3]);
-        /* beta = (T|v|^2/sigma^2) zeta^2 e^{2G}/(zeta e^{2G} + 1 - zeta), spec §4 */
+        /* beta = (T|v|^2/sigma^2) zeta^2 e^{2G}/(zeta e^{2G} + 1 - zeta), docs/theory.md */
         PT_NEAR(F.beta, 20.0 / 0.36 * 0.01 * exp(2 * G) / (0.1 * exp(2 * G) + 0.9), 1e-13, 0);
         PT_NEAR(F.c, F.alpha0, 0, 0);
         got[i][0] = F.alpha0; got[i][1] = F.s; got[i][2] = F.beta;
@@ -156,7 +156,7 @@ static void test_table_feature_law(void)
         }
         got[i][8] = F.w_rel; got[i][9] = F.w_irr; got[i][10] = F.mean_alpha; got[i][11] = (double)F.k;
     }
-    /* Gamma = 0 and Gamma -> inf limits of spec §4 */
+    /* Gamma = 0 and Gamma -> inf limits of docs/theory.md */
     {
         pattn_feature_law F;
         pattn_feature_law_eval(&m, 0.0, &F);
@@ -173,7 +173,7 @@ static void test_table_feature_law(void)
     pt_dump("p1_theory feature-law table", got, sizeof got);
 }
 
-/* ---- spec §8, double descent -------------------------------------------------------------- */
+/* ---- docs/theory.md, double descent -------------------------------------------------------------- */
 
 static void test_table_double_descent(void)
 {
@@ -211,7 +211,7 @@ static void test_table_double_descent(void)
     pt_dump("p1_theory double-descent table", got, sizeof got);
 }
 
-/* ---- spec §8, the nine full points (6 significant digits) --------------------------------- */
+/* ---- docs/theory.md, the nine full points (6 significant digits) --------------------------------- */
 
 static void test_table_nine(void)
 {
@@ -285,7 +285,7 @@ static void test_table_nine(void)
     pt_dump("p1_theory nine points", got, sizeof got);
 }
 
-/* ---- special forms of spec §5 against the general formulas -------------------------------- */
+/* ---- special forms of docs/theory.md against the general formulas -------------------------------- */
 
 static void test_special_forms(void)
 {
@@ -353,7 +353,7 @@ static void test_special_forms(void)
                 /* |w|^2 and w'v in physical units */
                 PT_NEAR(L.wv, 2.0 * L.m / s, 1e-15, 0);
                 PT_NEAR(L.w_norm2, L.S2 / (s * s), 1e-15, 0);
-                /* the spec's tau^2 = 1 - 2 m B1 + m^2 (B2 + 1) */
+                /* the printed tau^2 = 1 - 2 m B1 + m^2 (B2 + 1) */
                 PT_NEAR(L.tau2, 1 - 2 * L.m * L.B1 + L.m * L.m * (L.B2 + 1), 1e-12, 0);
             }
         }
@@ -674,7 +674,7 @@ static void test_contract_dispatch(void)
         }
     }
     /* ISO noise at gamma = Gamma sigma/|q| <= 0.1: within 0.3 pp of the deterministic formula,
-       and the deterministic formula is the optimistic one (spec §5) */
+       and the deterministic formula is the optimistic one */
     {
         pattn_cmm m = cmm(20, 0.1, 0.3, 3.0, 0.35, 0, 0, 0);
         double G = 1.0, gam = G * m.sigma / m.q_norm;
@@ -901,7 +901,7 @@ static void test_simulation(void)
     int q = pt_quick(), reps = q ? 3 : 5, ntest = q ? 600 : 3000, d = q ? 100 : 200;
     double dse = 0.0, dpp = 0.0, mean;
     pattn_cmm m;
-    /* five points of the spec §7 grid (d = 200, T = 20), sigma chosen for 5-35% errors */
+    /* five points of the docs/theory.md grid (d = 200, T = 20), sigma chosen for 5-35% errors */
     m = cmm(20, 0.1, 0.6, 1, 1, 0, 0, d);
     sim_compare("zeta .1 Gamma 1 kappa 2 lambda 1e-6", &m, 1.0, 2.0, 1e-6, reps, ntest, 101, &dse, &dpp);
     m = cmm(20, 0.5, 2.1, 1, 1, 0, 0, d);

@@ -1,5 +1,5 @@
 /* gd_trajectory: three steps of gradient descent from zero learn the prompt, and how many
-   samples that takes (paper 1's initial-trajectory analysis, spec §3).
+   samples that takes (paper 1's initial-trajectory analysis, docs/models.md).
 
    Prompt-attention f = v'X' softmax(Xp), squared loss, W = I, p = v = 0:
      1. v1 = eta_v (1/n) sum_i y_i xbar_i   (attention is uniform at p = 0, and the gradient

@@ -6,7 +6,7 @@
      JT            W and the prompts trained jointly
      prompt+heads  W, prompts and task-specific output heads trained jointly
    each trained twice - on the reduced model y^ = x'W(X'y + b_k) (for prompt+heads: known-mean
-   PGD, which is what prompts + task heads realise, spec sec. 5) and on the full one-layer
+   PGD, which is what prompts + task heads realise, docs/theory.md) and on the full one-layer
    linear attention - beside the closed forms L_PT >= L_FT >= L_JT >= L_dec >= L_LB.
    The reduced models are scored by their exact population risk (pattn_icl_risk), the full
    models on a fresh test set (same test set for every full model of a panel and n).
@@ -298,7 +298,7 @@ int main(int argc, char **argv)
            "(prompt+heads reaches L_dec, the known-mean PGD loss). The gains are largest at small n.\n");
     printf("Where the full model may go below the reduced curves: with a non-zero overall mean\n"
            "(panels 3, 4) the full attention's value matrix can shift by the mean, which the reduced\n"
-           "model cannot, so full PT/JT may legitimately sit below L_PT/L_JT (spec sec. 5); with a zero\n"
+           "model cannot, so full PT/JT may legitimately sit below L_PT/L_JT (sec. 5); with a zero\n"
            "overall mean (panels 1, 2) they should not. No model goes below L_LB.\n");
     {
         /* the gap to theory per regime at n = 20 (relative), averaged over the panels */

@@ -1,9 +1,9 @@
 /* expressivity: the four attention models of paper 1 on the same contextual data, and where
    each baseline breaks while softmax prompt-attention does not.
 
-   Data (spec §2): T = 20 tokens in d = 16; k = zeta T relevant tokens q + y v* + z, the others
+   Data: T = 20 tokens in d = 16; k = zeta T relevant tokens q + y v* + z, the others
    noise z or, with probability eps, distractors a q - rho y v* + z; ORTHO noise, sigma = 1,
-   |q| = 3, |v*| = 2. Models (spec §1), each trained by Adam on the logistic loss from a small
+   |q| = 3, |v*| = 2. Models, each trained by Adam on the logistic loss from a small
    random start (SA from W = 0, i.e. uniform attention):
      PA  v'X' softmax(Xp)         LPA  v'X'(Xp)/T
      SA  mean_t v'X' softmax(XWx_t)     LIN  v' mean_t x_t
@@ -27,7 +27,7 @@
        averages; SA degrades while PA still finds the one relevant token. LIN is at chance
        as in (b).
    PA's Bayes accuracy is the best over prompts p = Gamma q/|q|^2 of 1 - Bayes error of the
-   attention feature (pattn_head_risk_theory, spec §5 oracles): a trained PA cannot beat it
+   attention feature (pattn_head_risk_theory, docs/theory.md oracles): a trained PA cannot beat it
    with such a prompt, and should come close.
    Every model gets the same protocol (restarts below), so a failure is the model's, not the
    optimiser's. Default run ~7 s on 2 cores (3 seeds, 800 training samples; SA's T x (d x d)
@@ -109,13 +109,13 @@ static double fit(pattn_model mdl, const pattn_cmm *m, const float *X, const flo
     return bo.acc;
 }
 
-/* the best Bayes accuracy of the PA feature over prompts along q (theory, spec §5) */
+/* the best Bayes accuracy of the PA feature over prompts along q (theory, docs/theory.md) */
 static double pa_bayes(const pattn_cmm *m, double *gbest)
 {
     double best = 1.0, G;
     *gbest = NAN;
     for (G = -20.0; G <= 20.0; G += 0.25) {
-        pattn_head_risk hr;
+        pattn_head_risk hr = {0};
         if (pattn_head_risk_theory(m, G, 1.0, 1.0, &hr) == PATTN_OK && hr.bayes < best) {
             best = hr.bayes;
             *gbest = G;

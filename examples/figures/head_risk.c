@@ -99,7 +99,7 @@ static void sweep(const pattn_cmm *m, const double *G, int nG, const double *K, 
     free(q); free(w); free(wf); free(f); free(acc); free(y); free(X); free(H);
 }
 
-/* one table row; the spec's criterion: |sim - Err_d| <= max(3 SE, 1 pp) */
+/* one table row; the printed criterion: |sim - Err_d| <= max(3 SE, 1 pp) */
 static void row(const point *P)
 {
     double dev = fabs(P->err - P->th.err_d);
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
     pattn_cmm m1, m2, m3;
     FILE *f;
 
-    /* spec §8's settings: benefit of context at zeta = 0.1, double descent at zeta = 0.5 */
+    /* docs/theory.md's settings: benefit of context at zeta = 0.1, double descent at zeta = 0.5 */
     memset(&m1, 0, sizeof m1);
     m1.d = full ? 400 : 200; m1.T = 20; m1.zeta = 0.1; m1.sigma = 0.6; m1.q_norm = m1.v_norm = 1;
     m2 = m1; m2.zeta = 0.5; m2.sigma = 1.95;
