@@ -17,7 +17,7 @@ EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c)) \
            $(patsubst examples/figures/%.c,$(B)/%,$(wildcard examples/figures/*.c))
 BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(wildcard bench/*.c))
 
-.PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps
+.PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps install uninstall
 
 all: test examples
 
@@ -90,6 +90,25 @@ demo:
 	@sh examples/demo.sh
 demo-full:
 	@sh examples/demo.sh --full
+
+# -- install: the header and a pkg-config file (Debian's stb_ds: -I/usr/include/stb -lstb)
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION  = $(shell sed -n 's/^\#define PATTN_VERSION_STRING "\(.*\)"/\1/p' $(HDR))
+install:
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/doc/prompt_attn
+	install -m 644 $(HDR) $(DESTDIR)$(PREFIX)/include/prompt_attn.h
+	install -m 644 README.md CHANGELOG.md LICENSE docs/reference.md docs/models.md docs/theory.md $(DESTDIR)$(PREFIX)/share/doc/prompt_attn/
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' '' \
+	  'Name: prompt_attn' \
+	  'Description: prompt-attention and task-specific ICL prompts in one C header (define PATTN_IMPLEMENTATION in one file)' \
+	  'Version: $(VERSION)' 'URL: https://arxiv.org/abs/2306.03435' \
+	  'Cflags: -I$${includedir} -I$(STB_INC)' 'Libs: -lstb -lm' \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/prompt_attn.pc
+	@echo "installed $(DESTDIR)$(PREFIX)/include/prompt_attn.h and $(DESTDIR)$(PREFIX)/lib/pkgconfig/prompt_attn.pc"
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/prompt_attn.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/prompt_attn.pc
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/prompt_attn
 
 $(B):
 	@mkdir -p $(B)

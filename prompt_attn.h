@@ -1,4 +1,4 @@
-/* prompt_attn.h - v0.2.0 - prompt-attention and task-specific ICL prompts, in one C header.
+/* prompt_attn.h - v1.0.0 - prompt-attention and task-specific ICL prompts, in one C header.
 
    Two lines of ML theory made runnable, testable and fast:
 
@@ -9,75 +9,132 @@
           for In-context Learning", AISTATS 2025 (arXiv 2503.02102): one-layer linear
           attention doing in-context regression on a mixture of tasks.
 
+   The long form of everything below is in docs/ next to this file: docs/reference.md (every
+   function and its contract), docs/models.md (models and data generators), docs/theory.md
+   (the formulas, where they come from, what is exact and what is reconstructed).
+
+   QUICK START
+     Save as prog.c next to prompt_attn.h and stb_ds.h, then  cc -O2 prog.c -lm
+
+        #define PATTN_IMPLEMENTATION
+        #define PATTN_STB_DS_IMPLEMENTATION   // or link Debian's -lstb instead
+        #include "prompt_attn.h"
+        #include <stdio.h>
+
+        int main(void)
+        {
+            static float X[500 * 16 * 32], y[500];
+            float p[32] = {0}, v[32] = {0};
+            pattn_cmm m = {0};                  // zero fields are defaults ({} in C++)
+            pattn_params P = {0};
+            pattn_history h = {0};
+            m.d = 32; m.T = 16; m.zeta = 0.25; m.sigma = 1.0; m.q_norm = 3.0;
+            if (pattn_cmm_sample(&m, NULL, 42, 0, 500, X, y, NULL) != PATTN_OK) {
+                fprintf(stderr, "%s\n", pattn_last_error());
+                return 1;
+            }
+            P.d = 32; P.p = p; P.v = v;
+            if (pattn_train(NULL, &P, X, y, 500, 16, &h) != PATTN_OK) {   // NULL: defaults
+                fprintf(stderr, "%s\n", pattn_last_error());
+                return 1;
+            }
+            printf("loss %.4f -> %.4f, accuracy %.3f, p'q = %.2f\n", h.rec[0].loss,
+                   h.rec[h.len - 1].loss, h.rec[h.len - 1].acc, 3.0 * p[0]);
+            pattn_history_free(&h);
+            return 0;
+        }
+
    USAGE
      In exactly one C or C++ file:
         #define PATTN_IMPLEMENTATION
         #include "prompt_attn.h"
-     and include it plainly everywhere else. Build with
-        cc -O2 -mavx2 -mfma prog.c -I/usr/include/stb -lstb -lm      (add -fopenmp for threads)
-     stb_ds (arrays for histories and sweep tables) comes from Debian's libstb-dev, whose
-     libstb already exports the stbds_* functions. Without that package, put stb_ds.h on the
-     include path and compile it once in a file of your own with STB_DS_IMPLEMENTATION.
+     and include it plainly everywhere else. The public part includes only <stddef.h> and
+     <stdint.h>. The implementation needs stb_ds.h (Debian: libstb-dev) for the training
+     histories and uses only its stbds_ names; two ways to build:
+        cc -O2 prog.c -I/usr/include/stb -lstb -lm          (Debian's libstb)
+        cc -O2 prog.c -lm     with PATTN_STB_DS_IMPLEMENTATION defined next to
+                              PATTN_IMPLEMENTATION and stb_ds.h on the include path
+     Add -fopenmp for threads. A build without -mavx2 -mfma runs the scalar path: the same
+     bits, about 25 times slower on the kernels (see SIMD AND DETERMINISM).
 
    CONFIGURATION (define before the include)
-     PATTN_IMPLEMENTATION     emit the implementation in this translation unit
-     PATTN_STATIC             make every function static (a private copy per TU)
-     PATTN_DEF                linkage of public functions (default extern)
-     PATTN_NO_SIMD            force the scalar path even where AVX2+FMA is available
-     PATTN_NO_AVX512          leave out the run-time dispatched AVX-512 kernels (see below)
-     PATTN_ASSERT(x)          internal invariants (default assert)
-     PATTN_MALLOC(sz) / PATTN_REALLOC(p,sz) / PATTN_FREE(p)   allocator (default libc)
+     PATTN_IMPLEMENTATION        emit the implementation in this translation unit
+     PATTN_STB_DS_IMPLEMENTATION also compile stb_ds's implementation here (no -lstb)
+     PATTN_STATIC                make every function static (a private copy per TU)
+     PATTN_DEF                   linkage of public functions (default extern)
+     PATTN_NO_SIMD               force the scalar path even where AVX2+FMA is available
+     PATTN_NO_AVX512             leave out the run-time dispatched AVX-512 kernels
+     PATTN_MALLOC(sz) / PATTN_REALLOC(p,sz) / PATTN_FREE(p)
+                                 allocator (default libc; all three or none). REALLOC
+                                 serves stb_ds when PATTN_STB_DS_IMPLEMENTATION is set.
+
+   ERRORS
+     Functions that can fail return a pattn_status: PATTN_OK, PATTN_EINVAL (an argument is
+     invalid), PATTN_ENOMEM, PATTN_ENUM (a matrix failed a numerical requirement, or an
+     iteration did not converge) or PATTN_EDIVERGED (a training run's loss or parameters
+     turned non-finite; it stops there). Functions that return a value (a float kernel, a
+     probability) return NaN on invalid input. On any failure nothing is written to the
+     outputs, and pattn_last_error() tells which function, which argument and which rule:
+        pattn_icl_theory: m->pi sums to 1.1; it must sum to 1 (within 1e-9)
+     pattn_status_str() gives one fixed sentence per status.
+
+   THREAD SAFETY
+     No global mutable state: RNG states, options, models and scratch live in structs the
+     caller owns, so independent calls may run on any threads at once. Objects (a generator,
+     a trainer, a model) are not locked: share one between threads only for reading
+     (pattn_icl_gen and a model under pattn_icl_test_loss are read-only). The failure message
+     is thread-local (C11 _Thread_local, C++11 thread_local, __thread or __declspec(thread)):
+     each thread reads its own. On a compiler with none of these it is one shared buffer.
+     Batch loops use OpenMP when compiled with -fopenmp; results do not depend on the number
+     of threads.
 
    SIMD AND DETERMINISM
      With __AVX2__ and __FMA__ defined (-mavx2 -mfma, or -march=native) the kernels use
      AVX2+FMA; otherwise a scalar twin runs. Every kernel is written once against an 8-lane
-     vector abstraction (pattn__f8) whose scalar form performs the same IEEE operations in the
-     same order (fmaf where the vector code fuses), so both paths give bit-identical results
-     when the compiler is not allowed to contract a*b+c itself (-ffp-contract=off; the default
-     in ISO C modes of gcc). Batch loops are split into fixed blocks of samples, each with its
-     own RNG stream and its own partial sum, combined in block order: results do not depend
-     on the thread count.
+     vector abstraction whose scalar form performs the same IEEE operations in the same
+     order (fmaf where the vector code fuses), so both paths give bit-identical results when
+     the compiler is not allowed to contract a*b+c itself (-ffp-contract=off; the default in
+     ISO C modes of gcc, e.g. -std=c99). Batch loops are split into fixed blocks of samples,
+     each with its own RNG stream and partial sum, combined in block order.
+     An AVX2 build with gcc or clang on x86-64 also carries AVX-512 versions of the hottest
+     loops, compiled with a function target attribute and called only when the CPU reports
+     AVX-512 F/VL/DQ/BW; their 16 lanes do the 8-lane code's operations in the same order,
+     so results are the same bits. pattn_avx512_active() tells whether they run.
+     Accuracy: the polynomial exp is within 1.008 ulp on [-87, 88]; softmax results are
+     within 4e-6 relative of double.
 
-     AVX-512. An AVX2 build with gcc or clang on x86-64 also carries AVX-512 versions of the
-     hottest loops (the normal sampler, the generator's noise rows, the two passes of the
-     prompt-attention batch kernel, pairs of softmax rows), compiled with a function target
-     attribute and called only when the CPU reports AVX-512 F/VL/DQ/BW; the rest of the
-     build stays -mavx2 -mfma. Each is written so that its 16 lanes are two canonical 8-lane
-     halves (or 16 independent columns) doing the operations of the 8-lane code in the same
-     order, so results are bit-identical on every path; the test suite compares the three
-     builds' outputs byte for byte. pattn_avx512_active() tells whether they run.
-
-     Accuracy of the polynomial exp (pattn_exp_f32, pattn_expf), measured by
-     tests/test_foundation.c against double exp over 2^22 points of [-87, 88]: at most
-     1.008 ulp (the test asserts 1.5); results in the subnormal range are within 2^-149.
-     Softmax rows whose spread is under 87 use a cheaper degree-5 exp (relative error 7.5e-8
-     before rounding); softmax results are within 4e-6 relative of double, tested.
-
-   API MAP (sections in the order data flows)
-     status        pattn_status, pattn_status_str, pattn_simd_path, pattn_avx512_active,
-                   pattn_version
-     RNG           pattn_rng (xoshiro256**): _seed, _u64, _jump, _stream, _uniform_f32/_f64,
-                   _below, _normal_f64, _normal_f32 (vectorised Box-Muller);
-                   pattn_rng8 (8 lanes of xoshiro128**): _seed, _normal_f32, _uniform_f32
-     SIMD          pattn_dot_f32, pattn_axpy_f32, pattn_scale_f32, pattn_expf, pattn_exp_f32,
-                   pattn_softmax_f32, pattn_softmax_rows_f32, pattn_matvec_f32 (X p),
-                   pattn_matvec_t_f32 (X' a), pattn_pa_forward_backward_f32
-     linear alg.   pattn_chol, pattn_chol_solve, pattn_sym_eig (double)
-     [P1] models   pattn_cmm, pattn_model (PA, LPA, SA, LIN), pattn_params, pattn_model_eval,
-                   pattn_model_batch (+ pattn_model_work_size), pattn_loss_value
-     [P1] data     pattn_cmm_sample, pattn_cmm_vectors
-     [P1] training pattn_train (GD/Adam), pattn_traj3 (three-step trajectory),
-                   pattn_pa_features, pattn_pa_relevant_mass, pattn_ridge_fit
-     [P2] models   pattn_icl_mix, pattn_icl_model_create/_init/_free, pattn_icl_loss_grad,
-                   pattn_icl_full_from_reduced, pattn_icl_full_from_pgd
-     [P2] data     pattn_icl_gen_create/_free, pattn_icl_sample
-     [P2] training pattn_icl_train, pattn_icl_trainer_create/_step/_grad/_free,
-                   pattn_icl_test_loss, pattn_icl_step_seed
-     [P1] theory   pattn_norm_cdf, pattn_feature_law_eval, pattn_ridge_limits_eval,
-                   pattn_bayes_error, pattn_ls_pop_error, pattn_best_linear_error,
-                   pattn_attention_law, pattn_ridge_fixed_point, pattn_head_risk_theory
-     [P2] theory   pattn_icl_mix_check, pattn_icl_theory, pattn_icl_theory_iso,
-                   pattn_icl_optimum, pattn_icl_risk, pattn_icl_risk_pgd
+   API MAP (sections in the order data flows; docs/reference.md has every contract)
+     status      pattn_status_str, pattn_last_error, pattn_clear_error, pattn_simd_path,
+                 pattn_avx512_active, pattn_version
+     RNG         pattn_rng_seed, pattn_rng_u64, pattn_rng_jump, pattn_rng_stream,
+                 pattn_rng_uniform_f32, pattn_rng_uniform_f64, pattn_rng_below,
+                 pattn_rng_normal_f64, pattn_rng_normal_f32, pattn_rng8_seed,
+                 pattn_rng8_normal_f32, pattn_rng8_uniform_f32
+     SIMD        pattn_dot_f32, pattn_axpy_f32, pattn_scale_f32, pattn_expf, pattn_exp_f32,
+                 pattn_softmax_f32, pattn_softmax_rows_f32, pattn_matvec_f32,
+                 pattn_matvec_t_f32, pattn_pa_forward_backward_f32
+     lin. alg.   pattn_chol, pattn_chol_solve, pattn_sym_eig
+     [P1] models pattn_model_name, pattn_loss_value, pattn_model_eval, pattn_model_work_size,
+                 pattn_model_batch
+     [P1] data   pattn_cmm_sample, pattn_cmm_vectors
+     training    pattn_history_free (the pattn_optim / pattn_history convention of both)
+     [P1] train  pattn_train, pattn_traj3, pattn_pa_features, pattn_pa_relevant_mass,
+                 pattn_ridge_fit
+     [P2] models pattn_icl_model_create, pattn_icl_model_free, pattn_icl_model_init,
+                 pattn_icl_loss_grad, pattn_icl_full_from_reduced, pattn_icl_full_from_pgd
+     [P2] data   pattn_icl_gen_create, pattn_icl_gen_free, pattn_icl_sample
+     [P2] train  pattn_icl_step_seed, pattn_icl_trainer_create, pattn_icl_trainer_step,
+                 pattn_icl_trainer_grad, pattn_icl_trainer_free, pattn_icl_train,
+                 pattn_icl_test_loss
+     [P1] theory pattn_norm_cdf, pattn_norm_pdf, pattn_binom_log_pmf,
+                 pattn_cmm_attention_weights, pattn_feature_law_eval, pattn_feature_law_atoms,
+                 pattn_ridge_resolvent, pattn_ridge_limits_eval, pattn_ridge_nodist_risk,
+                 pattn_ridgeless_nodist_risk, pattn_ridge_err_lambda_inf,
+                 pattn_ridgeless_kappa_star, pattn_bayes_error, pattn_ls_pop_error,
+                 pattn_best_linear_error, pattn_attention_law_size, pattn_attention_law,
+                 pattn_ridge_fixed_point, pattn_head_risk_theory
+     [P2] theory pattn_icl_mix_check, pattn_icl_theory, pattn_icl_theory_iso,
+                 pattn_icl_optimum, pattn_icl_risk, pattn_icl_risk_pgd
 
    WHAT IS EXACT, WHAT IS RECONSTRUCTED
      [P2]'s closed forms are exact population risks (checked against the authors' notebook
@@ -85,9 +142,15 @@
      abstract and by the follow-up of Tarzanagh et al. (NeurIPS 2023); the contextual data
      model, the baselines and the training scheme are a reconstruction with knobs that cover
      reasonable readings; the ridge-head risk theory is this library's own derivation, exact in
-     the proportional limit and confirmed by token-level simulation.
+     the proportional limit and confirmed by token-level simulation. docs/theory.md says
+     which is which, formula by formula.
 
    VERSION HISTORY
+     1.0.0  the drop-in release: stb_ds confined to the implementation (stbds_ names only,
+            PATTN_STB_DS_IMPLEMENTATION); one training convention for both papers
+            (pattn_optim, pattn_train_rec, pattn_history, typed enums, NULL or zeroed options
+            are defaults that reach the closed forms); pattn_last_error names the function,
+            argument and rule of every failure; PATTN_EDIVERGED; docs/.
      0.2.0  run-time AVX-512 kernels (bit-identical), fused noise rows in the generator,
             normals drawn 16 ICL samples per call, two-sample prefetch in the PA batch kernel
      0.1.0  first release: foundation (status, RNG, SIMD core, prompt-attention kernel,
@@ -99,10 +162,10 @@
 #ifndef PATTN_H_INCLUDE
 #define PATTN_H_INCLUDE
 
-#define PATTN_VERSION_MAJOR 0
-#define PATTN_VERSION_MINOR 2
+#define PATTN_VERSION_MAJOR 1
+#define PATTN_VERSION_MINOR 0
 #define PATTN_VERSION_PATCH 0
-#define PATTN_VERSION_STRING "0.2.0"
+#define PATTN_VERSION_STRING "1.0.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -127,78 +190,125 @@ extern "C" {
 
 typedef enum pattn_status {
     PATTN_OK = 0,
-    PATTN_EINVAL = -1, /* an argument is invalid or out of range */
-    PATTN_ENOMEM = -2, /* allocation failed */
-    PATTN_ENUM = -3,   /* numerical failure: not SPD, no convergence */
+    PATTN_EINVAL = -1,   /* an argument is invalid or out of range */
+    PATTN_ENOMEM = -2,   /* allocation failed */
+    PATTN_ENUM = -3,     /* numerical failure: not SPD, no convergence */
     PATTN_EDIVERGED = -4 /* training stopped: its loss or parameters turned non-finite */
 } pattn_status;
 
-/* A fixed sentence for each status, the same whichever function returned it. */
+/* A fixed sentence for each status, the same whichever function returned it; never NULL
+   ("unknown status" for a value that is none of the above). */
 PATTN_DEF const char *pattn_status_str(pattn_status s);
+
 /* Why the most recent failing call on this thread failed: "function: argument ...; rule",
    e.g. "pattn_icl_theory: m->pi sums to 1.1; it must sum to 1 (within 1e-9)". Never NULL;
-   "" before any failure. A successful call leaves it as it was (as errno); pattn_clear_error
-   empties it. Each thread has its own (see THREAD SAFETY). */
+   "" before any failure. A successful call leaves it as it was (as errno does). Each thread
+   has its own (see THREAD SAFETY). */
 PATTN_DEF const char *pattn_last_error(void);
+
+/* Empties this thread's failure message, so that a later check can tell a new failure. */
 PATTN_DEF void pattn_clear_error(void);
-PATTN_DEF const char *pattn_simd_path(void); /* "avx2" or "scalar" */
-/* 1 when the AVX2 build also runs its AVX-512 kernels on this CPU (same bits, see below) */
+
+/* The SIMD path the kernels of this build run: "avx2" or "scalar". Every path gives the
+   same bits. */
+PATTN_DEF const char *pattn_simd_path(void);
+
+/* 1 when this build also runs its AVX-512 kernels on this CPU (the same bits), else 0. */
 PATTN_DEF int pattn_avx512_active(void);
+
+/* The library version, "MAJOR.MINOR.PATCH" (PATTN_VERSION_STRING). */
 PATTN_DEF const char *pattn_version(void);
 
 /* ==== RNG: xoshiro256** seeded by splitmix64 =========================================== */
 
+/* A xoshiro256** generator; the caller owns it (no global state). */
 typedef struct pattn_rng { uint64_t s[4]; } pattn_rng;
 
-/* s[0..3] = four successive splitmix64 outputs started at state = seed. */
+/* s[0..3] = four successive splitmix64 outputs started at state = seed. No-op if r is NULL. */
 PATTN_DEF void pattn_rng_seed(pattn_rng *r, uint64_t seed);
+
+/* The next 64-bit output (xoshiro256**). 0 if r is NULL. */
 PATTN_DEF uint64_t pattn_rng_u64(pattn_rng *r);
-/* Advance by 2^128 draws: successive jumps give non-overlapping streams. */
+
+/* Advance by 2^128 draws: successive jumps give non-overlapping streams. No-op on NULL. */
 PATTN_DEF void pattn_rng_jump(pattn_rng *r);
+
 /* Stream number `stream` of `seed`, in O(1): a splitmix64 seed hashed from (seed, stream).
    Generators give one stream to each fixed block of samples, so output does not depend on
-   how blocks are spread over threads. */
+   how blocks are spread over threads. No-op if r is NULL. */
 PATTN_DEF void pattn_rng_stream(pattn_rng *r, uint64_t seed, uint64_t stream);
-PATTN_DEF float pattn_rng_uniform_f32(pattn_rng *r);  /* [0,1), 24 random bits */
-PATTN_DEF double pattn_rng_uniform_f64(pattn_rng *r); /* [0,1), 53 random bits */
-PATTN_DEF uint64_t pattn_rng_below(pattn_rng *r, uint64_t n); /* unbiased in [0,n); 0 if n=0 */
-PATTN_DEF double pattn_rng_normal_f64(pattn_rng *r);  /* N(0,1), double Box-Muller */
+
+/* A uniform in [0, 1) with 24 random bits (f32) or 53 (f64). 0 if r is NULL. */
+PATTN_DEF float pattn_rng_uniform_f32(pattn_rng *r);
+PATTN_DEF double pattn_rng_uniform_f64(pattn_rng *r);
+
+/* An unbiased integer in [0, n) (rejection sampling); 0 if n = 0 or r is NULL. */
+PATTN_DEF uint64_t pattn_rng_below(pattn_rng *r, uint64_t n);
+
+/* One standard normal in double (Box-Muller). 0 if r is NULL. */
+PATTN_DEF double pattn_rng_normal_f64(pattn_rng *r);
+
 /* n standard normals (float). Consumes 8 u64 per block of 16 normals, the last block whole
    even if n is not a multiple of 16, so the output for a given seed is a prefix-stable
-   function of n rounded up to 16. No-op for out == NULL or n <= 0. */
+   function of n rounded up to 16. No-op for NULL r or out, or n <= 0. */
 PATTN_DEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n);
 
 /* Eight interleaved xoshiro128** generators, one per SIMD lane: the bulk sampler behind the
    generators (no scalar bottleneck). Lane j of stream `stream` is seeded from splitmix64 of
-   a hash of (seed, stream); the AVX2 and scalar builds give the same numbers. */
+   a hash of (seed, stream); every SIMD path gives the same numbers. */
 typedef struct pattn_rng8 { uint32_t s[4][8]; } pattn_rng8;
+
+/* Seeds the eight lanes for stream `stream` of `seed`. No-op if r is NULL. */
 PATTN_DEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream);
-/* n standard normals, 16 per step (the last step whole, as in pattn_rng_normal_f32) */
+
+/* n standard normals, 16 per step (the last step whole, as in pattn_rng_normal_f32).
+   No-op for NULL r or out, or n <= 0. */
 PATTN_DEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n);
-/* n uniforms in [0,1) with 24 random bits, 8 per step */
+
+/* n uniforms in [0, 1) with 24 random bits, 8 per step. No-op for NULL r or out, or n <= 0. */
 PATTN_DEF void pattn_rng8_uniform_f32(pattn_rng8 *r, float *out, int n);
 
 /* ==== SIMD primitives (float, AVX2+FMA with a bit-identical scalar twin) ================== */
+/* The void kernels do nothing when a pointer is NULL or a size is < 1 (a NULL pointer or a
+   negative size is recorded as a failure for pattn_last_error; a size of 0 is simply empty).
+   Sums run in a fixed order: 8 lanes, then a fixed horizontal reduction. */
 
-PATTN_DEF float pattn_dot_f32(const float *x, const float *y, int n);     /* NaN if invalid */
-PATTN_DEF void pattn_axpy_f32(int n, float a, const float *x, float *y);  /* y += a x */
-PATTN_DEF void pattn_scale_f32(int n, float a, float *x);                 /* x *= a */
-PATTN_DEF float pattn_expf(float x);                     /* the kernels' exp, one value */
-PATTN_DEF void pattn_exp_f32(const float *x, float *y, int n);           /* y may alias x */
-/* Numerically stable softmax over n floats; y may alias x. A non-finite maximum (NaN, +inf,
-   or all -inf) gives NaN everywhere. */
+/* x'y over n floats. NaN for a NULL pointer or n < 0; 0 for n = 0. */
+PATTN_DEF float pattn_dot_f32(const float *x, const float *y, int n);
+
+/* y += a x over n floats (fused multiply-add per element). */
+PATTN_DEF void pattn_axpy_f32(int n, float a, const float *x, float *y);
+
+/* x *= a over n floats. */
+PATTN_DEF void pattn_scale_f32(int n, float a, float *x);
+
+/* The kernels' exp of one value: within 1.008 ulp of exp on [-87, 88], 0 below the
+   subnormal range, +inf above 88.72, NaN for NaN. */
+PATTN_DEF float pattn_expf(float x);
+
+/* y[i] = pattn_expf(x[i]) over n floats; y may alias x. */
+PATTN_DEF void pattn_exp_f32(const float *x, float *y, int n);
+
+/* Numerically stable softmax over n floats; y may alias x. Relative error below 1e-5 of a
+   double reference for every input with a finite maximum; outputs in [0, 1], summing to 1
+   within 1e-6. A non-finite maximum (NaN, +inf, or all -inf) gives NaN everywhere. */
 PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n);
+
 /* Row-wise softmax of a rows x n row-major matrix (OpenMP over rows); y may alias x. */
 PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n);
-/* s = X p for a T x d row-major sample, and h = X' a. */
+
+/* s = X p for a T x d row-major sample (s: T floats). */
 PATTN_DEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, float *s);
+
+/* h = X' a for a T x d row-major sample (a: T floats, h: d floats). */
 PATTN_DEF void pattn_matvec_t_f32(const float *X, int T, int d, const float *a, float *h);
 
 /* Prompt-attention on one sample (W = I): returns f = v'X' softmax(Xp); writes
    h = X' softmax(Xp) and grad_p = df/dp = X'(a o (u - f)), u = Xv, when those pointers are
    non-NULL. One streaming (online-softmax) pass: running sums of e^(s-max) x, e^(s-max) u x
-   and e^(s-max) u, rescaled when the maximum moves; no scratch for any T. Returns NaN and
-   writes nothing on invalid input (NULL X/p/v, T or d < 1, NaN or inf in p or v). */
+   and e^(s-max) u, rescaled when the maximum moves; no scratch for any T. f, h and grad_p
+   are within 1e-4 relative of a double reference. Returns NaN and writes nothing on invalid
+   input (NULL X/p/v, T or d < 1, NaN or inf in p or v). */
 PATTN_DEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, const float *p,
                                               const float *v, float *h, float *grad_p);
 
@@ -208,25 +318,37 @@ PATTN_DEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, cons
    lower triangle holds L and the strict upper triangle is zeroed. PATTN_ENUM if A is not
    symmetric (beyond 1e-12 relative) or not positive definite (A untouched then). */
 PATTN_DEF pattn_status pattn_chol(double *A, int n);
-/* Solve (L L') X = B in place; B is n x nrhs row-major. */
+
+/* Solve (L L') X = B in place, L from pattn_chol; B is n x nrhs row-major. EINVAL (B
+   untouched) for NULL pointers, n or nrhs < 1, a diagonal of L that is not finite and > 0,
+   or NaN/inf in L or B. */
 PATTN_DEF pattn_status pattn_chol_solve(const double *L, int n, double *B, int nrhs);
-/* Symmetric eigen-decomposition A = V diag(w) V' by cyclic Jacobi (accurate to a few ulp
-   of |A|). w ascending; V row-major with eigenvectors as columns; V may be NULL.
-   PATTN_ENUM if A is not symmetric (beyond 1e-12 relative). */
+
+/* Symmetric eigen-decomposition A = V diag(w) V' by cyclic Jacobi on A scaled by a power of
+   two (so it converges at any magnitude; accurate to a few ulp of |A|). w ascending (n);
+   V (n*n, may be NULL) row-major with eigenvectors as columns. EINVAL for NULL A or w,
+   n < 1, NaN/inf in A; ENUM if A is not symmetric (beyond 1e-12 relative) or the iteration
+   does not converge in 100 sweeps. */
 PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *V);
 
 /* ==== paper 1: contextual mixture model parameters ==================== */
 
-/* Paper 1: contextual mixture model parameters (defaults: q = q_norm e1, v = v_norm e2). */
+/* The token noise of the contextual mixture model. */
 typedef enum pattn_noise {
-    PATTN_NOISE_ORTHO = 0, /* token noise orthogonal to q: scores are exact (the default) */
-    PATTN_NOISE_ISO = 1    /* isotropic token noise */
+    PATTN_NOISE_ORTHO = 0, /* z ~ N(0, sigma^2 (I - qq'/|q|^2)): scores along q are exact */
+    PATTN_NOISE_ISO = 1    /* z ~ N(0, sigma^2 I) */
 } pattn_noise;
+
+/* Paper 1's contextual mixture model. Per sample: y = +-1; k = lround(zeta T) relevant tokens
+   q + y v* + z; the others z, or with probability eps a distractor dist_q q - rho y v* + z.
+   d, T, zeta and sigma are required; every other zero is a default: |q| = |v*| = 1, no
+   distractors, ORTHO noise, q = q_norm e1, v* = v_norm e2 (pattn_cmm_ext gives other
+   vectors). docs/models.md has the whole story. */
 typedef struct pattn_cmm {
-    int d, T;
-    double zeta;            /* fraction of relevant tokens, k = round(zeta*T) */
-    double sigma;           /* token noise std */
-    double q_norm, v_norm;  /* |q|, |v*| */
+    int d, T;               /* dimension (>= 2 for the generator), tokens per sample */
+    double zeta;            /* fraction of relevant tokens in (0, 1], k = lround(zeta*T) >= 1 */
+    double sigma;           /* token noise std (>= 0; > 0 for the theory) */
+    double q_norm, v_norm;  /* |q|, |v*|; 0 = 1 */
     double rho, eps;        /* distractor: -rho*y*v* with probability eps per irrelevant token */
     double dist_q;          /* distractor overlap a with the context (0 = none) */
     pattn_noise noise;      /* PATTN_NOISE_ORTHO (0, default) or PATTN_NOISE_ISO */
@@ -234,17 +356,21 @@ typedef struct pattn_cmm {
 
 /* ==== paper 1: models PA, LPA, SA, LIN ========================================== */
 
+/* The four models of paper 1 (f is the model's output for a sample X of T tokens). */
 typedef enum pattn_model {
     PATTN_PA = 0,  /* softmax prompt-attention  f = v'X' softmax(X W p)           trains p, v */
     PATTN_LPA = 1, /* linear prompt-attention   f = v'X'(X W p)/T                 trains p, v */
     PATTN_SA = 2,  /* self-attention, mean-pooled f = (1/T) sum_t v'X' softmax(X W x_t)  W, v */
     PATTN_LIN = 3  /* uniform attention         f = v' mean_t x_t                 trains v    */
 } pattn_model;
+
+/* Per-sample training losses. */
 typedef enum pattn_loss {
     PATTN_LOSS_SQUARED = 0, /* (y - f)^2 / 2 */
     PATTN_LOSS_LOGISTIC = 1 /* log(1 + e^(-y f)), computed without overflow */
 } pattn_loss;
-/* which parameters a gradient or a training run covers */
+
+/* Which parameters a gradient or a training run covers (OR them into an int). */
 typedef enum pattn_train_flags { PATTN_TRAIN_P = 1, PATTN_TRAIN_V = 2, PATTN_TRAIN_W = 4 } pattn_train_flags;
 
 /* Parameters of one model. p is used by PA and LPA only; W (d x d row-major) NULL means the
@@ -256,9 +382,11 @@ typedef struct pattn_params {
     float *W; /* d*d or NULL */
 } pattn_params;
 
-PATTN_DEF const char *pattn_model_name(pattn_model m); /* "PA", "LPA", "SA", "LIN" */
+/* "PA", "LPA", "SA", "LIN", or "?" for another value. */
+PATTN_DEF const char *pattn_model_name(pattn_model m);
 
-/* Loss of prediction f against target y; *dldf (if non-NULL) receives dloss/df. */
+/* Loss of prediction f against target y; *dldf (if non-NULL) receives dloss/df. NaN (and
+   NaN in *dldf) for an unknown loss. */
 PATTN_DEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf);
 
 /* One sample X (T x d). Writes, for the non-NULL pointers: *f; h = df/dv (d); gp = df/dp (d,
@@ -320,12 +448,13 @@ typedef struct pattn_cmm_ext {
    (selection sampling: exactly k = lround(zeta*T) of T, uniformly) and, for irrelevant tokens
    when eps > 0, the distractor coin. sigma = 0 is allowed here.
    EINVAL (nothing written): NULL m/X/y, n < 1, d < 2, T < 1, zeta outside (0,1] or k = 0,
-   sigma < 0, q_norm or v_norm <= 0 (when used), rho < 0, eps outside [0,1], dist_q outside
-   [0,1), unknown noise mode, any NaN/inf, bad ext vectors. */
+   sigma < 0, negative q_norm or v_norm, rho < 0, eps outside [0,1], dist_q outside [0,1),
+   unknown noise mode, T*d above INT_MAX, any NaN/inf, bad ext vectors. */
 PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext *ext,
                                         uint64_t seed, uint64_t first, int n, float *X,
                                         float *y, uint8_t *mask);
-/* The generator's effective q and v* (d floats each, either may be NULL). */
+/* The generator's effective q and v* (d floats each, either may be NULL), for the same m
+   and ext; EINVAL as pattn_cmm_sample. */
 PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q,
                                          float *vstar);
 
@@ -363,6 +492,7 @@ typedef struct pattn_history {
     long len;
     long diverged_at;
 } pattn_history;
+/* Frees the records and sets rec = NULL, len = 0 (diverged_at is kept). No-op on NULL. */
 PATTN_DEF void pattn_history_free(pattn_history *h);
 
 typedef struct pattn_optim {
@@ -491,6 +621,7 @@ typedef struct pattn_icl_model {
    pattn_icl_model_init for a start that suits training). */
 PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, pattn_icl_type type, int m_prompts,
                                               pattn_icl_model **out);
+/* Frees a model from pattn_icl_model_create; no-op on NULL. */
 PATTN_DEF void pattn_icl_model_free(pattn_icl_model *mdl);
 /* Starting point for training at context length n from `seed`: REDUCED and PGD all zero
    (as the W5 benchmark); FULL Wq = Wk = c (I + 0.01 G), Wv = I + 0.01 G with
@@ -545,7 +676,11 @@ typedef struct pattn_icl_gen {
 /* Validate the mixture (EINVAL structural, ENUM numerical, as pattn_icl_mix_check) and
    factor it. *out is set only on success; free with pattn_icl_gen_free. */
 PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_gen **out);
+/* Frees a generator from pattn_icl_gen_create; no-op on NULL. */
 PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g);
+
+/* Samples of pattn_icl_sample come in fixed blocks of this many, one RNG stream each. */
+#define PATTN_ICL_BLOCK 64
 
 /* A batch of `batch` prompts with n context pairs each, from `seed`:
    X batch*n*d (sample i, token t, coordinate c at X[(i*n + t)*d + c]), y batch*n,
@@ -557,8 +692,9 @@ PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g);
    first draws PATTN_ICL_BLOCK task uniforms (one pattn_rng8_uniform_f32 call); then per sample
    one call of pattn_rng8_normal_f32 for z_beta (d; beta = mu_k + F_k z), the n context inputs
    (coordinate-major: coordinate c of token t is normal d + c*n + t of the call; x = L g),
-   the query input (d), and only when sigma_k > 0 the n + 1 noises (n context, 1 query). */
-#define PATTN_ICL_BLOCK 64
+   the query input (d), and only when sigma_k > 0 the n + 1 noises (n context, 1 query).
+   EINVAL (nothing written): NULL g or output buffers, n or batch < 1, task outside [0, K)
+   other than PATTN_ICL_MIXTURE, n too large for int-sized buffers. */
 PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
                                         uint64_t seed, float *X, float *y, float *xq, float *yq,
                                         int *task_out, float *beta);
@@ -630,6 +766,7 @@ PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss
 /* Batch loss and full gradient (np, every parameter, frozen ones too) at the current
    parameters on the batch the next step will draw; nothing is updated. */
 PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss, double *grad);
+/* Frees a trainer (not its model or generator); no-op on NULL. */
 PATTN_DEF void pattn_icl_trainer_free(pattn_icl_trainer *t);
 
 /* The whole run: o->opt.steps steps at context length n; one record per step is appended to
@@ -1150,8 +1287,11 @@ PATTN_DEF void pattn_rng_seed(pattn_rng *r, uint64_t seed)
 
 PATTN_DEF uint64_t pattn_rng_u64(pattn_rng *r)
 {
-    uint64_t *s = r->s;
-    uint64_t out = pattn__rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    uint64_t *s, out, t;
+    if (!r) return 0;
+    s = r->s;
+    out = pattn__rotl(s[1] * 5, 7) * 9;
+    t = s[1] << 17;
     s[2] ^= s[0];
     s[3] ^= s[1];
     s[1] ^= s[2];
@@ -1196,7 +1336,7 @@ PATTN_DEF double pattn_rng_uniform_f64(pattn_rng *r)
 PATTN_DEF uint64_t pattn_rng_below(pattn_rng *r, uint64_t n)
 {
     uint64_t x, lim;
-    if (n == 0) return 0;
+    if (n == 0 || !r) return 0;
     lim = (0 - n) % n; /* reject the 2^64 mod n lowest values: no modulo bias */
     do x = pattn_rng_u64(r); while (x < lim);
     return x % n;
@@ -1204,7 +1344,10 @@ PATTN_DEF uint64_t pattn_rng_below(pattn_rng *r, uint64_t n)
 PATTN_DEF double pattn_rng_normal_f64(pattn_rng *r)
 {
     /* 1 - u lies in (0, 1], so the log is finite */
-    double u1 = 1.0 - pattn_rng_uniform_f64(r), u2 = pattn_rng_uniform_f64(r);
+    double u1, u2;
+    if (!r) return 0.0;
+    u1 = 1.0 - pattn_rng_uniform_f64(r);
+    u2 = pattn_rng_uniform_f64(r);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
@@ -1778,11 +1921,13 @@ PATTN_DEF float pattn_dot_f32(const float *x, const float *y, int n)
 }
 PATTN_DEF void pattn_axpy_f32(int n, float a, const float *x, float *y)
 {
-    if (x && y && n > 0) pattn__axpy(n, a, x, y);
+    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
+    else if (n > 0) pattn__axpy(n, a, x, y);
 }
 PATTN_DEF void pattn_scale_f32(int n, float a, float *x)
 {
-    if (x && n > 0) pattn__scale(n, a, x);
+    if (!x || n < 0) pattn__bad(__func__, !x ? "x is NULL" : "n is negative");
+    else if (n > 0) pattn__scale(n, a, x);
 }
 
 PATTN_DEF float pattn_expf(float x) { return pattn__f8_first(pattn__f8_exp(pattn__f8_set1(x))); }
@@ -1790,6 +1935,7 @@ PATTN_DEF float pattn_expf(float x) { return pattn__f8_first(pattn__f8_exp(pattn
 PATTN_DEF void pattn_exp_f32(const float *x, float *y, int n)
 {
     int i = 0;
+    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
     if (!x || !y || n <= 0) return;
     for (; i + 8 <= n; i += 8) pattn__f8_store(y + i, pattn__f8_exp(pattn__f8_load(x + i)));
     if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_exp(pattn__f8_load_part(x + i, n - i, 0.0f)));
@@ -1955,6 +2101,7 @@ PATTN__INLINE void pattn__softmax(const float *x, float *y, int n) { pattn__soft
 
 PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n)
 {
+    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
     if (!x || !y || n <= 0) return;
     pattn__softmax(x, y, n);
 }
@@ -1962,6 +2109,7 @@ PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n)
 PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
 {
     int stream, pairs = 0;
+    if (!x || !y || rows < 0 || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "rows or n is negative");
     if (!x || !y || rows <= 0 || n <= 0) return;
     /* outputs far larger than the caches go around them, when every row stays aligned */
     stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
@@ -2000,6 +2148,7 @@ PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
 PATTN_DEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, float *s)
 {
     int t;
+    if (!X || !p || !s || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !p ? "p is NULL" : !s ? "s is NULL" : "T or d is negative");
     if (!X || !p || !s || T <= 0 || d <= 0) return;
     for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
 }
@@ -2007,6 +2156,7 @@ PATTN_DEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, fl
 PATTN_DEF void pattn_matvec_t_f32(const float *X, int T, int d, const float *a, float *h)
 {
     int t;
+    if (!X || !a || !h || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !a ? "a is NULL" : !h ? "h is NULL" : "T or d is negative");
     if (!X || !a || !h || T <= 0 || d <= 0) return;
     memset(h, 0, (size_t)d * sizeof(float));
     for (t = 0; t < T; ++t) pattn__axpy(d, a[t], X + (size_t)t * (size_t)d, h);

@@ -37,5 +37,20 @@ rm -rf "$B/two" && mkdir -p "$B/two" && cp prompt_attn.h "$STB_INC/stb_ds.h" "$B
 check "two headers, cc prog.c -lm ($CC)" sh -c "cd $B/two && $CC -O2 prog.c -o prog -lm && ./prog"
 check "two headers, strict C99" sh -c "cd $B/two && $CC $W prog.c -o prog_strict -lm && ./prog_strict"
 have g++ && check "two headers, as C++" sh -c "cd $B/two && g++ -x c++ -O2 -Wall -Wextra -Werror prog.c -o prog_cxx -lm && ./prog_cxx"
+# make install, then a program built with pkg-config from the installed copy
+if have pkg-config && have make; then
+    rm -rf "$B/inst"
+    check "make install + pkg-config build" sh -c "make -s install PREFIX=$PWD/$B/inst > /dev/null && \
+        PKG_CONFIG_PATH=$PWD/$B/inst/lib/pkgconfig $CC $W examples/quickstart.c -o $B/inst/quickstart \$(PKG_CONFIG_PATH=$PWD/$B/inst/lib/pkgconfig pkg-config --cflags --libs prompt_attn) && \
+        $B/inst/quickstart > /dev/null && test -f $B/inst/share/doc/prompt_attn/reference.md"
+fi
+# documentation that stands on its own: every public function in docs/reference.md, and no
+# pointer at a document the repository does not ship
+missing=$(grep -o 'PATTN_DEF [^(]*(' prompt_attn.h | grep -o 'pattn_[a-z0-9_]*' | sort -u | while read -r f; do grep -q "\`$f\`" docs/reference.md || echo "$f"; done)
+check "docs/reference.md names every public function${missing:+ (missing: $missing)}" test -z "$missing"
+check "no reference to documents the repository lacks" sh -c "! git grep -n -I -e 'spec §' -e 'api\.md' -e '\.\./shared' -e 'icl_prompts\.md' -e 'experiments\.md' -e 'prompt_attention\.md' -- . ':!tests/dropin.sh' 2>/dev/null | grep ."
+# the QUICK START program of the header's doc block, as printed there
+awk '/^        #define PATTN_IMPLEMENTATION$/ {on = 1} on {print substr($0, 9)} on && /^        }$/ {exit}' prompt_attn.h > "$B/two/quick.c"
+check "doc block QUICK START, cc -O2 prog.c -lm" sh -c "cd $B/two && test -s quick.c && $CC $W quick.c -o quick -lm && ./quick"
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ]
