@@ -2428,6 +2428,137 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
     return st;
 }
 
+/* ---- small dense helpers of the closed forms and the model constructions ---------- */
+
+/* C = op(A) op(B) (double, d x d row-major). C must not alias A or B. */
+static void pattn__la_mm(const double *A, int ta, const double *B, int tb, double *C, int d)
+{
+    int i, j, k;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < d; ++j) {
+            double s = 0.0;
+            for (k = 0; k < d; ++k)
+                s += (ta ? A[(size_t)k * d + i] : A[(size_t)i * d + k]) *
+                     (tb ? B[(size_t)j * d + k] : B[(size_t)k * d + j]);
+            C[(size_t)i * d + j] = s;
+        }
+}
+
+/* y = A x (ta = 0) or A' x (ta = 1); y must not alias x */
+static void pattn__la_mv(const double *A, int ta, const double *x, double *y, int d)
+{
+    int i, k;
+    for (i = 0; i < d; ++i) {
+        double s = 0.0;
+        for (k = 0; k < d; ++k) s += (ta ? A[(size_t)k * d + i] : A[(size_t)i * d + k]) * x[k];
+        y[i] = s;
+    }
+}
+
+/* sum_ij A_ij B_ij = tr(A'B) */
+static double pattn__la_frob(const double *A, const double *B, size_t n)
+{
+    size_t i;
+    double s = 0.0;
+    for (i = 0; i < n; ++i) s += A[i] * B[i];
+    return s;
+}
+
+static double pattn__la_quad(const double *A, const double *x, int d)
+{
+    int i, j;
+    double s = 0.0;
+    for (i = 0; i < d; ++i) {
+        double r = 0.0;
+        for (j = 0; j < d; ++j) r += A[(size_t)i * d + j] * x[j];
+        s += x[i] * r;
+    }
+    return s;
+}
+
+/* exact symmetry (a + b == b + a in IEEE), so pattn_chol / pattn_sym_eig accept the result */
+static void pattn__la_symm(double *A, int d)
+{
+    int i, j;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < i; ++j) {
+            double a = 0.5 * (A[(size_t)i * d + j] + A[(size_t)j * d + i]);
+            A[(size_t)i * d + j] = a;
+            A[(size_t)j * d + i] = a;
+        }
+}
+
+/* out = V diag(f) V' */
+static void pattn__la_vfv(const double *V, const double *f, double *out, int d)
+{
+    int i, j, k;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j <= i; ++j) {
+            double s = 0.0;
+            for (k = 0; k < d; ++k) s += V[(size_t)i * d + k] * f[k] * V[(size_t)j * d + k];
+            out[(size_t)i * d + j] = s;
+            out[(size_t)j * d + i] = s;
+        }
+}
+
+static void pattn__la_eye(double *A, int d)
+{
+    int i;
+    memset(A, 0, (size_t)d * (size_t)d * sizeof(double));
+    for (i = 0; i < d; ++i) A[(size_t)i * d + i] = 1.0;
+}
+
+/* eigen-decomposition of a PSD matrix; eigenvalues that rounding pushed below 0 become 0 */
+static pattn_status pattn__la_eig(const double *A, int d, double *w, double *V)
+{
+    int i;
+    pattn_status st = pattn_sym_eig(A, d, w, V);
+    if (st != PATTN_OK) return st;
+    for (i = 0; i < d; ++i)
+        if (w[i] < 0.0) w[i] = 0.0;
+    return PATTN_OK;
+}
+
+
+/* Solve W x = rhs (d x d, row-major) by Gaussian elimination with partial pivoting; work
+   holds d*d + d doubles. 0 if W is singular to working precision. */
+static int pattn__la_solve(const double *W, int d, const double *rhs, double *x, double *work)
+{
+    double *a = work, *v = work + (size_t)d * d, mx = 0.0;
+    int i, j, c, p;
+    memcpy(a, W, (size_t)d * d * sizeof(double));
+    memcpy(v, rhs, (size_t)d * sizeof(double));
+    for (i = 0; i < d * d; ++i) mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
+    if (!(mx > 0.0)) return 0;
+    for (c = 0; c < d; ++c) {
+        p = c;
+        for (i = c + 1; i < d; ++i)
+            if (fabs(a[i * d + c]) > fabs(a[p * d + c])) p = i;
+        if (!(fabs(a[p * d + c]) > 1e-13 * mx)) return 0;
+        if (p != c) {
+            double tv = v[p];
+            v[p] = v[c];
+            v[c] = tv;
+            for (j = 0; j < d; ++j) {
+                double t = a[p * d + j];
+                a[p * d + j] = a[c * d + j];
+                a[c * d + j] = t;
+            }
+        }
+        for (i = c + 1; i < d; ++i) {
+            double f = a[i * d + c] / a[c * d + c];
+            for (j = c; j < d; ++j) a[i * d + j] -= f * a[c * d + j];
+            v[i] -= f * v[c];
+        }
+    }
+    for (i = d - 1; i >= 0; --i) {
+        double s = v[i];
+        for (j = i + 1; j < d; ++j) s -= a[i * d + j] * x[j];
+        x[i] = s / a[i * d + i];
+    }
+    return 1;
+}
+
 /* ==== paper 1 models: PA, LPA, SA, LIN ========================================== */
 
 /* Samples per block: the unit of partial gradient sums (added in block order, so results do
@@ -3355,6 +3486,54 @@ PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const 
 }
 #endif
 
+/* What every sample of one pattn_cmm_sample call shares. */
+typedef struct pattn__p1_gen {
+    pattn__p1_draws D0;   /* the draw state before a sample's first draw */
+    const float *qh;      /* q/|q| */
+    float sig;            /* sigma */
+    int d, ortho, userq;  /* ORTHO noise; a user q (else q is along e1) */
+    int fused, nt;        /* AVX-512 fused noise rows; streaming stores */
+} pattn__p1_gen;
+
+/* One sample: its discrete draws from stream `index` of `seed`, then its T*d noise normals,
+   projected off q for ORTHO noise, and x = sigma z + signal written row by row. Z is the
+   thread's noise buffer (NULL: noise is drawn into Xi itself), adds its row-signal table. */
+static void pattn__p1_cmm_one(const pattn__p1_gen *G, uint64_t seed, uint64_t index, float *Xi, float *yi,
+                              uint8_t *mask, float *Z, const float **adds)
+{
+    pattn_rng8 r8;
+    pattn__p1_draws D = G->D0;
+    int t, d = G->d, T = G->D0.T, Td = T * d;
+    pattn__p1_draws_begin(&D, seed, index, yi, mask, adds);
+    while (D.t < T) pattn__p1_draws_row(&D);
+    if (G->sig <= 0.0f) {
+        for (t = 0; t < T; ++t) {
+            float *row = Xi + (size_t)t * (size_t)d;
+            if (D.adds[t]) memcpy(row, D.adds[t], (size_t)d * sizeof(float));
+            else memset(row, 0, (size_t)d * sizeof(float));
+        }
+        return;
+    }
+    pattn_rng8_seed(&r8, D.noise_seed, 0);
+#if PATTN__AVX512
+    if (G->fused) {
+        pattn__p1_noise_rows_512(&r8, Xi, D.adds, Td, d, G->sig, G->ortho, G->nt);
+        return;
+    }
+#endif
+    if (!Z) Z = Xi;
+    pattn_rng8_normal_f32(&r8, Z, Td);
+    for (t = 0; t < T; ++t) {
+        float *row = Z + (size_t)t * (size_t)d;
+        /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
+        if (G->ortho) {
+            if (G->userq) pattn__axpy(d, -pattn__dot(row, G->qh, d), G->qh, row);
+            else row[0] = 0.0f;
+        }
+        pattn__p1_scale_add(d, G->sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, G->nt); /* x = sigma z + signal */
+    }
+}
+
 PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_ext *ext,
                                         uint64_t seed, uint64_t first, int n, float *X,
                                         float *y, uint8_t *mask)
@@ -3363,7 +3542,7 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_e
     const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
     float *buf, *rel[2], *dis[2], *qh, *qf, *vf, *nz, *zbuf, sig;
     const float **adds;
-    pattn__p1_draws D0;
+    pattn__p1_gen G;
     int d, T, k, ortho, userq, leading, j, nth, nt, fused;
     size_t Td, astride;
     long i;
@@ -3412,49 +3591,28 @@ PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_e
         PATTN_FREE(buf);
         return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     }
-    memset(&D0, 0, sizeof D0);
-    D0.rel[0] = rel[0]; D0.rel[1] = rel[1]; D0.dis[0] = dis[0]; D0.dis[1] = dis[1];
-    D0.none = fused ? nz : NULL;
-    D0.eps = m->eps;
-    D0.T = T; D0.k = k; D0.leading = leading;
+    memset(&G, 0, sizeof G);
+    G.D0.rel[0] = rel[0]; G.D0.rel[1] = rel[1]; G.D0.dis[0] = dis[0]; G.D0.dis[1] = dis[1];
+    G.D0.none = fused ? nz : NULL;
+    G.D0.eps = m->eps;
+    G.D0.T = T; G.D0.k = k; G.D0.leading = leading;
+    G.qh = qh;
+    G.sig = sig;
+    G.d = d;
+    G.ortho = ortho;
+    G.userq = userq;
+    G.fused = fused;
+    G.nt = nt;
 
     { /* PATTN__OMP_PAR_NT is a statement of its own without OpenMP: keep the braces */
         PATTN__OMP_PAR_NT(nth)
         {
             PATTN__OMP_FOR_NOWAIT
             for (i = 0; i < (long)n; ++i) {
-                pattn_rng8 r8;
-                pattn__p1_draws D = D0;
-                float *Xi = X + (size_t)i * Td, *Z = zbuf ? zbuf + (size_t)pattn__tid() * Td : Xi;
-                int t;
-                pattn__p1_draws_begin(&D, seed, first + (uint64_t)i, y + i, mask ? mask + (size_t)i * (size_t)T : NULL,
-                                      adds + (size_t)pattn__tid() * astride);
-                while (D.t < T) pattn__p1_draws_row(&D);
-                if (sig <= 0.0f) {
-                    for (t = 0; t < T; ++t) {
-                        float *row = Xi + (size_t)t * (size_t)d;
-                        if (D.adds[t]) memcpy(row, D.adds[t], (size_t)d * sizeof(float));
-                        else memset(row, 0, (size_t)d * sizeof(float));
-                    }
-                    continue;
-                }
-                pattn_rng8_seed(&r8, D.noise_seed, 0);
-#if PATTN__AVX512
-                if (fused) {
-                    pattn__p1_noise_rows_512(&r8, Xi, D.adds, (int)Td, d, sig, ortho, nt);
-                    continue;
-                }
-#endif
-                pattn_rng8_normal_f32(&r8, Z, (int)Td);
-                for (t = 0; t < T; ++t) {
-                    float *row = Z + (size_t)t * (size_t)d;
-                    /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
-                    if (ortho) {
-                        if (userq) pattn__axpy(d, -pattn__dot(row, qh, d), qh, row);
-                        else row[0] = 0.0f;
-                    }
-                    pattn__p1_scale_add(d, sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, nt); /* x = sigma z + signal */
-                }
+                int tid = pattn__tid();
+                pattn__p1_cmm_one(&G, seed, first + (uint64_t)i, X + (size_t)i * Td, y + i,
+                                  mask ? mask + (size_t)i * (size_t)T : NULL,
+                                  zbuf ? zbuf + (size_t)tid * Td : NULL, adds + (size_t)tid * astride);
             }
             if (nt) pattn__stream_fence(); /* this thread's streaming stores */
         }
@@ -4287,15 +4445,106 @@ static void pattn__icl_full_grad(const pattn_icl_model *md, const double *Q, con
     }
 }
 
+/* scratch of the double-precision reference pass (pattn_icl_loss_grad) */
+typedef struct pattn__icl_ref {
+    double *s, *u, *av, *cv; /* D each: see pattn__icl_ref_linear / _full */
+    double *Q, *A, *G;       /* D*D: Q = Wq'Wk/sqrt(D); the sample's token sum; dL/dQ */
+    double *V, *E, *H;       /* K*D: V_k = Wv'h_k; dL/dV_k; dL/dh_k (the x part) */
+} pattn__icl_ref;
+
+/* One sample of the reduced and PGD models: returns yhat; with grad, adds the sample's
+   gradient (weight 2 wi e) to grad. s = X'y + b_k (or X'(y - X mu_k)), av = W'x. */
+static double pattn__icl_ref_linear(const pattn_icl_model *mdl, int n, const float *Xi, const float *yi,
+                                    const float *xi, double yq, int k, double wi, pattn__icl_ref *r,
+                                    double *grad)
+{
+    int d = mdl->d, a, c, t;
+    const double *mu = mdl->mu + k * d;
+    const double *W = mdl->W + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
+    double *s = r->s, *av = r->av, yh = 0.0, ew;
+    for (c = 0; c < d; ++c) s[c] = 0.0;
+    for (t = 0; t < n; ++t) {
+        double rt = yi[t];
+        if (mdl->type != PATTN_ICL_REDUCED)
+            for (c = 0; c < d; ++c) rt -= (double)Xi[t * d + c] * mu[c];
+        for (c = 0; c < d; ++c) s[c] += (double)Xi[t * d + c] * rt;
+    }
+    if (mdl->type == PATTN_ICL_REDUCED)
+        for (c = 0; c < d; ++c) s[c] += mdl->b[k * d + c];
+    else
+        for (c = 0; c < d; ++c) yh += (double)xi[c] * mu[c];
+    for (c = 0; c < d; ++c) {
+        double acc = 0.0;
+        for (a = 0; a < d; ++a) acc += (double)xi[a] * W[a * d + c];
+        av[c] = acc;
+    }
+    for (c = 0; c < d; ++c) yh += av[c] * s[c];
+    ew = 2.0 * wi * (yh - yq);
+    if (grad) {
+        double *gW = grad + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
+        for (a = 0; a < d; ++a)
+            for (c = 0; c < d; ++c) gW[a * d + c] += ew * xi[a] * s[c];
+        if (mdl->type == PATTN_ICL_REDUCED)
+            for (c = 0; c < d; ++c) grad[d * d + k * d + c] += ew * av[c];
+    }
+    return yh;
+}
+
+/* One sample of the full model: A = the sample's token sum (context and prompt tokens),
+   cv = A V_k, s = Q'[x;0], yhat = s'cv; with grad, accumulates dL/dQ in G, dL/dV_k in E and
+   dL/dh_k's x part in H (pattn__icl_full_grad turns them into parameter gradients). */
+static double pattn__icl_ref_full(const pattn_icl_model *mdl, int n, const float *Xi, const float *yi,
+                                  const float *xi, double yq, int k, double wi, pattn__icl_ref *r, int grad)
+{
+    int d = mdl->d, D = d + 1, a, b, t;
+    const double *Vk = r->V + k * D;
+    double *A = r->A, *s = r->s, *cv = r->cv, *u = r->u, yh = 0.0, ew;
+    for (a = 0; a < D * D; ++a) A[a] = 0.0;
+    for (t = 0; t < n; ++t)
+        for (a = 0; a < D; ++a) {
+            double za = a < d ? (double)Xi[t * d + a] : (double)yi[t];
+            for (b = 0; b < D; ++b) A[a * D + b] += za * (b < d ? (double)Xi[t * d + b] : (double)yi[t]);
+        }
+    for (t = 0; t < mdl->m; ++t) {
+        const double *p = mdl->P + (k * mdl->m + t) * D;
+        for (a = 0; a < D; ++a)
+            for (b = 0; b < D; ++b) A[a * D + b] += p[a] * p[b];
+    }
+    for (a = 0; a < D; ++a) {
+        double acc = 0.0;
+        for (b = 0; b < D; ++b) acc += A[a * D + b] * Vk[b];
+        cv[a] = acc;
+    }
+    for (b = 0; b < D; ++b) {
+        double acc = 0.0;
+        for (a = 0; a < d; ++a) acc += (double)xi[a] * r->Q[a * D + b];
+        s[b] = acc;
+    }
+    for (b = 0; b < D; ++b) yh += s[b] * cv[b];
+    ew = 2.0 * wi * (yh - yq);
+    if (grad) {
+        for (a = 0; a < D; ++a) {
+            double acc = 0.0;
+            for (b = 0; b < D; ++b) acc += A[a * D + b] * s[b];
+            u[a] = acc;
+        }
+        for (a = 0; a < d; ++a)
+            for (b = 0; b < D; ++b) r->G[a * D + b] += ew * xi[a] * cv[b];
+        for (a = 0; a < D; ++a) r->E[k * D + a] += ew * u[a];
+        for (a = 0; a < d; ++a) r->H[k * D + a] += ew * xi[a];
+    }
+    return yh;
+}
+
 PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, int batch,
                                            const float *X, const float *y, const float *xq,
                                            const float *yq, const int *task, const double *wk,
                                            double *yhat, double *loss, double *grad)
 {
-    int d, D, K, i, a, b, c, t, k;
+    int d, D, K, i;
     size_t nw;
-    double *w, *s, *u, *av, *cv, *Q, *A, *G, *V, *E, *H;
-    double L = 0.0;
+    double *w, L = 0.0;
+    pattn__icl_ref r;
     if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
     PATTN__REQ(n >= 1 && batch >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "batch", n < 1 ? n : batch);
     PATTN__REQ(X && y && xq && yq, "%s is NULL", !X ? "X" : !y ? "y" : !xq ? "xq" : "yq");
@@ -4313,137 +4562,34 @@ PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, in
     w = (double *)PATTN_MALLOC(nw * sizeof(double));
     if (!w) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     memset(w, 0, nw * sizeof(double));
-    s = w;           /* REDUCED/PGD: X'y + b_k or X'(y - X mu_k); FULL: r = Q'[x;0] */
-    u = s + D;       /* FULL: A r */
-    av = u + D;      /* REDUCED/PGD: W' x */
-    cv = av + D;     /* FULL: A V_k */
-    Q = cv + D;
-    A = Q + (size_t)D * D;
-    G = A + (size_t)D * D;
-    V = G + (size_t)D * D;
-    E = V + (size_t)K * D;
-    H = E + (size_t)K * D;
-    if (mdl->type == PATTN_ICL_FULL) pattn__icl_full_qv(mdl, Q, V);
+    r.s = w;
+    r.u = r.s + D;
+    r.av = r.u + D;
+    r.cv = r.av + D;
+    r.Q = r.cv + D;
+    r.A = r.Q + (size_t)D * D;
+    r.G = r.A + (size_t)D * D;
+    r.V = r.G + (size_t)D * D;
+    r.E = r.V + (size_t)K * D;
+    r.H = r.E + (size_t)K * D;
+    if (mdl->type == PATTN_ICL_FULL) pattn__icl_full_qv(mdl, r.Q, r.V);
     if (grad) memset(grad, 0, (size_t)mdl->np * sizeof(double));
     for (i = 0; i < batch; ++i) {
         const float *Xi = X + (size_t)i * n * d, *yi = y + (size_t)i * n, *xi = xq + (size_t)i * d;
-        double yh = 0.0, e, ew, wi;
-        k = task ? task[i] : 0;
-        wi = wk ? wk[k] : 1.0 / batch;
-        if (mdl->type != PATTN_ICL_FULL) {
-            const double *mu = mdl->mu + k * d;
-            const double *W = mdl->W + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
-            for (c = 0; c < d; ++c) s[c] = 0.0;
-            for (t = 0; t < n; ++t) {
-                double rt = yi[t];
-                if (mdl->type != PATTN_ICL_REDUCED)
-                    for (c = 0; c < d; ++c) rt -= (double)Xi[t * d + c] * mu[c];
-                for (c = 0; c < d; ++c) s[c] += (double)Xi[t * d + c] * rt;
-            }
-            if (mdl->type == PATTN_ICL_REDUCED)
-                for (c = 0; c < d; ++c) s[c] += mdl->b[k * d + c];
-            else
-                for (c = 0; c < d; ++c) yh += (double)xi[c] * mu[c];
-            for (c = 0; c < d; ++c) {
-                double acc = 0.0;
-                for (a = 0; a < d; ++a) acc += (double)xi[a] * W[a * d + c];
-                av[c] = acc;
-            }
-            for (c = 0; c < d; ++c) yh += av[c] * s[c];
-            e = yh - (double)yq[i];
-            ew = 2.0 * wi * e;
-            if (grad) {
-                double *gW = grad + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
-                for (a = 0; a < d; ++a)
-                    for (c = 0; c < d; ++c) gW[a * d + c] += ew * xi[a] * s[c];
-                if (mdl->type == PATTN_ICL_REDUCED)
-                    for (c = 0; c < d; ++c) grad[d * d + k * d + c] += ew * av[c];
-            }
-        } else {
-            const double *Vk = V + k * D;
-            for (a = 0; a < D * D; ++a) A[a] = 0.0;
-            for (t = 0; t < n; ++t)
-                for (a = 0; a < D; ++a) {
-                    double za = a < d ? (double)Xi[t * d + a] : (double)yi[t];
-                    for (b = 0; b < D; ++b) A[a * D + b] += za * (b < d ? (double)Xi[t * d + b] : (double)yi[t]);
-                }
-            for (t = 0; t < mdl->m; ++t) {
-                const double *p = mdl->P + (k * mdl->m + t) * D;
-                for (a = 0; a < D; ++a)
-                    for (b = 0; b < D; ++b) A[a * D + b] += p[a] * p[b];
-            }
-            for (a = 0; a < D; ++a) {
-                double acc = 0.0;
-                for (b = 0; b < D; ++b) acc += A[a * D + b] * Vk[b];
-                cv[a] = acc;
-            }
-            for (b = 0; b < D; ++b) {
-                double acc = 0.0;
-                for (a = 0; a < d; ++a) acc += (double)xi[a] * Q[a * D + b];
-                s[b] = acc;
-            }
-            for (b = 0; b < D; ++b) yh += s[b] * cv[b];
-            e = yh - (double)yq[i];
-            ew = 2.0 * wi * e;
-            if (grad) {
-                for (a = 0; a < D; ++a) {
-                    double acc = 0.0;
-                    for (b = 0; b < D; ++b) acc += A[a * D + b] * s[b];
-                    u[a] = acc;
-                }
-                for (a = 0; a < d; ++a)
-                    for (b = 0; b < D; ++b) G[a * D + b] += ew * xi[a] * cv[b];
-                for (a = 0; a < D; ++a) E[k * D + a] += ew * u[a];
-                for (a = 0; a < d; ++a) H[k * D + a] += ew * xi[a];
-            }
-        }
+        int k = task ? task[i] : 0;
+        double wi = wk ? wk[k] : 1.0 / batch, yh, e;
+        if (mdl->type != PATTN_ICL_FULL) yh = pattn__icl_ref_linear(mdl, n, Xi, yi, xi, (double)yq[i], k, wi, &r, grad);
+        else yh = pattn__icl_ref_full(mdl, n, Xi, yi, xi, (double)yq[i], k, wi, &r, grad != NULL);
+        e = yh - (double)yq[i];
         L += wi * e * e;
         if (yhat) yhat[i] = yh;
     }
-    if (grad && mdl->type == PATTN_ICL_FULL) pattn__icl_full_grad(mdl, Q, V, G, E, H, u, grad);
+    if (grad && mdl->type == PATTN_ICL_FULL) pattn__icl_full_grad(mdl, r.Q, r.V, r.G, r.E, r.H, r.u, grad);
     if (loss) *loss = L;
     PATTN_FREE(w);
     return PATTN_OK;
 }
 
-/* Solve W x = rhs (d x d, row-major) by Gaussian elimination with partial pivoting; work
-   holds d*d + d doubles. 0 if W is singular to working precision. */
-static int pattn__icl_solve(const double *W, int d, const double *rhs, double *x, double *work)
-{
-    double *a = work, *v = work + (size_t)d * d, mx = 0.0;
-    int i, j, c, p;
-    memcpy(a, W, (size_t)d * d * sizeof(double));
-    memcpy(v, rhs, (size_t)d * sizeof(double));
-    for (i = 0; i < d * d; ++i) mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
-    if (!(mx > 0.0)) return 0;
-    for (c = 0; c < d; ++c) {
-        p = c;
-        for (i = c + 1; i < d; ++i)
-            if (fabs(a[i * d + c]) > fabs(a[p * d + c])) p = i;
-        if (!(fabs(a[p * d + c]) > 1e-13 * mx)) return 0;
-        if (p != c) {
-            double tv = v[p];
-            v[p] = v[c];
-            v[c] = tv;
-            for (j = 0; j < d; ++j) {
-                double t = a[p * d + j];
-                a[p * d + j] = a[c * d + j];
-                a[c * d + j] = t;
-            }
-        }
-        for (i = c + 1; i < d; ++i) {
-            double f = a[i * d + c] / a[c * d + c];
-            for (j = c; j < d; ++j) a[i * d + j] -= f * a[c * d + j];
-            v[i] -= f * v[c];
-        }
-    }
-    for (i = d - 1; i >= 0; --i) {
-        double s = v[i];
-        for (j = i + 1; j < d; ++j) s -= a[i * d + j] * x[j];
-        x[i] = s / a[i * d + i];
-    }
-    return 1;
-}
 
 /* Wq = sqrt(D) blk(W, 0)', Wk = Wv = I: then Q = Wq'Wk/sqrt(D) = blk(W, 0) */
 static void pattn__icl_full_set_w(pattn_icl_model *f, const double *W)
@@ -4495,7 +4641,7 @@ PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const doub
     px = work + (size_t)d * d + d;
     /* every solve before the first write: a singular W leaves the model untouched */
     for (k = 0; k < K; ++k)
-        if (!pattn__icl_solve(W, d, full->mu + k * d, px + k * d, work)) {
+        if (!pattn__la_solve(W, d, full->mu + k * d, px + k * d, work)) {
             PATTN_FREE(work);
             return PATTN_ENUM;
         }
@@ -6278,96 +6424,6 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
 }
 /* ==== paper 2: closed forms & theory =================================== */
 
-/* Small dense helpers (double, d x d row-major). C must not alias A or B. */
-static void pattn__iclt_mm(const double *A, int ta, const double *B, int tb, double *C, int d)
-{
-    int i, j, k;
-    for (i = 0; i < d; ++i)
-        for (j = 0; j < d; ++j) {
-            double s = 0.0;
-            for (k = 0; k < d; ++k)
-                s += (ta ? A[(size_t)k * d + i] : A[(size_t)i * d + k]) *
-                     (tb ? B[(size_t)j * d + k] : B[(size_t)k * d + j]);
-            C[(size_t)i * d + j] = s;
-        }
-}
-
-/* y = A x (ta = 0) or A' x (ta = 1); y must not alias x */
-static void pattn__iclt_mv(const double *A, int ta, const double *x, double *y, int d)
-{
-    int i, k;
-    for (i = 0; i < d; ++i) {
-        double s = 0.0;
-        for (k = 0; k < d; ++k) s += (ta ? A[(size_t)k * d + i] : A[(size_t)i * d + k]) * x[k];
-        y[i] = s;
-    }
-}
-
-/* sum_ij A_ij B_ij = tr(A'B) */
-static double pattn__iclt_frob(const double *A, const double *B, size_t n)
-{
-    size_t i;
-    double s = 0.0;
-    for (i = 0; i < n; ++i) s += A[i] * B[i];
-    return s;
-}
-
-static double pattn__iclt_quad(const double *A, const double *x, int d)
-{
-    int i, j;
-    double s = 0.0;
-    for (i = 0; i < d; ++i) {
-        double r = 0.0;
-        for (j = 0; j < d; ++j) r += A[(size_t)i * d + j] * x[j];
-        s += x[i] * r;
-    }
-    return s;
-}
-
-/* exact symmetry (a + b == b + a in IEEE), so pattn_chol / pattn_sym_eig accept the result */
-static void pattn__iclt_symm(double *A, int d)
-{
-    int i, j;
-    for (i = 0; i < d; ++i)
-        for (j = 0; j < i; ++j) {
-            double a = 0.5 * (A[(size_t)i * d + j] + A[(size_t)j * d + i]);
-            A[(size_t)i * d + j] = a;
-            A[(size_t)j * d + i] = a;
-        }
-}
-
-/* out = V diag(f) V' */
-static void pattn__iclt_vfv(const double *V, const double *f, double *out, int d)
-{
-    int i, j, k;
-    for (i = 0; i < d; ++i)
-        for (j = 0; j <= i; ++j) {
-            double s = 0.0;
-            for (k = 0; k < d; ++k) s += V[(size_t)i * d + k] * f[k] * V[(size_t)j * d + k];
-            out[(size_t)i * d + j] = s;
-            out[(size_t)j * d + i] = s;
-        }
-}
-
-static void pattn__iclt_eye(double *A, int d)
-{
-    int i;
-    memset(A, 0, (size_t)d * (size_t)d * sizeof(double));
-    for (i = 0; i < d; ++i) A[(size_t)i * d + i] = 1.0;
-}
-
-/* eigen-decomposition of a PSD matrix; eigenvalues that rounding pushed below 0 become 0 */
-static pattn_status pattn__iclt_eig(const double *A, int d, double *w, double *V)
-{
-    int i;
-    pattn_status st = pattn_sym_eig(A, d, w, V);
-    if (st != PATTN_OK) return st;
-    for (i = 0; i < d; ++i)
-        if (w[i] < 0.0) w[i] = 0.0;
-    return PATTN_OK;
-}
-
-
 /* The problem in whitened coordinates x~ = S^{-1/2} x: beta~ = S^{1/2} beta, so S becomes I,
    Sigma_k -> S^{1/2} Sigma_k S^{1/2}, mu_k -> S^{1/2} mu_k, W -> S^{1/2} W S^{1/2},
    b -> S^{-1/2} b. Every optimum below is symmetric there (except W_JT) and diagonal in an
@@ -6410,12 +6466,12 @@ static pattn_status pattn__iclt_whiten(const pattn_icl_mix *m, pattn__iclt_wh *w
         if (st == PATTN_OK && !(ev[0] > 0.0)) st = PATTN__FAIL(PATTN_ENUM, "pattn_icl_theory", "cov_x has eigenvalue %g; it must be positive definite", ev[0]);
         if (st != PATTN_OK) { PATTN_FREE(w->mem); w->mem = NULL; return st; }
         for (i = 0; i < d; ++i) f[i] = sqrt(ev[i]);
-        pattn__iclt_vfv(V, f, w->sh, d);
+        pattn__la_vfv(V, f, w->sh, d);
         for (i = 0; i < d; ++i) f[i] = 1.0 / sqrt(ev[i]);
-        pattn__iclt_vfv(V, f, w->sih, d);
+        pattn__la_vfv(V, f, w->sih, d);
     } else {
-        pattn__iclt_eye(w->sh, d);
-        pattn__iclt_eye(w->sih, d);
+        pattn__la_eye(w->sh, d);
+        pattn__la_eye(w->sih, d);
     }
     memset(w->sbar, 0, dd * sizeof(double));
     memset(w->mmu, 0, dd * sizeof(double));
@@ -6424,13 +6480,13 @@ static pattn_status pattn__iclt_whiten(const pattn_icl_mix *m, pattn__iclt_wh *w
         double *sg = w->sig + (size_t)k * dd, *mu = w->mu + (size_t)k * d, pk = m->pi[k];
         double s2 = m->noise_var ? m->noise_var[k] : 0.0;
         if (m->cov_x) {
-            pattn__iclt_mm(w->sh, 0, m->cov_beta + (size_t)k * dd, 0, w->tmp, d);
-            pattn__iclt_mm(w->tmp, 0, w->sh, 0, sg, d);
+            pattn__la_mm(w->sh, 0, m->cov_beta + (size_t)k * dd, 0, w->tmp, d);
+            pattn__la_mm(w->tmp, 0, w->sh, 0, sg, d);
         } else {
             memcpy(sg, m->cov_beta + (size_t)k * dd, dd * sizeof(double));
         }
-        pattn__iclt_symm(sg, d);
-        if (m->mu) pattn__iclt_mv(w->sh, 0, m->mu + (size_t)k * d, mu, d);
+        pattn__la_symm(sg, d);
+        if (m->mu) pattn__la_mv(w->sh, 0, m->mu + (size_t)k * d, mu, d);
         else memset(mu, 0, (size_t)d * sizeof(double));
         w->tk[k] = s2;
         for (i = 0; i < d; ++i) w->tk[k] += sg[(size_t)i * d + i];
@@ -6521,7 +6577,7 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
        L_PT = sigma2bar + sum_i lam_i (lam_i + tau)/((n+1) lam_i + tau);
        L_FT adds back only the covariance part: sum_i [e_i^2 v_i'Sigma~v_i + n w_i^2 (lam_i + tau)]
        with w_i the gain and e_i = 1 - n w_i, the prompt cancelling the mean part exactly. */
-    st = pattn__iclt_eig(w.mm, d, lam, V);
+    st = pattn__la_eig(w.mm, d, lam, V);
     if (st != PATTN_OK) goto done;
     r.pt = r.ft = w.s2bar;
     for (i = 0; i < d; ++i) {
@@ -6529,7 +6585,7 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
         double e = 1.0 - (double)n * g, sii;
         int j;
         for (j = 0; j < d; ++j) u[j] = V[(size_t)j * d + i];
-        sii = pattn__iclt_quad(w.sbar, u, d);
+        sii = pattn__la_quad(w.sbar, u, d);
         r.pt += pattn__iclt_rterm(lam[i], w.tau, n);
         r.ft += e * e * sii + (double)n * g * g * (lam[i] + w.tau);
     }
@@ -6541,13 +6597,13 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
     if (st != PATTN_OK) goto done;
     for (i = 0; i < (int)dd; ++i) B[i] = (double)n * A[i];
     for (i = 0; i < d; ++i) B[(size_t)i * d + i] -= 1.0;
-    pattn__iclt_mm(B, 1, B, 0, C, d);
-    r.jt = w.s2bar + pattn__iclt_frob(C, w.sbar, dd);
-    pattn__iclt_mm(A, 1, A, 0, C, d);
-    r.jt += (double)n * pattn__iclt_frob(C, w.mm, dd) + (double)n * w.tau * pattn__iclt_frob(A, A, dd);
+    pattn__la_mm(B, 1, B, 0, C, d);
+    r.jt = w.s2bar + pattn__la_frob(C, w.sbar, dd);
+    pattn__la_mm(A, 1, A, 0, C, d);
+    r.jt += (double)n * pattn__la_frob(C, w.mm, dd) + (double)n * w.tau * pattn__la_frob(A, A, dd);
 
     /* dec: like PT with M -> Sigma-bar, tau -> tau_c */
-    st = pattn__iclt_eig(w.sbar, d, lam, NULL);
+    st = pattn__la_eig(w.sbar, d, lam, NULL);
     if (st != PATTN_OK) goto done;
     r.dec = w.s2bar;
     for (i = 0; i < d; ++i) r.dec += pattn__iclt_rterm(lam[i], w.tauc, n);
@@ -6556,7 +6612,7 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
     r.lb = 0.0;
     for (k = 0; k < K; ++k) {
         double lk = m->noise_var ? m->noise_var[k] : 0.0;
-        st = pattn__iclt_eig(w.sig + (size_t)k * dd, d, lam, NULL);
+        st = pattn__la_eig(w.sig + (size_t)k * dd, d, lam, NULL);
         if (st != PATTN_OK) goto done;
         for (i = 0; i < d; ++i) lk += pattn__iclt_rterm(lam[i], w.tk[k], n);
         r.lb += m->pi[k] * lk;
@@ -6621,6 +6677,52 @@ PATTN_DEF pattn_status pattn_icl_theory_iso(int d, int n, int K, const double *p
     return PATTN_OK;
 }
 
+/* FT prompts in whitened coordinates, given M~ = V diag(lam) V': b~_k = mu~_k + tau M~^+ mu~_k.
+   mu~_k lies in range(M~) (M~ >= pi_k mu~ mu~'), so the pseudo-inverse is exact; a component
+   dropped on an eigenvalue below 1e-12 of the largest costs at most that eigenvalue in risk.
+   Scratch: w->tmp past V, A and lam. */
+static void pattn__iclt_ft_prompts(const pattn__iclt_wh *w, const double *V, double *lam, double *bt)
+{
+    int d = w->d, i, k;
+    double *f = lam + d, *c = f + d, thr = 1e-12 * lam[d - 1];
+    for (i = 0; i < d; ++i) f[i] = lam[i] > thr && lam[i] > 0.0 ? w->tau / lam[i] : 0.0;
+    for (k = 0; k < w->K; ++k) {
+        double *mu = w->mu + (size_t)k * d, *bk = bt + (size_t)k * d;
+        pattn__la_mv(V, 1, mu, c, d);
+        for (i = 0; i < d; ++i) c[i] *= f[i];
+        pattn__la_mv(V, 0, c, bk, d);
+        for (i = 0; i < d; ++i) bk[i] += mu[i];
+    }
+}
+
+/* JT prompts in whitened coordinates: b~_k = mu~_k + (M~_mu + tau I) Sigma~^+ mu~_k. They
+   attain L_JT iff every mu~_k lies in range(Sigma~) (then W~ b~_k = (I - n W~) mu~_k
+   exactly); otherwise the optimum is an infimum and this is PATTN_ENUM. Fills V and lam with
+   the eigen-decomposition of Sigma~. */
+static pattn_status pattn__iclt_jt_prompts(const pattn__iclt_wh *w, double *V, double *lam, double *bt)
+{
+    int d = w->d, i, k;
+    double *c = lam + 2 * d, *z = c + d, thr;
+    pattn_status st = pattn__la_eig(w->sbar, d, lam, V);
+    if (st != PATTN_OK) return st;
+    thr = 1e-12 * lam[d - 1];
+    for (k = 0; k < w->K; ++k) {
+        double *mu = w->mu + (size_t)k * d, *bk = bt + (size_t)k * d;
+        double nmu = sqrt(pattn__la_frob(mu, mu, (size_t)d));
+        pattn__la_mv(V, 1, mu, c, d);
+        for (i = 0; i < d; ++i) {
+            if (lam[i] > thr && lam[i] > 0.0) c[i] /= lam[i];
+            else if (fabs(c[i]) > 1e-8 * nmu)
+                return PATTN__FAIL(PATTN_ENUM, "pattn_icl_optimum", "task %d's mean leaves the range of Sigma-bar: the JT optimum is an infimum no finite prompt attains (pass b = NULL for W alone)", k);
+            else c[i] = 0.0;
+        }
+        pattn__la_mv(V, 0, c, z, d);
+        pattn__la_mv(w->mmu, 0, z, bk, d);
+        for (i = 0; i < d; ++i) bk[i] += mu[i] + w->tau * z[i];
+    }
+    return PATTN_OK;
+}
+
 PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_icl_regime regime, double *W,
                                          double *b)
 {
@@ -6628,7 +6730,7 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_ic
     pattn_status st;
     int d, K, i, k, nw;
     size_t dd;
-    double *Wt, *bt, *V, *A, *lam, *f, *c, *z, thr;
+    double *Wt, *bt, *V, *A, *lam, *f, *c;
     PATTN__REQ(W, "W is NULL");
     PATTN__REQ(n >= 1, "n (the context length) is %d; it must be >= 1", n);
     PATTN__REQ(regime >= PATTN_ICL_PT && regime <= PATTN_ICL_LB, "regime is %d; it must be a pattn_icl_regime value", (int)regime);
@@ -6649,79 +6751,46 @@ PATTN_DEF pattn_status pattn_icl_optimum(const pattn_icl_mix *m, int n, pattn_ic
     lam = w.tmp + 6 * dd;
     f = lam + d;
     c = f + d;
-    z = c + d;
 
     switch (regime) {
     case PATTN_ICL_PT:
     case PATTN_ICL_FT:
-        st = pattn__iclt_eig(w.mm, d, lam, V);
+        st = pattn__la_eig(w.mm, d, lam, V);
         if (st != PATTN_OK) break;
         for (i = 0; i < d; ++i) f[i] = pattn__iclt_wgain(lam[i], w.tau, n);
-        pattn__iclt_vfv(V, f, Wt, d);
-        if (regime == PATTN_ICL_FT && b) {
-            /* b~_k = mu~_k + tau M~^+ mu~_k. mu~_k lies in range(M~) (M~ >= pi_k mu~ mu~'), so
-               the pseudo-inverse is exact; a component dropped on an eigenvalue below 1e-12 of
-               the largest costs at most that eigenvalue in risk. */
-            thr = 1e-12 * lam[d - 1];
-            for (i = 0; i < d; ++i) f[i] = lam[i] > thr && lam[i] > 0.0 ? w.tau / lam[i] : 0.0;
-            for (k = 0; k < K; ++k) {
-                double *mu = w.mu + (size_t)k * d, *bk = bt + (size_t)k * d;
-                pattn__iclt_mv(V, 1, mu, c, d);
-                for (i = 0; i < d; ++i) c[i] *= f[i];
-                pattn__iclt_mv(V, 0, c, bk, d);
-                for (i = 0; i < d; ++i) bk[i] += mu[i];
-            }
-        }
+        pattn__la_vfv(V, f, Wt, d);
+        if (regime == PATTN_ICL_FT && b) pattn__iclt_ft_prompts(&w, V, lam, bt);
         break;
     case PATTN_ICL_JT:
         st = pattn__iclt_wjt(&w, n, Wt, A);
-        if (st != PATTN_OK || !b) break;
-        /* b~_k = mu~_k + (M~_mu + tau I) Sigma~^+ mu~_k; it attains L_JT iff every mu~_k lies in
-           range(Sigma~) (then W~ b~_k = (I - n W~) mu~_k exactly) */
-        st = pattn__iclt_eig(w.sbar, d, lam, V);
-        if (st != PATTN_OK) break;
-        thr = 1e-12 * lam[d - 1];
-        for (k = 0; k < K && st == PATTN_OK; ++k) {
-            double *mu = w.mu + (size_t)k * d, *bk = bt + (size_t)k * d;
-            double nmu = sqrt(pattn__iclt_frob(mu, mu, (size_t)d));
-            pattn__iclt_mv(V, 1, mu, c, d);
-            for (i = 0; i < d; ++i) {
-                if (lam[i] > thr && lam[i] > 0.0) c[i] /= lam[i];
-                else if (fabs(c[i]) > 1e-8 * nmu) /* infimum not attained */
-                    st = PATTN__FAIL(PATTN_ENUM, __func__, "task %d's mean leaves the range of Sigma-bar: the JT optimum is an infimum no finite prompt attains (pass b = NULL for W alone)", k);
-                else c[i] = 0.0;
-            }
-            pattn__iclt_mv(V, 0, c, z, d);
-            pattn__iclt_mv(w.mmu, 0, z, bk, d);
-            for (i = 0; i < d; ++i) bk[i] += mu[i] + w.tau * z[i];
-        }
+        if (st == PATTN_OK && b) st = pattn__iclt_jt_prompts(&w, V, lam, bt);
         break;
     case PATTN_ICL_DEC:
-        st = pattn__iclt_eig(w.sbar, d, lam, V);
+        st = pattn__la_eig(w.sbar, d, lam, V);
         if (st != PATTN_OK) break;
         for (i = 0; i < d; ++i) f[i] = pattn__iclt_wgain(lam[i], w.tauc, n);
-        pattn__iclt_vfv(V, f, Wt, d);
+        pattn__la_vfv(V, f, Wt, d);
         break;
     default: /* PATTN_ICL_LB */
         for (k = 0; k < K && st == PATTN_OK; ++k) {
-            st = pattn__iclt_eig(w.sig + (size_t)k * dd, d, lam, V);
+            st = pattn__la_eig(w.sig + (size_t)k * dd, d, lam, V);
             if (st != PATTN_OK) break;
             for (i = 0; i < d; ++i) f[i] = pattn__iclt_wgain(lam[i], w.tk[k], n);
-            pattn__iclt_vfv(V, f, Wt + (size_t)k * dd, d);
+            pattn__la_vfv(V, f, Wt + (size_t)k * dd, d);
         }
         break;
     }
     if (st == PATTN_OK) {
         /* back to the caller's coordinates: W = S^{-1/2} W~ S^{-1/2}, b = S^{1/2} b~ */
         for (k = 0; k < nw; ++k) {
-            pattn__iclt_mm(w.sih, 0, Wt + (size_t)k * dd, 0, A, d);
-            pattn__iclt_mm(A, 0, w.sih, 0, Wt + (size_t)k * dd, d);
+            pattn__la_mm(w.sih, 0, Wt + (size_t)k * dd, 0, A, d);
+            pattn__la_mm(A, 0, w.sih, 0, Wt + (size_t)k * dd, d);
         }
         if (b) {
             if (regime == PATTN_ICL_FT || regime == PATTN_ICL_JT) {
                 for (k = 0; k < K; ++k) {
                     memcpy(c, bt + (size_t)k * d, (size_t)d * sizeof(double));
-                    pattn__iclt_mv(w.sh, 0, c, bt + (size_t)k * d, d);
+                    pattn__la_mv(w.sh, 0, c, bt + (size_t)k * d, d);
                 }
             } else if ((regime == PATTN_ICL_DEC || regime == PATTN_ICL_LB) && m->mu) {
                 memcpy(bt, m->mu, (size_t)K * (size_t)d * sizeof(double));
@@ -6747,16 +6816,16 @@ static void pattn__iclt_prep(const double *S, const double *W, int d, int n, dou
 {
     int i;
     size_t dd = (size_t)d * (size_t)d;
-    pattn__iclt_mm(S, 0, W, 0, t1, d);  /* SW */
-    pattn__iclt_mm(W, 1, t1, 0, t2, d); /* A = W'SW */
-    *trA = pattn__iclt_frob(t2, S, dd);
-    pattn__iclt_mm(S, 0, t2, 0, t1, d);
-    pattn__iclt_mm(t1, 0, S, 0, P2, d);
-    pattn__iclt_mm(W, 0, S, 0, t1, d);
+    pattn__la_mm(S, 0, W, 0, t1, d);  /* SW */
+    pattn__la_mm(W, 1, t1, 0, t2, d); /* A = W'SW */
+    *trA = pattn__la_frob(t2, S, dd);
+    pattn__la_mm(S, 0, t2, 0, t1, d);
+    pattn__la_mm(t1, 0, S, 0, P2, d);
+    pattn__la_mm(W, 0, S, 0, t1, d);
     for (i = 0; i < (int)dd; ++i) E[i] = (double)n * t1[i];
     for (i = 0; i < d; ++i) E[(size_t)i * d + i] -= 1.0;
-    pattn__iclt_mm(S, 0, E, 0, t1, d);
-    pattn__iclt_mm(E, 1, t1, 0, P1, d);
+    pattn__la_mm(S, 0, E, 0, t1, d);
+    pattn__la_mm(E, 1, t1, 0, P1, d);
 }
 
 /* Risk of task k, split as E[(W g - beta)'S(W g - beta)] + sigma^2 with g = X'y + b into the
@@ -6770,19 +6839,19 @@ static double pattn__iclt_task(const double *S, const double *W, const double *E
 {
     int i;
     size_t dd = (size_t)d * (size_t)d;
-    double trSR = pattn__iclt_frob(S, Sig, dd);
-    double t1 = pattn__iclt_frob(P1, Sig, dd), t3 = pattn__iclt_frob(P2, Sig, dd);
+    double trSR = pattn__la_frob(S, Sig, dd);
+    double t1 = pattn__la_frob(P1, Sig, dd), t3 = pattn__la_frob(P2, Sig, dd);
     memset(v, 0, (size_t)d * sizeof(double));
     if (mu) {
-        trSR += pattn__iclt_quad(S, mu, d);
-        t3 += pattn__iclt_quad(P2, mu, d);
-        pattn__iclt_mv(E, 0, mu, v, d);
+        trSR += pattn__la_quad(S, mu, d);
+        t3 += pattn__la_quad(P2, mu, d);
+        pattn__la_mv(E, 0, mu, v, d);
     }
     if (bk) {
-        pattn__iclt_mv(W, 0, bk, u, d);
+        pattn__la_mv(W, 0, bk, u, d);
         for (i = 0; i < d; ++i) v[i] += u[i];
     }
-    return s2 + t1 + pattn__iclt_quad(S, v, d) + (double)n * t3 + (double)n * trA * (trSR + s2);
+    return s2 + t1 + pattn__la_quad(S, v, d) + (double)n * t3 + (double)n * trA * (trSR + s2);
 }
 
 /* shared by pattn_icl_risk (centred = 0) and pattn_icl_risk_pgd (centred = 1) */
@@ -6813,7 +6882,7 @@ static pattn_status pattn__iclt_risk(const char *fn, const pattn_icl_mix *m, int
     u = v + d;
     rk = u + d;
     if (m->cov_x) memcpy(S, m->cov_x, dd * sizeof(double));
-    else pattn__iclt_eye(S, d);
+    else pattn__la_eye(S, d);
     for (k = 0; k < K; ++k) {
         const double *Wk = W + (nw > 1 ? (size_t)k * dd : 0);
         const double *mu = m->mu && !centred ? m->mu + (size_t)k * d : NULL;
