@@ -17,35 +17,57 @@ EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c)) \
            $(patsubst examples/figures/%.c,$(B)/%,$(wildcard examples/figures/*.c))
 BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(wildcard bench/*.c))
 
-.PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps install uninstall
+.PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps install uninstall platforms
 
 all: test examples
 
-# -- tests: the AVX2 build (2 threads, AVX-512 kernels where the CPU has them), the same
-#    without AVX-512 (1 thread) and the scalar build (1 thread) run the whole suite; their
-#    dumps of every kernel and generator output must match byte for byte.
+# -- tests: the suite in six builds whose dumps of every kernel, generator and training output
+#    must match the strict scalar build byte for byte:
+#      scalar    -DPATTN_NO_SIMD, 1 thread (the reference)
+#      avx2      -mavx2 -mfma, 2 threads (AVX-512 kernels where the CPU has them)
+#      no512     -mavx2 -mfma -DPATTN_NO_AVX512, 1 thread
+#      dispatch  no SIMD flags: run-time dispatch picks AVX2 on this CPU, 2 threads
+#      dscalar   no SIMD flags, the dispatch forced onto its scalar path, 1 thread
+#      gnu       gcc's GNU mode (no -std, no -ffp-contract: contraction allowed), -mavx2 -mfma
 $(B)/test_avx2: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) $(AVX) $(OMP) -o $@ $(TEST_SRC) $(LIBS)
 $(B)/test_scalar: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) -DPATTN_NO_SIMD $(OMP) -o $@ $(TEST_SRC) $(LIBS)
 $(B)/test_no512: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) $(AVX) -DPATTN_NO_AVX512 $(OMP) -o $@ $(TEST_SRC) $(LIBS)
-test: $(B)/test_avx2 $(B)/test_scalar $(B)/test_no512
-	@sh tests/run.sh $(B)/test_avx2 $(B)/test_scalar $(B)/test_no512
+$(B)/test_dispatch: $(TEST_DEP) | $(B)
+	$(CC) $(BASE) $(OMP) -o $@ $(TEST_SRC) $(LIBS)
+$(B)/test_dscalar: $(TEST_DEP) | $(B)
+	$(CC) $(BASE) -DPATTN__TEST_SCALAR_PATH $(OMP) -o $@ $(TEST_SRC) $(LIBS)
+$(B)/test_gnu: $(TEST_DEP) | $(B)
+	$(CC) -O2 -Wall -Wextra -Werror -I. -I$(STB_INC) $(AVX) $(OMP) -o $@ $(TEST_SRC) $(LIBS)
+TESTS = $(B)/test_scalar $(B)/test_avx2 $(B)/test_no512 $(B)/test_dispatch $(B)/test_dscalar $(B)/test_gnu
+test: $(TESTS)
+	@sh tests/run.sh scalar=$(B)/test_scalar:1 avx2=$(B)/test_avx2:2 no512=$(B)/test_no512:1 \
+	    dispatch=$(B)/test_dispatch:2 dscalar=$(B)/test_dscalar:1 gnu=$(B)/test_gnu:2
+
+# -- platforms: gcc and clang in several modes, tcc, aarch64 (NEON) under qemu-user, mingw-w64
+#    under wine; each dump compared with the strict scalar build's (tests/platforms.sh)
+platforms: | $(B)
+	@B=$(B) sh tests/platforms.sh
 
 # -- the suite under AddressSanitizer + UndefinedBehaviorSanitizer (both SIMD paths)
 $(B)/test_asan_avx2: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(AVX) -o $@ $(TEST_SRC) $(LIBS)
 $(B)/test_asan_scalar: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DPATTN_NO_SIMD -o $@ $(TEST_SRC) $(LIBS)
-sanitize: $(B)/test_asan_avx2 $(B)/test_asan_scalar
-	@sh tests/run.sh --quick $(B)/test_asan_avx2 $(B)/test_asan_scalar
+$(B)/test_asan_dispatch: $(TEST_DEP) | $(B)
+	$(CC) $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $(TEST_SRC) $(LIBS)
+sanitize: $(B)/test_asan_avx2 $(B)/test_asan_scalar $(B)/test_asan_dispatch
+	@sh tests/run.sh --quick scalar=$(B)/test_asan_scalar:1 avx2=$(B)/test_asan_avx2:2 dispatch=$(B)/test_asan_dispatch:1
 
 # -- the header as C++, and strict C99 builds with both compilers and both paths
 cxx: | $(B)
 	$(CXX_) -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -O2 -I. -I$(STB_INC) $(AVX) -o $(B)/cxx_check tests/tu/tu_cxx.cc $(LIBS)
 	$(CXX_) -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -O2 -I. -I$(STB_INC) -DPATTN_NO_SIMD -o $(B)/cxx_check_scalar tests/tu/tu_cxx.cc $(LIBS)
-	$(B)/cxx_check && $(B)/cxx_check_scalar
+	$(CXX_) -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -O2 -I. -I$(STB_INC) -o $(B)/cxx_check_dispatch tests/tu/tu_cxx.cc $(LIBS)
+	clang++ -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -O2 -I. -I$(STB_INC) -o $(B)/cxx_check_clang tests/tu/tu_cxx.cc $(LIBS)
+	$(B)/cxx_check && $(B)/cxx_check_scalar && $(B)/cxx_check_dispatch && $(B)/cxx_check_clang
 strict: | $(B)
 	@for cc in $(CC) $(CLANG); do for simd in "$(AVX)" "-DPATTN_NO_SIMD" "$(AVX) -DPATTN_NO_SIMD" ""; do \
 	  echo "$$cc $(WARN) $$simd"; \
@@ -64,6 +86,10 @@ multi-tu: | $(B)
 	@if nm -g --defined-only $(B)/tu_s.o | grep -E ' [TDBR] pattn_'; then echo "multi-tu: PATTN_STATIC exports"; exit 1; fi
 	@if nm -g --defined-only $(B)/tu_b.o | grep -E ' [TDBR] pattn'; then echo "multi-tu: the plain TU defines library symbols"; exit 1; fi
 	$(B)/multi_tu
+	$(CC) $(BASE) -c tests/tu/tu_a.c -o $(B)/tu_d.o
+	$(CC) -o $(B)/multi_tu_d $(B)/tu_d.o $(B)/tu_b.o $(LIBS)
+	@if nm -g --defined-only $(B)/tu_d.o | grep -E ' pattn__| [TDBR] pattn_[a-z0-9_]*_(avx2|scalar)$$'; then echo "multi-tu: the dispatching build exports per-path names"; exit 1; fi
+	$(B)/multi_tu_d
 	@echo "multi-tu: ok"
 
 # -- examples, the demo, benchmarks
@@ -83,7 +109,11 @@ BENCH_SCALAR = $(B)/bench_w1_pa_grad_scalar $(B)/bench_w4_softmax_scalar $(B)/be
 $(B)/bench_%_no512: bench/%.c bench/bench.h $(HDR) | $(B)
 	$(CC) $(WARN) -O3 -I. -I$(STB_INC) $(AVX) -DPATTN_NO_AVX512 $(OMP) -o $@ $< $(LIBS)
 BENCH_NO512 = $(patsubst bench/%.c,$(B)/bench_%_no512,$(filter-out bench/machine.c,$(wildcard bench/*.c)))
-bench: $(BENCHES) $(BENCH_SCALAR) $(BENCH_NO512)
+# every workload built with no SIMD flags at all: the run-time dispatch picks AVX2
+$(B)/bench_%_dispatch: bench/%.c bench/bench.h $(HDR) | $(B)
+	$(CC) $(WARN) -O3 -I. -I$(STB_INC) $(OMP) -o $@ $< $(LIBS)
+BENCH_DISPATCH = $(patsubst bench/%.c,$(B)/bench_%_dispatch,$(filter-out bench/machine.c,$(wildcard bench/*.c)))
+bench: $(BENCHES) $(BENCH_SCALAR) $(BENCH_NO512) $(BENCH_DISPATCH)
 	@sh bench/run.sh $(B)
 
 demo:

@@ -54,8 +54,8 @@
         cc -O2 prog.c -I/usr/include/stb -lstb -lm          (Debian's libstb)
         cc -O2 prog.c -lm     with PATTN_STB_DS_IMPLEMENTATION defined next to
                               PATTN_IMPLEMENTATION and stb_ds.h on the include path
-     Add -fopenmp for threads. A build without -mavx2 -mfma runs the scalar path: the same
-     bits, about 25 times slower on the kernels (see SIMD AND DETERMINISM).
+     Add -fopenmp for threads. No SIMD flags are needed: on x86-64 gcc and clang builds pick
+     AVX2 at run time (see SIMD AND DETERMINISM).
 
    CONFIGURATION (define before the include)
      PATTN_IMPLEMENTATION        emit the implementation in this translation unit
@@ -64,6 +64,7 @@
      PATTN_DEF                   linkage of public functions (default extern)
      PATTN_NO_SIMD               force the scalar path even where AVX2+FMA is available
      PATTN_NO_AVX512             leave out the run-time dispatched AVX-512 kernels
+     PATTN_SELF_INCLUDE          this file's quoted name, if you renamed it ("prompt_attn.h")
      PATTN_MALLOC(sz) / PATTN_REALLOC(p,sz) / PATTN_FREE(p)
                                  allocator (default libc; all three or none). REALLOC
                                  serves stb_ds when PATTN_STB_DS_IMPLEMENTATION is set.
@@ -89,17 +90,31 @@
      of threads.
 
    SIMD AND DETERMINISM
-     With __AVX2__ and __FMA__ defined (-mavx2 -mfma, or -march=native) the kernels use
-     AVX2+FMA; otherwise a scalar twin runs. Every kernel is written once against an 8-lane
-     vector abstraction whose scalar form performs the same IEEE operations in the same
-     order (fmaf where the vector code fuses), so both paths give bit-identical results when
-     the compiler is not allowed to contract a*b+c itself (-ffp-contract=off; the default in
-     ISO C modes of gcc, e.g. -std=c99). Batch loops are split into fixed blocks of samples,
-     each with its own RNG stream and partial sum, combined in block order.
-     An AVX2 build with gcc or clang on x86-64 also carries AVX-512 versions of the hottest
-     loops, compiled with a function target attribute and called only when the CPU reports
-     AVX-512 F/VL/DQ/BW; their 16 lanes do the 8-lane code's operations in the same order,
-     so results are the same bits. pattn_avx512_active() tells whether they run.
+     Every kernel is written once against an 8-lane vector abstraction with three forms:
+     AVX2+FMA (x86-64), NEON (aarch64: two 128-bit registers) and a scalar twin that performs
+     the same IEEE operations in the same order (one rounding where the vector code fuses).
+     Which path runs, given how the including file is built:
+        -mavx2 -mfma (or -march=native)        AVX2 (the AVX2 code only)
+        x86-64, gcc or clang, no SIMD flags    run-time dispatch: the SIMD part is compiled
+                                               twice (AVX2 under a target attribute, and
+                                               scalar) and cpuid picks one on every call
+        aarch64                                NEON
+        PATTN_NO_SIMD, or any other compiler   scalar (MSVC, tcc: what their flags allow)
+     pattn_simd_path() names the path that runs: "avx2", "avx2+avx512", "neon" or "scalar".
+     Inside the AVX2 path, gcc and clang also compile AVX-512 versions of the hottest loops
+     (the normal sampler, the generator's noise rows, the prompt-attention batch kernel,
+     pairs of softmax rows), called only when the CPU reports AVX-512 F/VL/DQ/BW; their 16
+     lanes do the 8-lane code's operations in the same order.
+     Every path gives the same bits, whatever the caller's -std, -O or -ffp-contract: the
+     implementation turns contraction off for itself (#pragma STDC FP_CONTRACT OFF in clang,
+     #pragma GCC optimize("fp-contract=off") in gcc) and fuses only where it says so. Batch
+     loops are split into fixed blocks of samples, each with its own RNG stream and partial
+     sum, combined in block order: results do not depend on the thread count either. The
+     limits: -ffast-math (or -funsafe-math-optimizations, -ffinite-math-only) voids this;
+     double-precision theory that calls the C library's exp, log or erf may differ in the last
+     bits between C libraries (glibc and mingw-w64's, say). The dispatching build includes
+     this header from itself by name: if you renamed the file, define PATTN_SELF_INCLUDE as
+     its quoted name.
      Accuracy: the polynomial exp is within 1.008 ulp on [-87, 88]; softmax results are
      within 4e-6 relative of double.
 
@@ -150,7 +165,10 @@
             PATTN_STB_DS_IMPLEMENTATION); one training convention for both papers
             (pattn_optim, pattn_train_rec, pattn_history, typed enums, NULL or zeroed options
             are defaults that reach the closed forms); pattn_last_error names the function,
-            argument and rule of every failure; PATTN_EDIVERGED; docs/.
+            argument and rule of every failure; PATTN_EDIVERGED; docs/. Run-time dispatch
+            to AVX2 without SIMD flags; NEON on aarch64; the same bits whatever the caller's
+            contraction mode; a correctly rounded scalar fma on every C library; mingw-w64,
+            tcc and aarch64 tested; binomial weights in O(1).
      0.2.0  run-time AVX-512 kernels (bit-identical), fused noise rows in the generator,
             normals drawn 16 ICL samples per call, two-sample prefetch in the PA batch kernel
      0.1.0  first release: foundation (status, RNG, SIMD core, prompt-attention kernel,
@@ -209,8 +227,8 @@ PATTN_DEF const char *pattn_last_error(void);
 /* Empties this thread's failure message, so that a later check can tell a new failure. */
 PATTN_DEF void pattn_clear_error(void);
 
-/* The SIMD path the kernels of this build run: "avx2" or "scalar". Every path gives the
-   same bits. */
+/* The SIMD path the kernels run on this CPU: "avx2", "avx2+avx512" (AVX2 with the AVX-512
+   kernels), "neon" or "scalar". Every path gives the same bits. */
 PATTN_DEF const char *pattn_simd_path(void);
 
 /* 1 when this build also runs its AVX-512 kernels on this CPU (the same bits), else 0. */
@@ -1109,21 +1127,48 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #undef PATTN__DEFINED_STB_DS_IMPLEMENTATION
 #endif
 
-#if defined(__AVX2__) && defined(__FMA__) && !defined(PATTN_NO_SIMD)
-#define PATTN__AVX2 1
-#include <immintrin.h>
+/* Which SIMD paths this build compiles. PATTN__STATIC_PASS: 1 scalar, 2 AVX2+FMA (the
+   build's own flags allow it), 3 NEON. PATTN__DISPATCH: x86-64 with gcc or clang built
+   without -mavx2: both the AVX2 and the scalar path are compiled and cpuid picks one. */
+#if defined(__x86_64__) || defined(_M_X64)
+#define PATTN__X86 1
 #else
-#define PATTN__AVX2 0
+#define PATTN__X86 0
+#endif
+#if PATTN__X86 && (defined(__GNUC__) || defined(__clang__)) && !defined(__TINYC__)
+#define PATTN__X86_TARGETS 1 /* function target attributes and the cpuid builtins */
+#else
+#define PATTN__X86_TARGETS 0
+#endif
+#if defined(PATTN_NO_SIMD)
+#define PATTN__DISPATCH 0
+#define PATTN__STATIC_PASS 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#define PATTN__DISPATCH 0
+#define PATTN__STATIC_PASS 2
+#elif PATTN__X86_TARGETS
+#define PATTN__DISPATCH 1
+#define PATTN__STATIC_PASS 0
+#elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(_MSC_VER)
+#define PATTN__DISPATCH 0
+#define PATTN__STATIC_PASS 3
+#include <arm_neon.h>
+#else
+#define PATTN__DISPATCH 0
+#define PATTN__STATIC_PASS 1
+#endif
+#if PATTN__DISPATCH || PATTN__STATIC_PASS == 2
+#include <immintrin.h>
 #endif
 
-/* AVX-512 kernels for the hottest loops, chosen at run time: the build stays -mavx2 -mfma
-   and only functions marked PATTN__T512 use 512-bit instructions, called when the CPU has
-   them. Each is written so that its 16 lanes are two canonical 8-lane halves (or 16
-   independent columns), doing the same IEEE operations in the same order as the 8-lane
-   code, so all three paths give the same bits. PATTN_NO_AVX512 turns them off. */
-#if PATTN__AVX2 && (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(PATTN_NO_AVX512)
-#define PATTN__AVX512 1
-#define PATTN__T512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+/* AVX-512 kernels for the hottest loops, chosen at run time inside the AVX2 path: only
+   functions marked PATTN__T512 use 512-bit instructions, called when the CPU has them. Each
+   is written so that its 16 lanes are two canonical 8-lane halves (or 16 independent
+   columns), doing the same IEEE operations in the same order as the 8-lane code, so all
+   paths give the same bits. PATTN_NO_AVX512 turns them off. */
+#if PATTN__X86_TARGETS && !defined(PATTN_NO_AVX512)
+#define PATTN__HAVE_AVX512 1
+#define PATTN__T512 __attribute__((target("avx2,fma,avx512f,avx512vl,avx512dq,avx512bw")))
 /* g++ reports the _mm*_undefined_*() operands inside its own AVX-512 intrinsics as
    (maybe-)uninitialized once they are inlined (a false positive, gcc PR 105593); the C
    builds keep both warnings */
@@ -1134,7 +1179,22 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #else
-#define PATTN__AVX512 0
+#define PATTN__HAVE_AVX512 0
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define PATTN__UNUSED __attribute__((unused))
+#else
+#define PATTN__UNUSED
+#endif
+
+/* The results must not depend on whether the caller's flags let the compiler fuse a*b + c
+   into one rounding: the code fuses exactly where it says so (fmaf, the FMA intrinsics). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__) && !defined(__TINYC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#define PATTN__GCC_OPTIONS_PUSHED 1
 #endif
 
 #define PATTN__INLINE static inline
@@ -1197,7 +1257,20 @@ static PATTN__TLS char pattn__errbuf[PATTN__ERRLEN];
 
 static void pattn__vrecord(const char *fn, const char *fmt, va_list ap)
 {
-    int k = snprintf(pattn__errbuf, PATTN__ERRLEN, "%s: ", fn);
+    /* a dispatching build compiles the SIMD part once per path, with the path's suffix on
+       every name: the message names the public function */
+    static const char *const sfx[3] = {"_avx2", "_scalar", "_neon"};
+    size_t len = strlen(fn), i, ls;
+    int k;
+    for (i = 0; i < 3; ++i) {
+        ls = strlen(sfx[i]);
+        if (len > ls && !strcmp(fn + len - ls, sfx[i])) {
+            len -= ls;
+            break;
+        }
+    }
+    if (len > 64) len = 64;
+    k = snprintf(pattn__errbuf, PATTN__ERRLEN, "%.*s: ", (int)len, fn);
     if (k < 0 || k >= PATTN__ERRLEN) return;
     vsnprintf(pattn__errbuf + k, (size_t)(PATTN__ERRLEN - k), fmt, ap);
 }
@@ -1232,20 +1305,54 @@ static int pattn__bad(const char *fn, const char *fmt, ...)
 PATTN_DEF const char *pattn_last_error(void) { return pattn__errbuf; }
 PATTN_DEF void pattn_clear_error(void) { pattn__errbuf[0] = 0; }
 
-PATTN_DEF const char *pattn_simd_path(void) { return PATTN__AVX2 ? "avx2" : "scalar"; }
-
-/* the CPU check reads what libgcc's constructor recorded: a load and a test per call */
-static int pattn__has_avx512(void)
+/* cpuid, as libgcc (or compiler-rt) recorded it: a load and a test per call */
+PATTN__INLINE int pattn__cpu_avx2(void)
 {
-#if PATTN__AVX512
+#if PATTN__X86_TARGETS
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+PATTN__INLINE int pattn__cpu_avx512(void)
+{
+#if PATTN__X86_TARGETS
+    __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
 #else
     return 0;
 #endif
 }
-PATTN_DEF int pattn_avx512_active(void) { return pattn__has_avx512(); }
+/* the path a dispatching build takes; PATTN__TEST_SCALAR_PATH forces the scalar one, so
+   the tests can run a dispatching build through both */
+#if PATTN__DISPATCH && !defined(PATTN__TEST_SCALAR_PATH)
+#define pattn__use_avx2() pattn__cpu_avx2()
+#else
+#define pattn__use_avx2() 0
+#endif
+PATTN__INLINE int pattn__avx2_runs(void) { return PATTN__DISPATCH ? pattn__use_avx2() : PATTN__STATIC_PASS == 2; }
+
+PATTN_DEF int pattn_avx512_active(void) { return PATTN__HAVE_AVX512 && pattn__avx2_runs() && pattn__cpu_avx512(); }
+
+PATTN_DEF const char *pattn_simd_path(void)
+{
+    if (pattn__avx2_runs()) return pattn_avx512_active() ? "avx2+avx512" : "avx2";
+    return PATTN__STATIC_PASS == 3 ? "neon" : "scalar";
+}
 PATTN_DEF const char *pattn_version(void) { return PATTN_VERSION_STRING; }
+
+/* A quiet NaN with the sign bit clear, the same bits whatever the compiler's NAN expands
+   to (some give 0.0/0.0, which is negative on x86). */
+PATTN__INLINE double pattn__nan(void)
+{
+    uint64_t u = 0x7ff8000000000000ULL;
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+#define PATTN__NAN pattn__nan()
 
 /* finite-ness of parameters, shared by every validating entry point */
 PATTN__INLINE int pattn__finite(double x) { return x == x && x - x == 0.0; }
@@ -1349,929 +1456,6 @@ PATTN_DEF double pattn_rng_normal_f64(pattn_rng *r)
     u1 = 1.0 - pattn_rng_uniform_f64(r);
     u2 = pattn_rng_uniform_f64(r);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
-/* ---- the 8-lane vector abstraction ------------------------------------------------------
-   Every kernel is written once in these operations. The scalar form does per lane exactly
-   what the AVX2 instruction does (same rounding, same NaN choice in min/max, fmaf for FMA),
-   which is what makes the two builds bit-identical. */
-#if PATTN__AVX2
-typedef __m256 pattn__f8;
-typedef __m256i pattn__i8;
-PATTN__INLINE pattn__f8 pattn__f8_set1(float a) { return _mm256_set1_ps(a); }
-PATTN__INLINE pattn__f8 pattn__f8_load(const float *p) { return _mm256_loadu_ps(p); }
-PATTN__INLINE void pattn__f8_store(float *p, pattn__f8 a) { _mm256_storeu_ps(p, a); }
-/* non-temporal store (p 32-byte aligned): skips the read-for-ownership of big outputs */
-PATTN__INLINE void pattn__f8_store_stream(float *p, pattn__f8 a) { _mm256_stream_ps(p, a); }
-PATTN__INLINE void pattn__stream_fence(void) { _mm_sfence(); }
-PATTN__INLINE pattn__i8 pattn__tailmask(int rem)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-/* first rem lanes from p, the others `fill` */
-PATTN__INLINE pattn__f8 pattn__f8_load_part(const float *p, int rem, float fill)
-{
-    pattn__i8 m = pattn__tailmask(rem);
-    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
-}
-PATTN__INLINE void pattn__f8_store_part(float *p, int rem, pattn__f8 a)
-{
-    _mm256_maskstore_ps(p, pattn__tailmask(rem), a);
-}
-PATTN__INLINE pattn__f8 pattn__f8_add(pattn__f8 a, pattn__f8 b) { return _mm256_add_ps(a, b); }
-PATTN__INLINE pattn__f8 pattn__f8_sub(pattn__f8 a, pattn__f8 b) { return _mm256_sub_ps(a, b); }
-PATTN__INLINE pattn__f8 pattn__f8_mul(pattn__f8 a, pattn__f8 b) { return _mm256_mul_ps(a, b); }
-PATTN__INLINE pattn__f8 pattn__f8_div(pattn__f8 a, pattn__f8 b) { return _mm256_div_ps(a, b); }
-PATTN__INLINE pattn__f8 pattn__f8_sqrt(pattn__f8 a) { return _mm256_sqrt_ps(a); }
-/* a*b + c and c - a*b, one rounding */
-PATTN__INLINE pattn__f8 pattn__f8_fma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { return _mm256_fmadd_ps(a, b, c); }
-PATTN__INLINE pattn__f8 pattn__f8_fnma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { return _mm256_fnmadd_ps(a, b, c); }
-/* (a > b ? a : b) and (a < b ? a : b), the instructions' exact semantics */
-PATTN__INLINE pattn__f8 pattn__f8_max(pattn__f8 a, pattn__f8 b) { return _mm256_max_ps(a, b); }
-PATTN__INLINE pattn__f8 pattn__f8_min(pattn__f8 a, pattn__f8 b) { return _mm256_min_ps(a, b); }
-/* lanes where a < b (ordered) take x, the others y */
-PATTN__INLINE pattn__f8 pattn__f8_select_lt(pattn__f8 a, pattn__f8 b, pattn__f8 x, pattn__f8 y)
-{
-    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
-}
-/* lanes where the integer k == c take x, the others y */
-PATTN__INLINE pattn__f8 pattn__f8_select_ieq(pattn__i8 k, int c, pattn__f8 x, pattn__f8 y)
-{
-    return _mm256_blendv_ps(y, x, _mm256_castsi256_ps(_mm256_cmpeq_epi32(k, _mm256_set1_epi32(c))));
-}
-PATTN__INLINE pattn__f8 pattn__f8_neg(pattn__f8 a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
-/* a (an exact integer in int32 range) as int32 lanes */
-PATTN__INLINE pattn__i8 pattn__f8_to_i8(pattn__f8 a) { return _mm256_cvttps_epi32(a); }
-PATTN__INLINE pattn__f8 pattn__i8_to_f8(pattn__i8 k) { return _mm256_cvtepi32_ps(k); }
-PATTN__INLINE pattn__i8 pattn__i8_and(pattn__i8 k, int m) { return _mm256_and_si256(k, _mm256_set1_epi32(m)); }
-PATTN__INLINE pattn__i8 pattn__i8_add(pattn__i8 k, int c) { return _mm256_add_epi32(k, _mm256_set1_epi32(c)); }
-PATTN__INLINE pattn__i8 pattn__i8_sub(pattn__i8 a, pattn__i8 b) { return _mm256_sub_epi32(a, b); }
-PATTN__INLINE pattn__i8 pattn__f8_bits(pattn__f8 a) { return _mm256_castps_si256(a); }
-PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { return _mm256_castsi256_ps(k); }
-PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { return _mm256_slli_epi32(k, s); }
-PATTN__INLINE pattn__i8 pattn__i8_shr(pattn__i8 k, int s) { return _mm256_srli_epi32(k, s); }
-PATTN__INLINE pattn__i8 pattn__i8_load(const uint32_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
-PATTN__INLINE void pattn__i8_store(uint32_t *p, pattn__i8 k) { _mm256_storeu_si256((__m256i *)(void *)p, k); }
-PATTN__INLINE pattn__i8 pattn__i8_addv(pattn__i8 a, pattn__i8 b) { return _mm256_add_epi32(a, b); }
-PATTN__INLINE pattn__i8 pattn__i8_xor(pattn__i8 a, pattn__i8 b) { return _mm256_xor_si256(a, b); }
-PATTN__INLINE pattn__i8 pattn__i8_or(pattn__i8 a, pattn__i8 b) { return _mm256_or_si256(a, b); }
-/* Horizontal sum in the canonical order ((v0+v4)+(v1+v5)) + ((v2+v6)+(v3+v7)); hsum8 gives
-   eight such sums at once (lane j = hsum(a[j])) by a transposing hadd tree with exactly the
-   same additions, so a kernel may reduce tokens one at a time or eight at a time. */
-PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_hadd_ps(s, s);
-    s = _mm_hadd_ps(s, s);
-    return _mm_cvtss_f32(s);
-}
-PATTN__INLINE pattn__f8 pattn__f8_hsum8(pattn__f8 a0, pattn__f8 a1, pattn__f8 a2, pattn__f8 a3, pattn__f8 a4,
-                                         pattn__f8 a5, pattn__f8 a6, pattn__f8 a7)
-{
-    __m256 p0 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a4, 0x20), _mm256_permute2f128_ps(a0, a4, 0x31));
-    __m256 p1 = _mm256_add_ps(_mm256_permute2f128_ps(a1, a5, 0x20), _mm256_permute2f128_ps(a1, a5, 0x31));
-    __m256 p2 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a6, 0x20), _mm256_permute2f128_ps(a2, a6, 0x31));
-    __m256 p3 = _mm256_add_ps(_mm256_permute2f128_ps(a3, a7, 0x20), _mm256_permute2f128_ps(a3, a7, 0x31));
-    return _mm256_hadd_ps(_mm256_hadd_ps(p0, p1), _mm256_hadd_ps(p2, p3));
-}
-PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
-{
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
-    return _mm_cvtss_f32(s);
-}
-PATTN__INLINE float pattn__f8_first(pattn__f8 a) { return _mm256_cvtss_f32(a); }
-/* lo = (a0..a3, b0..b3), hi = (a4..a7, b4..b7) */
-PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pattn__f8 *hi)
-{
-    *lo = _mm256_permute2f128_ps(a, b, 0x20);
-    *hi = _mm256_permute2f128_ps(a, b, 0x31);
-}
-#else
-typedef struct pattn__f8 { float v[8]; } pattn__f8;
-typedef struct pattn__i8 { int32_t v[8]; } pattn__i8;
-#define PATTN__LANES(expr) do { int j_; for (j_ = 0; j_ < 8; ++j_) { expr; } } while (0)
-PATTN__INLINE pattn__f8 pattn__f8_set1(float a) { pattn__f8 r; PATTN__LANES(r.v[j_] = a); return r; }
-PATTN__INLINE pattn__f8 pattn__f8_load(const float *p) { pattn__f8 r; memcpy(r.v, p, sizeof r.v); return r; }
-PATTN__INLINE void pattn__f8_store(float *p, pattn__f8 a) { memcpy(p, a.v, sizeof a.v); }
-PATTN__INLINE void pattn__f8_store_stream(float *p, pattn__f8 a) { memcpy(p, a.v, sizeof a.v); }
-PATTN__INLINE void pattn__stream_fence(void) {}
-PATTN__INLINE pattn__f8 pattn__f8_load_part(const float *p, int rem, float fill)
-{
-    pattn__f8 r;
-    PATTN__LANES(r.v[j_] = j_ < rem ? p[j_] : fill);
-    return r;
-}
-PATTN__INLINE void pattn__f8_store_part(float *p, int rem, pattn__f8 a)
-{
-    PATTN__LANES(if (j_ < rem) p[j_] = a.v[j_]);
-}
-PATTN__INLINE pattn__f8 pattn__f8_add(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] + b.v[j_]); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_sub(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] - b.v[j_]); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_mul(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] * b.v[j_]); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_div(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] / b.v[j_]); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_sqrt(pattn__f8 a) { PATTN__LANES(a.v[j_] = sqrtf(a.v[j_])); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_fma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { PATTN__LANES(a.v[j_] = fmaf(a.v[j_], b.v[j_], c.v[j_])); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_fnma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { PATTN__LANES(a.v[j_] = fmaf(-a.v[j_], b.v[j_], c.v[j_])); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_max(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] > b.v[j_] ? a.v[j_] : b.v[j_]); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_min(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] < b.v[j_] ? a.v[j_] : b.v[j_]); return a; }
-PATTN__INLINE pattn__f8 pattn__f8_select_lt(pattn__f8 a, pattn__f8 b, pattn__f8 x, pattn__f8 y)
-{
-    PATTN__LANES(y.v[j_] = a.v[j_] < b.v[j_] ? x.v[j_] : y.v[j_]);
-    return y;
-}
-PATTN__INLINE pattn__f8 pattn__f8_select_ieq(pattn__i8 k, int c, pattn__f8 x, pattn__f8 y)
-{
-    PATTN__LANES(y.v[j_] = k.v[j_] == c ? x.v[j_] : y.v[j_]);
-    return y;
-}
-PATTN__INLINE pattn__f8 pattn__f8_neg(pattn__f8 a) { PATTN__LANES(a.v[j_] = -a.v[j_]); return a; }
-PATTN__INLINE pattn__i8 pattn__f8_to_i8(pattn__f8 a) { pattn__i8 k; PATTN__LANES(k.v[j_] = (int32_t)a.v[j_]); return k; }
-PATTN__INLINE pattn__f8 pattn__i8_to_f8(pattn__i8 k) { pattn__f8 a; PATTN__LANES(a.v[j_] = (float)k.v[j_]); return a; }
-PATTN__INLINE pattn__i8 pattn__i8_and(pattn__i8 k, int m) { PATTN__LANES(k.v[j_] &= m); return k; }
-PATTN__INLINE pattn__i8 pattn__i8_add(pattn__i8 k, int c) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] + (uint32_t)c)); return k; }
-PATTN__INLINE pattn__i8 pattn__i8_sub(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] = (int32_t)((uint32_t)a.v[j_] - (uint32_t)b.v[j_])); return a; }
-PATTN__INLINE pattn__i8 pattn__f8_bits(pattn__f8 a) { pattn__i8 k; memcpy(k.v, a.v, sizeof k.v); return k; }
-PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { pattn__f8 a; memcpy(a.v, k.v, sizeof a.v); return a; }
-PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] << s)); return k; }
-PATTN__INLINE pattn__i8 pattn__i8_shr(pattn__i8 k, int s) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] >> s)); return k; }
-PATTN__INLINE pattn__i8 pattn__i8_load(const uint32_t *p) { pattn__i8 k; memcpy(k.v, p, sizeof k.v); return k; }
-PATTN__INLINE void pattn__i8_store(uint32_t *p, pattn__i8 k) { memcpy(p, k.v, sizeof k.v); }
-PATTN__INLINE pattn__i8 pattn__i8_addv(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] = (int32_t)((uint32_t)a.v[j_] + (uint32_t)b.v[j_])); return a; }
-PATTN__INLINE pattn__i8 pattn__i8_xor(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] ^= b.v[j_]); return a; }
-PATTN__INLINE pattn__i8 pattn__i8_or(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] |= b.v[j_]); return a; }
-PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
-{
-    const float *v = a.v;
-    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
-PATTN__INLINE pattn__f8 pattn__f8_hsum8(pattn__f8 a0, pattn__f8 a1, pattn__f8 a2, pattn__f8 a3, pattn__f8 a4,
-                                         pattn__f8 a5, pattn__f8 a6, pattn__f8 a7)
-{
-    pattn__f8 r;
-    r.v[0] = pattn__f8_hsum(a0); r.v[1] = pattn__f8_hsum(a1); r.v[2] = pattn__f8_hsum(a2); r.v[3] = pattn__f8_hsum(a3);
-    r.v[4] = pattn__f8_hsum(a4); r.v[5] = pattn__f8_hsum(a5); r.v[6] = pattn__f8_hsum(a6); r.v[7] = pattn__f8_hsum(a7);
-    return r;
-}
-PATTN__INLINE float pattn__f8_hmax1(float a, float b) { return a > b ? a : b; }
-PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
-{
-    const float *v = a.v;
-    return pattn__f8_hmax1(pattn__f8_hmax1(pattn__f8_hmax1(v[0], v[4]), pattn__f8_hmax1(v[2], v[6])),
-                           pattn__f8_hmax1(pattn__f8_hmax1(v[1], v[5]), pattn__f8_hmax1(v[3], v[7])));
-}
-PATTN__INLINE float pattn__f8_first(pattn__f8 a) { return a.v[0]; }
-PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pattn__f8 *hi)
-{
-    memcpy(lo->v, a.v, 4 * sizeof(float));
-    memcpy(lo->v + 4, b.v, 4 * sizeof(float));
-    memcpy(hi->v, a.v + 4, 4 * sizeof(float));
-    memcpy(hi->v + 4, b.v + 4, 4 * sizeof(float));
-}
-#endif
-PATTN__INLINE pattn__f8 pattn__f8_zero(void) { return pattn__f8_set1(0.0f); }
-
-#if PATTN__AVX512
-/* ---- 16 lanes (AVX-512), for the run-time dispatched kernels -----------------------------
-   The same operations as pattn__f8 on 16 lanes; a kernel puts two canonical 8-lane vectors
-   (lo, hi) side by side, or 16 independent columns, so every lane sees the same ops. */
-typedef __m512 pattn__f16;
-typedef __m512i pattn__i16;
-#define PATTN__D512 PATTN__T512 PATTN__INLINE
-PATTN__D512 pattn__f16 pattn__f16_set1(float a) { return _mm512_set1_ps(a); }
-PATTN__D512 pattn__f16 pattn__f16_zero(void) { return _mm512_setzero_ps(); }
-PATTN__D512 pattn__f16 pattn__f16_load(const float *p) { return _mm512_loadu_ps(p); }
-PATTN__D512 void pattn__f16_store(float *p, pattn__f16 a) { _mm512_storeu_ps(p, a); }
-PATTN__D512 pattn__f16 pattn__f16_add(pattn__f16 a, pattn__f16 b) { return _mm512_add_ps(a, b); }
-PATTN__D512 pattn__f16 pattn__f16_sub(pattn__f16 a, pattn__f16 b) { return _mm512_sub_ps(a, b); }
-PATTN__D512 pattn__f16 pattn__f16_mul(pattn__f16 a, pattn__f16 b) { return _mm512_mul_ps(a, b); }
-PATTN__D512 pattn__f16 pattn__f16_sqrt(pattn__f16 a) { return _mm512_sqrt_ps(a); }
-PATTN__D512 pattn__f16 pattn__f16_fma(pattn__f16 a, pattn__f16 b, pattn__f16 c) { return _mm512_fmadd_ps(a, b, c); }
-PATTN__D512 pattn__f16 pattn__f16_fnma(pattn__f16 a, pattn__f16 b, pattn__f16 c) { return _mm512_fnmadd_ps(a, b, c); }
-PATTN__D512 pattn__f16 pattn__f16_max(pattn__f16 a, pattn__f16 b) { return _mm512_max_ps(a, b); }
-PATTN__D512 pattn__f16 pattn__f16_min(pattn__f16 a, pattn__f16 b) { return _mm512_min_ps(a, b); }
-PATTN__D512 pattn__f16 pattn__f16_select_lt(pattn__f16 a, pattn__f16 b, pattn__f16 x, pattn__f16 y)
-{
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
-}
-PATTN__D512 pattn__f16 pattn__f16_select_ieq(pattn__i16 k, int c, pattn__f16 x, pattn__f16 y)
-{
-    return _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(c)), y, x);
-}
-PATTN__D512 pattn__f16 pattn__f16_neg(pattn__f16 a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
-PATTN__D512 pattn__i16 pattn__f16_toi(pattn__f16 a) { return _mm512_cvttps_epi32(a); }
-PATTN__D512 pattn__f16 pattn__i16_tof(pattn__i16 k) { return _mm512_cvtepi32_ps(k); }
-PATTN__D512 pattn__i16 pattn__f16_bits(pattn__f16 a) { return _mm512_castps_si512(a); }
-PATTN__D512 pattn__f16 pattn__f16_from_bits(pattn__i16 k) { return _mm512_castsi512_ps(k); }
-PATTN__D512 pattn__i16 pattn__i16_and(pattn__i16 k, int m) { return _mm512_and_si512(k, _mm512_set1_epi32(m)); }
-PATTN__D512 pattn__i16 pattn__i16_add(pattn__i16 k, int c) { return _mm512_add_epi32(k, _mm512_set1_epi32(c)); }
-PATTN__D512 pattn__i16 pattn__i16_addv(pattn__i16 a, pattn__i16 b) { return _mm512_add_epi32(a, b); }
-PATTN__D512 pattn__i16 pattn__i16_shl(pattn__i16 k, int s) { return _mm512_slli_epi32(k, (unsigned)s); }
-PATTN__D512 pattn__i16 pattn__i16_shr(pattn__i16 k, int s) { return _mm512_srli_epi32(k, (unsigned)s); }
-/* (lo, hi) side by side, and back */
-PATTN__D512 pattn__f16 pattn__f16_join(pattn__f8 lo, pattn__f8 hi) { return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1); }
-PATTN__D512 pattn__i16 pattn__i16_join(pattn__i8 lo, pattn__i8 hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
-PATTN__D512 pattn__f8 pattn__f16_lo(pattn__f16 a) { return _mm512_castps512_ps256(a); }
-PATTN__D512 pattn__f8 pattn__f16_hi(pattn__f16 a) { return _mm512_extractf32x8_ps(a, 1); }
-/* an 8-float vector in both halves */
-PATTN__D512 pattn__f16 pattn__f16_dup8(const float *p) { return _mm512_broadcast_f32x8(_mm256_loadu_ps(p)); }
-#endif
-
-/* ---- elementary functions on 8 lanes ---------------------------------------------------- */
-
-/* exp: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial (Cephes
-   coefficients). 2^n is applied as 2^(n1) * 2^(n2) with n1 = floor(n/2): both factors are
-   normal floats, the first product is exact and the second rounds once, so results in the
-   subnormal range (x down to -103.97) are as accurate as the format allows. Inputs below
-   -104 give 0, above 88.38 are clamped. */
-PATTN__INLINE pattn__f8 pattn__f8_exp(pattn__f8 x)
-{
-    const pattn__f8 lo = pattn__f8_set1(-104.0f);
-    pattn__f8 xc = pattn__f8_min(pattn__f8_set1(88.3762626647949f), x); /* NaN x stays NaN */
-    pattn__f8 n, r, p, r2, y;
-    pattn__i8 ni, n1;
-    xc = pattn__f8_max(lo, xc);
-    /* round to nearest through the 1.5*2^23 shifter: exact for |t| < 2^22 */
-    n = pattn__f8_sub(pattn__f8_add(pattn__f8_mul(xc, pattn__f8_set1(1.44269504088896341f)),
-                                    pattn__f8_set1(12582912.0f)), pattn__f8_set1(12582912.0f));
-    r = pattn__f8_fnma(n, pattn__f8_set1(0.693359375f), xc);
-    r = pattn__f8_fnma(n, pattn__f8_set1(-2.12194440e-4f), r);
-    p = pattn__f8_set1(1.9875691500e-4f);
-    p = pattn__f8_fma(p, r, pattn__f8_set1(1.3981999507e-3f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(8.3334519073e-3f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(4.1665795894e-2f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(1.6666665459e-1f));
-    p = pattn__f8_fma(p, r, pattn__f8_set1(5.0000001201e-1f));
-    r2 = pattn__f8_mul(r, r);
-    y = pattn__f8_add(pattn__f8_fma(p, r2, r), pattn__f8_set1(1.0f));
-    ni = pattn__f8_to_i8(n);                                         /* -150 .. 128 */
-    n1 = pattn__i8_add(pattn__i8_shr(pattn__i8_add(ni, 256), 1), -128); /* floor(n/2) */
-    y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(n1, 127), 23)));
-    n1 = pattn__i8_sub(ni, n1);
-    y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(n1, 127), 23)));
-    return pattn__f8_select_lt(x, lo, pattn__f8_zero(), y);
-}
-
-/* The functions below are written once as bodies over a lane type F with integer type I
-   (F##_fma, I##_add, ...) and instantiated for pattn__f8 and, where AVX-512 is compiled in,
-   pattn__f16: both widths run literally the same operations. */
-#define pattn__f8_toi pattn__f8_to_i8
-#define pattn__i8_tof pattn__i8_to_f8
-
-/* A cheaper exp for softmax rows whose arguments are known to lie in [-87.33, 0] (normal
-   results): degree-5 minimax polynomial (relative error 7.5e-8 before rounding, fitted by
-   Lawson's algorithm for this library) and 2^n written straight into the exponent field:
-   11 operations instead of 24. The shifter k holds 0x4b400000 + n in its bits; shifted by
-   23 only n << 23 remains. */
-#define PATTN__DEF_EXP_NORMAL(ATTR, F, I)                                                    \
-    ATTR PATTN__INLINE F F##_exp_normal(F x)                                                  \
-    {                                                                                         \
-        F k = F##_fma(x, F##_set1(1.44269504088896341f), F##_set1(12582912.0f));             \
-        F n = F##_sub(k, F##_set1(12582912.0f)), r, p;                                        \
-        r = F##_fnma(n, F##_set1(0.693359375f), x);                                          \
-        r = F##_fnma(n, F##_set1(-2.12194440e-4f), r);                                       \
-        p = F##_fma(F##_set1(8.297647350e-3f), r, F##_set1(4.191543162e-2f));                \
-        p = F##_fma(p, r, F##_set1(1.666757464e-1f));                                        \
-        p = F##_fma(p, r, F##_set1(4.999889433e-1f));                                        \
-        p = F##_fma(p, r, F##_set1(9.999997020e-1f));                                        \
-        p = F##_fma(p, r, F##_set1(1.000000119e+00f));                                       \
-        return F##_from_bits(I##_addv(F##_bits(p), I##_shl(F##_bits(k), 23)));               \
-    }
-
-/* natural log for x in (0, 1] (all Box-Muller needs): x = 2^e m, m in [sqrt(1/2), sqrt(2)),
-   Cephes degree-8 polynomial in m - 1; m < sqrt(1/2) becomes 2m - 1. */
-#define PATTN__DEF_LOG01(ATTR, F, I)                                                         \
-    ATTR PATTN__INLINE F F##_log01(F x)                                                       \
-    {                                                                                         \
-        I bits = F##_bits(x);                                                                 \
-        F e = I##_tof(I##_add(I##_shr(bits, 23), -126));                                      \
-        F m = F##_from_bits(I##_add(I##_and(bits, 0x007fffff), 0x3f000000));                 \
-        F one = F##_set1(1.0f), z, y, mlow;                                                   \
-        mlow = F##_select_lt(m, F##_set1(0.707106781186547524f), one, F##_zero());           \
-        e = F##_sub(e, mlow);                                                                 \
-        m = F##_sub(F##_add(m, F##_mul(m, mlow)), one);                                       \
-        z = F##_mul(m, m);                                                                    \
-        y = F##_set1(7.0376836292e-2f);                                                       \
-        y = F##_fma(y, m, F##_set1(-1.1514610310e-1f));                                       \
-        y = F##_fma(y, m, F##_set1(1.1676998740e-1f));                                        \
-        y = F##_fma(y, m, F##_set1(-1.2420140846e-1f));                                       \
-        y = F##_fma(y, m, F##_set1(1.4249322787e-1f));                                        \
-        y = F##_fma(y, m, F##_set1(-1.6668057665e-1f));                                       \
-        y = F##_fma(y, m, F##_set1(2.0000714765e-1f));                                        \
-        y = F##_fma(y, m, F##_set1(-2.4999993993e-1f));                                       \
-        y = F##_fma(y, m, F##_set1(3.3333331174e-1f));                                        \
-        y = F##_mul(F##_mul(y, m), z);                                                        \
-        y = F##_fma(e, F##_set1(-2.12194440e-4f), y);                                         \
-        y = F##_fnma(F##_set1(0.5f), z, y);                                                   \
-        return F##_fma(e, F##_set1(0.693359375f), F##_add(m, y));                             \
-    }
-
-/* sin and cos of 2*pi*u for u in [0, 1): u = j/4 + f exactly, |f| <= 1/8, so the polynomial
-   argument 2*pi*f stays in [-pi/4, pi/4] and the quadrant j swaps and negates:
-   sin = (s, c, -s, -c)[j], cos = (c, -s, -c, s)[j]. */
-#define PATTN__DEF_SINCOS2PI(ATTR, F, I)                                                     \
-    ATTR PATTN__INLINE void F##_sincos2pi(F u, F *s, F *c)                                    \
-    {                                                                                         \
-        F jf = F##_sub(F##_add(F##_mul(u, F##_set1(4.0f)), F##_set1(12582912.0f)), F##_set1(12582912.0f)); \
-        F x = F##_mul(F##_fnma(jf, F##_set1(0.25f), u), F##_set1(6.28318530717958648f));     \
-        F z = F##_mul(x, x), ps, pc, ns, nc;                                                  \
-        I j = I##_and(F##_toi(jf), 3);                                                        \
-        ps = F##_set1(-1.9515295891e-4f);                                                     \
-        ps = F##_fma(ps, z, F##_set1(8.3321608736e-3f));                                      \
-        ps = F##_fma(ps, z, F##_set1(-1.6666654611e-1f));                                     \
-        ps = F##_fma(F##_mul(ps, z), x, x);                                                   \
-        pc = F##_set1(2.443315711809948e-5f);                                                 \
-        pc = F##_fma(pc, z, F##_set1(-1.388731625493765e-3f));                                \
-        pc = F##_fma(pc, z, F##_set1(4.166664568298827e-2f));                                 \
-        pc = F##_fma(F##_mul(pc, z), z, F##_fnma(F##_set1(0.5f), z, F##_set1(1.0f)));        \
-        ns = F##_neg(ps);                                                                     \
-        nc = F##_neg(pc);                                                                     \
-        *s = F##_select_ieq(j, 1, pc, F##_select_ieq(j, 2, ns, F##_select_ieq(j, 3, nc, ps))); \
-        *c = F##_select_ieq(j, 1, ns, F##_select_ieq(j, 2, nc, F##_select_ieq(j, 3, ps, pc))); \
-    }
-
-/* Box-Muller on uniforms u1 in (0, 1], u2 in [0, 1): c = r cos(2 pi u2), s = r sin(2 pi u2)
-   with r = sqrt(-2 log u1) */
-#define PATTN__DEF_BOXMULLER(ATTR, F, I)                                                     \
-    ATTR PATTN__INLINE void F##_boxmuller(F u1, F u2, F *c, F *s)                             \
-    {                                                                                         \
-        F rad = F##_sqrt(F##_mul(F##_set1(-2.0f), F##_log01(u1))), sn, cs;                    \
-        F##_sincos2pi(u2, &sn, &cs);                                                          \
-        *c = F##_mul(rad, cs);                                                                \
-        *s = F##_mul(rad, sn);                                                                \
-    }
-
-PATTN__DEF_EXP_NORMAL(, pattn__f8, pattn__i8)
-PATTN__DEF_LOG01(, pattn__f8, pattn__i8)
-PATTN__DEF_SINCOS2PI(, pattn__f8, pattn__i8)
-PATTN__DEF_BOXMULLER(, pattn__f8, pattn__i8)
-#if PATTN__AVX512
-PATTN__DEF_EXP_NORMAL(PATTN__T512, pattn__f16, pattn__i16)
-PATTN__DEF_LOG01(PATTN__T512, pattn__f16, pattn__i16)
-PATTN__DEF_SINCOS2PI(PATTN__T512, pattn__f16, pattn__i16)
-PATTN__DEF_BOXMULLER(PATTN__T512, pattn__f16, pattn__i16)
-#endif
-
-/* ---- normals -----------------------------------------------------------------------------
-   Box-Muller rather than ziggurat: it is branch-free, so all 8 lanes do identical work and
-   the scalar twin is the same straight-line code; one log, one sqrt and one sincos give 2
-   normals, and its tails are exact up to the 24-bit uniforms (|z| <= 5.9). */
-static void pattn__normal16(pattn_rng *r, float *out)
-{
-    uint32_t a[8], b[8];
-    pattn__f8 u1, u2, s, c;
-    int j;
-    for (j = 0; j < 8; ++j) {
-        uint64_t w = pattn_rng_u64(r);
-        a[j] = (uint32_t)(w >> 40) + 1u;          /* 1 .. 2^24 */
-        b[j] = (uint32_t)(w >> 8) & 0xffffffu;    /* 0 .. 2^24-1 */
-    }
-    u1 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_load(a)), pattn__f8_set1(1.0f / 16777216.0f));
-    u2 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_load(b)), pattn__f8_set1(1.0f / 16777216.0f));
-    pattn__f8_boxmuller(u1, u2, &c, &s);
-    pattn__f8_store(out, c);
-    pattn__f8_store(out + 8, s);
-}
-
-PATTN_DEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n)
-{
-    int i;
-    float tmp[16];
-    if (!r || !out || n <= 0) return;
-    for (i = 0; i <= n - 16; i += 16) pattn__normal16(r, out + i);
-    if (i < n) {
-        pattn__normal16(r, tmp);
-        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
-    }
-}
-
-/* ---- eight-lane generator ------------------------------------------------------------- */
-
-PATTN_DEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream)
-{
-    pattn_rng base;
-    int j, w;
-    if (!r) return;
-    pattn_rng_stream(&base, seed, stream);
-    for (j = 0; j < 8; ++j) {
-        uint64_t a = pattn_rng_u64(&base), b = pattn_rng_u64(&base);
-        if (!(a | b)) a = 0x9e3779b97f4a7c15ULL; /* the all-zero state is a fixed point */
-        for (w = 0; w < 4; ++w) r->s[w][j] = (uint32_t)((w < 2 ? a : b) >> (32 * (w & 1)));
-    }
-}
-
-PATTN__INLINE pattn__i8 pattn__i8_rotl(pattn__i8 x, int k) { return pattn__i8_or(pattn__i8_shl(x, k), pattn__i8_shr(x, 32 - k)); }
-
-/* One xoshiro128** step in every lane (the state stays in registers across a fill): _raw
-   advances the state and returns the word the output is made from, _starstar is the output
-   function rotl(5 x, 7) 9 (lane-wise, so it may run on 16 lanes holding two steps). */
-#define PATTN__DEF_STARSTAR(ATTR, I, V)                                                      \
-    ATTR PATTN__INLINE V I##_starstar(V x)                                                    \
-    {                                                                                         \
-        V rot = I##_rotl(I##_addv(I##_shl(x, 2), x), 7);                                      \
-        return I##_addv(I##_shl(rot, 3), rot);                                                \
-    }
-#define PATTN__DEF_RNG8_NEXT(ATTR, I)                                                        \
-    ATTR PATTN__INLINE pattn__i8 I##_rng8_raw(pattn__i8 *s)                                   \
-    {                                                                                         \
-        pattn__i8 x = s[1], t = I##_shl(s[1], 9);                                             \
-        s[2] = I##_xor(s[2], s[0]);                                                           \
-        s[3] = I##_xor(s[3], s[1]);                                                           \
-        s[1] = I##_xor(s[1], s[2]);                                                           \
-        s[0] = I##_xor(s[0], s[3]);                                                           \
-        s[2] = I##_xor(s[2], t);                                                              \
-        s[3] = I##_rotl(s[3], 11);                                                            \
-        return x;                                                                             \
-    }                                                                                         \
-    PATTN__DEF_STARSTAR(ATTR, I, pattn__i8)                                                   \
-    ATTR PATTN__INLINE pattn__i8 I##_rng8_next(pattn__i8 *s) { return I##_starstar(I##_rng8_raw(s)); }
-PATTN__DEF_RNG8_NEXT(, pattn__i8)
-#define pattn__rng8_next pattn__i8_rng8_next
-
-/* the two uniforms of Box-Muller from two 32-bit draws: u1 in (0, 1], u2 in [0, 1) */
-#define PATTN__RNG8_U1(F, I, a) F##_mul(I##_tof(I##_add(I##_shr(a, 8), 1)), F##_set1(1.0f / 16777216.0f))
-#define PATTN__RNG8_U2(F, I, b) F##_mul(I##_tof(I##_shr(b, 8)), F##_set1(1.0f / 16777216.0f))
-
-/* 16 normals from two steps: Box-Muller as in pattn__normal16 */
-PATTN__INLINE void pattn__rng8_normal16(pattn__i8 *s, float *out)
-{
-    pattn__i8 a = pattn__rng8_next(s), b = pattn__rng8_next(s);
-    pattn__f8 c, sn;
-    pattn__f8_boxmuller(PATTN__RNG8_U1(pattn__f8, pattn__i8, a), PATTN__RNG8_U2(pattn__f8, pattn__i8, b), &c, &sn);
-    pattn__f8_store(out, c);
-    pattn__f8_store(out + 8, sn);
-}
-
-#if PATTN__AVX512
-/* The same stream 32 normals at a time: four 8-lane steps (with AVX-512VL's one-instruction
-   rotate), then Box-Muller on 16 lanes holding two consecutive 16-normal blocks side by
-   side. A tail of under 32 normals takes the 8-lane code's steps, so the stream advances
-   exactly as there. */
-#define pattn__v8_addv pattn__i8_addv
-#define pattn__v8_shl pattn__i8_shl
-#define pattn__v8_xor pattn__i8_xor
-#define pattn__v8_rotl(x, k) _mm256_rol_epi32(x, k)
-#define pattn__i16_rotl(x, k) _mm512_rol_epi32(x, k)
-PATTN__DEF_RNG8_NEXT(PATTN__T512, pattn__v8)
-PATTN__DEF_STARSTAR(PATTN__T512, pattn__i16, pattn__i16)
-/* four steps; a = outputs of steps 1 and 3 side by side, b = of steps 2 and 4 */
-PATTN__T512 PATTN__INLINE void pattn__rng8_four_512(pattn__i8 *s, pattn__i16 *a, pattn__i16 *b)
-{
-    pattn__i8 r0 = pattn__v8_rng8_raw(s), r1 = pattn__v8_rng8_raw(s);
-    pattn__i8 r2 = pattn__v8_rng8_raw(s), r3 = pattn__v8_rng8_raw(s);
-    *a = pattn__i16_starstar(pattn__i16_join(r0, r2));
-    *b = pattn__i16_starstar(pattn__i16_join(r1, r3));
-}
-PATTN__T512 static void pattn__rng8_normal_512(pattn__i8 *st, float *out, int n)
-{
-    pattn__i8 s[4];
-    float tmp[16];
-    int i, w;
-    for (w = 0; w < 4; ++w) s[w] = st[w];
-    for (i = 0; i <= n - 32; i += 32) {
-        pattn__i16 a, b;
-        pattn__f16 c, sn;
-        pattn__rng8_four_512(s, &a, &b);
-        pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
-        pattn__f8_store(out + i, pattn__f16_lo(c));
-        pattn__f8_store(out + i + 8, pattn__f16_lo(sn));
-        pattn__f8_store(out + i + 16, pattn__f16_hi(c));
-        pattn__f8_store(out + i + 24, pattn__f16_hi(sn));
-    }
-    for (; i <= n - 16; i += 16) pattn__rng8_normal16(s, out + i);
-    if (i < n) {
-        pattn__rng8_normal16(s, tmp);
-        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
-    }
-    for (w = 0; w < 4; ++w) st[w] = s[w];
-}
-#endif
-
-PATTN_DEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n)
-{
-    pattn__i8 s[4];
-    float tmp[16];
-    int i = 0, w;
-    if (!r || !out || n <= 0) return;
-    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
-#if PATTN__AVX512
-    if (n >= 32 && pattn__has_avx512()) {
-        pattn__rng8_normal_512(s, out, n);
-        i = n;
-    }
-#endif
-    for (; i <= n - 16; i += 16) pattn__rng8_normal16(s, out + i);
-    if (i < n) {
-        pattn__rng8_normal16(s, tmp);
-        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
-    }
-    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
-}
-
-PATTN_DEF void pattn_rng8_uniform_f32(pattn_rng8 *r, float *out, int n)
-{
-    pattn__i8 s[4];
-    int i, w;
-    if (!r || !out || n <= 0) return;
-    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
-    for (i = 0; i < n; i += 8) {
-        pattn__f8 u = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_shr(pattn__rng8_next(s), 8)), pattn__f8_set1(1.0f / 16777216.0f));
-        if (i + 8 <= n) pattn__f8_store(out + i, u);
-        else pattn__f8_store_part(out + i, n - i, u);
-    }
-    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
-}
-
-/* ---- SIMD primitives -------------------------------------------------------------------- */
-
-PATTN__INLINE float pattn__dot(const float *x, const float *y, int n)
-{
-    pattn__f8 acc = pattn__f8_zero();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) acc = pattn__f8_fma(pattn__f8_load(x + i), pattn__f8_load(y + i), acc);
-    if (i < n) acc = pattn__f8_fma(pattn__f8_load_part(x + i, n - i, 0.0f), pattn__f8_load_part(y + i, n - i, 0.0f), acc);
-    return pattn__f8_hsum(acc);
-}
-
-/* y += a x */
-PATTN__INLINE void pattn__axpy(int n, float a, const float *x, float *y)
-{
-    pattn__f8 va = pattn__f8_set1(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) pattn__f8_store(y + i, pattn__f8_fma(va, pattn__f8_load(x + i), pattn__f8_load(y + i)));
-    if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_fma(va, pattn__f8_load_part(x + i, n - i, 0.0f), pattn__f8_load_part(y + i, n - i, 0.0f)));
-}
-
-PATTN__INLINE void pattn__scale(int n, float a, float *x)
-{
-    pattn__f8 va = pattn__f8_set1(a);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) pattn__f8_store(x + i, pattn__f8_mul(va, pattn__f8_load(x + i)));
-    if (i < n) pattn__f8_store_part(x + i, n - i, pattn__f8_mul(va, pattn__f8_load_part(x + i, n - i, 0.0f)));
-}
-
-PATTN_DEF float pattn_dot_f32(const float *x, const float *y, int n)
-{
-    if (!x || !y || n < 0) {
-        pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative; it must be >= 0");
-        return NAN;
-    }
-    return pattn__dot(x, y, n);
-}
-PATTN_DEF void pattn_axpy_f32(int n, float a, const float *x, float *y)
-{
-    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
-    else if (n > 0) pattn__axpy(n, a, x, y);
-}
-PATTN_DEF void pattn_scale_f32(int n, float a, float *x)
-{
-    if (!x || n < 0) pattn__bad(__func__, !x ? "x is NULL" : "n is negative");
-    else if (n > 0) pattn__scale(n, a, x);
-}
-
-PATTN_DEF float pattn_expf(float x) { return pattn__f8_first(pattn__f8_exp(pattn__f8_set1(x))); }
-
-PATTN_DEF void pattn_exp_f32(const float *x, float *y, int n)
-{
-    int i = 0;
-    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
-    if (!x || !y || n <= 0) return;
-    for (; i + 8 <= n; i += 8) pattn__f8_store(y + i, pattn__f8_exp(pattn__f8_load(x + i)));
-    if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_exp(pattn__f8_load_part(x + i, n - i, 0.0f)));
-}
-
-PATTN__INLINE float pattn__max(const float *x, int n)
-{
-    pattn__f8 m = pattn__f8_set1(-INFINITY);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) m = pattn__f8_max(pattn__f8_load(x + i), m);
-    if (i < n) m = pattn__f8_max(pattn__f8_load_part(x + i, n - i, -INFINITY), m);
-    return pattn__f8_hmax(m);
-}
-
-/* rows up to this length keep their exponentials on the stack between the two passes */
-#define PATTN__SOFTMAX_STACK 1024
-
-/* Three passes over the row: max (and min), exponentials and their sum, scaling; each
-   unrolled twice with two accumulators, since a row is a short dependent chain. When the
-   row's spread is under 87 no exponential can be subnormal and the cheaper exp_normal
-   applies. `stream`: y is 32-byte aligned and the caller wants
-   non-temporal stores. */
-#define PATTN__SOFTMAX_EXP_PASS(EXP)                                                      \
-    for (; i + 16 <= n; i += 16) {                                                       \
-        t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
-        u = EXP(pattn__f8_sub(pattn__f8_load(x + i + 8), vm));                           \
-        s0 = pattn__f8_add(s0, t);                                                       \
-        s1 = pattn__f8_add(s1, u);                                                       \
-        pattn__f8_store(e + i, t);                                                       \
-        pattn__f8_store(e + i + 8, u);                                                   \
-    }                                                                                    \
-    if (i + 8 <= n) {                                                                    \
-        t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
-        s0 = pattn__f8_add(s0, t);                                                       \
-        pattn__f8_store(e + i, t);                                                       \
-        i += 8;                                                                          \
-    }
-
-static void pattn__softmax_row(const float *x, float *y, int n, int stream)
-{
-    float buf[PATTN__SOFTMAX_STACK], *e = n <= PATTN__SOFTMAX_STACK ? buf : y, mx, mn, inv;
-    pattn__f8 a0 = pattn__f8_set1(-INFINITY), a1 = a0, b0 = pattn__f8_set1(INFINITY), b1 = b0;
-    pattn__f8 vm, s0 = pattn__f8_zero(), s1 = s0, t, u;
-    int i;
-    for (i = 0; i + 16 <= n; i += 16) {
-        t = pattn__f8_load(x + i);
-        u = pattn__f8_load(x + i + 8);
-        a0 = pattn__f8_max(t, a0);
-        a1 = pattn__f8_max(u, a1);
-        b0 = pattn__f8_min(t, b0);
-        b1 = pattn__f8_min(u, b1);
-    }
-    if (i + 8 <= n) {
-        t = pattn__f8_load(x + i);
-        a0 = pattn__f8_max(t, a0);
-        b0 = pattn__f8_min(t, b0);
-        i += 8;
-    }
-    if (i < n) {
-        a1 = pattn__f8_max(pattn__f8_load_part(x + i, n - i, -INFINITY), a1);
-        b1 = pattn__f8_min(pattn__f8_load_part(x + i, n - i, INFINITY), b1);
-    }
-    mx = pattn__f8_hmax(pattn__f8_max(a0, a1));
-    mn = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(b0, b1)));
-    /* the max skips NaN lanes; a NaN input surfaces as a NaN sum below */
-    if (!pattn__finite((double)mx)) {
-        for (i = 0; i < n; ++i) y[i] = NAN;
-        return;
-    }
-    vm = pattn__f8_set1(mx);
-    i = 0;
-    if (mn - mx >= -87.0f) {
-        PATTN__SOFTMAX_EXP_PASS(pattn__f8_exp_normal)
-    } else {
-        PATTN__SOFTMAX_EXP_PASS(pattn__f8_exp)
-    }
-    if (i < n) {
-        t = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
-        s1 = pattn__f8_add(s1, t);
-        pattn__f8_store_part(e + i, n - i, t);
-    }
-    inv = 1.0f / pattn__f8_hsum(pattn__f8_add(s0, s1));
-    if (inv != inv) { /* a NaN among the inputs */
-        for (i = 0; i < n; ++i) y[i] = NAN;
-        return;
-    }
-    vm = pattn__f8_set1(inv);
-    i = 0;
-    if (stream) {
-        for (; i + 8 <= n; i += 8) pattn__f8_store_stream(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
-    } else {
-        for (; i + 16 <= n; i += 16) {
-            t = pattn__f8_mul(vm, pattn__f8_load(e + i));
-            u = pattn__f8_mul(vm, pattn__f8_load(e + i + 8));
-            pattn__f8_store(y + i, t);
-            pattn__f8_store(y + i + 8, u);
-        }
-        if (i + 8 <= n) {
-            pattn__f8_store(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
-            i += 8;
-        }
-    }
-    if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_mul(vm, pattn__f8_load_part(e + i, n - i, 0.0f)));
-}
-#undef PATTN__SOFTMAX_EXP_PASS
-
-#if PATTN__AVX512
-/* Two rows of 16k floats (k <= 32) at once on 16 lanes, for finite rows of spread under 87
-   (the common case): a row alone is a chain of dependent steps (max, exponentials, sum,
-   division) too long for the out-of-order window to overlap with the next row, so the two
-   rows' passes are interleaved. Half lo of each vector carries the first accumulator's 8
-   floats and half hi the second's, as in the two-accumulator loops of pattn__softmax_row,
-   so each row gets exactly its bits. `stream`: y 64-byte aligned. Returns 0, having
-   written nothing, when either row needs the general path. */
-PATTN__T512 static int pattn__softmax_pair_512(const float *x, float *y, int n, int stream)
-{
-    float eA[PATTN__SOFTMAX_STACK / 2], eB[PATTN__SOFTMAX_STACK / 2], mx[2], mn[2], inv[2];
-    const float *xB = x + n;
-    float *yB = y + n;
-    pattn__f16 aA = pattn__f16_set1(-INFINITY), aB = aA, bA = pattn__f16_set1(INFINITY), bB = bA;
-    pattn__f16 sA = pattn__f16_zero(), sB = sA, t, u, vA, vB;
-    int i;
-    for (i = 0; i < n; i += 16) {
-        t = pattn__f16_load(x + i); u = pattn__f16_load(xB + i);
-        aA = pattn__f16_max(t, aA); bA = pattn__f16_min(t, bA);
-        aB = pattn__f16_max(u, aB); bB = pattn__f16_min(u, bB);
-    }
-    mx[0] = pattn__f8_hmax(pattn__f8_max(pattn__f16_lo(aA), pattn__f16_hi(aA)));
-    mx[1] = pattn__f8_hmax(pattn__f8_max(pattn__f16_lo(aB), pattn__f16_hi(aB)));
-    mn[0] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bA), pattn__f16_hi(bA))));
-    mn[1] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bB), pattn__f16_hi(bB))));
-    if (!pattn__finite((double)mx[0]) || !pattn__finite((double)mx[1]) || !(mn[0] - mx[0] >= -87.0f) ||
-        !(mn[1] - mx[1] >= -87.0f))
-        return 0;
-    vA = pattn__f16_set1(mx[0]); vB = pattn__f16_set1(mx[1]);
-    for (i = 0; i < n; i += 16) {
-        t = pattn__f16_exp_normal(pattn__f16_sub(pattn__f16_load(x + i), vA));
-        u = pattn__f16_exp_normal(pattn__f16_sub(pattn__f16_load(xB + i), vB));
-        sA = pattn__f16_add(sA, t); sB = pattn__f16_add(sB, u);
-        pattn__f16_store(eA + i, t); pattn__f16_store(eB + i, u);
-    }
-    inv[0] = 1.0f / pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(sA), pattn__f16_hi(sA)));
-    inv[1] = 1.0f / pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(sB), pattn__f16_hi(sB)));
-    if (inv[0] != inv[0] || inv[1] != inv[1]) return 0;
-    vA = pattn__f16_set1(inv[0]); vB = pattn__f16_set1(inv[1]);
-    for (i = 0; i < n; i += 16) {
-        t = pattn__f16_mul(vA, pattn__f16_load(eA + i));
-        u = pattn__f16_mul(vB, pattn__f16_load(eB + i));
-        if (stream) {
-            _mm512_stream_ps(y + i, t);
-            _mm512_stream_ps(yB + i, u);
-        } else {
-            pattn__f16_store(y + i, t);
-            pattn__f16_store(yB + i, u);
-        }
-    }
-    return 1;
-}
-#endif
-
-/* softmax of one row held in cache (no streaming stores); y may alias x */
-PATTN__INLINE void pattn__softmax(const float *x, float *y, int n) { pattn__softmax_row(x, y, n, 0); }
-
-PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n)
-{
-    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
-    if (!x || !y || n <= 0) return;
-    pattn__softmax(x, y, n);
-}
-
-PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
-{
-    int stream, pairs = 0;
-    if (!x || !y || rows < 0 || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "rows or n is negative");
-    if (!x || !y || rows <= 0 || n <= 0) return;
-    /* outputs far larger than the caches go around them, when every row stays aligned */
-    stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
-#if PATTN__AVX512
-    pairs = n % 16 == 0 && n <= PATTN__SOFTMAX_STACK / 2 && rows >= 2 && (!stream || ((uintptr_t)y & 63) == 0) &&
-            pattn__has_avx512();
-#endif
-    /* every thread fences its own streaming stores */
-    PATTN__OMP_PAR
-    {
-        long r;
-        if (pairs) {
-#if PATTN__AVX512
-            PATTN__OMP_FOR_NOWAIT
-            for (r = 0; r < (long)rows / 2; ++r) {
-                const float *xr = x + (size_t)(2 * r) * (size_t)n;
-                float *yr = y + (size_t)(2 * r) * (size_t)n;
-                if (!pattn__softmax_pair_512(xr, yr, n, stream)) {
-                    pattn__softmax_row(xr, yr, n, stream);
-                    pattn__softmax_row(xr + n, yr + n, n, stream);
-                }
-            }
-#endif
-        } else {
-            PATTN__OMP_FOR_NOWAIT
-            for (r = 0; r < (long)rows; ++r)
-                pattn__softmax_row(x + (size_t)r * (size_t)n, y + (size_t)r * (size_t)n, n, stream);
-        }
-        if (stream) pattn__stream_fence();
-    }
-    if (pairs && (rows & 1))
-        pattn__softmax_row(x + (size_t)(rows - 1) * (size_t)n, y + (size_t)(rows - 1) * (size_t)n, n, stream);
-    if (stream) pattn__stream_fence();
-}
-
-PATTN_DEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, float *s)
-{
-    int t;
-    if (!X || !p || !s || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !p ? "p is NULL" : !s ? "s is NULL" : "T or d is negative");
-    if (!X || !p || !s || T <= 0 || d <= 0) return;
-    for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
-}
-
-PATTN_DEF void pattn_matvec_t_f32(const float *X, int T, int d, const float *a, float *h)
-{
-    int t;
-    if (!X || !a || !h || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !a ? "a is NULL" : !h ? "h is NULL" : "T or d is negative");
-    if (!X || !a || !h || T <= 0 || d <= 0) return;
-    memset(h, 0, (size_t)d * sizeof(float));
-    for (t = 0; t < T; ++t) pattn__axpy(d, a[t], X + (size_t)t * (size_t)d, h);
-}
-
-/* ---- prompt-attention kernel ------------------------------------------------------------ */
-
-/* Both scores of one token in one sweep over its row: s = x.p and u = x.v. */
-PATTN__INLINE void pattn__dot2(const float *x, const float *p, const float *v, int d, float *s, float *u)
-{
-    pattn__f8 as = pattn__f8_zero(), au = pattn__f8_zero(), xv;
-    int i = 0;
-    for (; i + 8 <= d; i += 8) {
-        xv = pattn__f8_load(x + i);
-        as = pattn__f8_fma(xv, pattn__f8_load(p + i), as);
-        au = pattn__f8_fma(xv, pattn__f8_load(v + i), au);
-    }
-    if (i < d) {
-        xv = pattn__f8_load_part(x + i, d - i, 0.0f);
-        as = pattn__f8_fma(xv, pattn__f8_load_part(p + i, d - i, 0.0f), as);
-        au = pattn__f8_fma(xv, pattn__f8_load_part(v + i, d - i, 0.0f), au);
-    }
-    *s = pattn__f8_hsum(as);
-    *u = pattn__f8_hsum(au);
-}
-
-/* H += e x and (if G) G += eu x, over d coordinates */
-PATTN__INLINE void pattn__acc2(const float *x, int d, float e, float eu, float *H, float *G)
-{
-    pattn__f8 ve = pattn__f8_set1(e), veu = pattn__f8_set1(eu), xv;
-    int i = 0;
-    for (; i + 8 <= d; i += 8) {
-        xv = pattn__f8_load(x + i);
-        pattn__f8_store(H + i, pattn__f8_fma(ve, xv, pattn__f8_load(H + i)));
-        if (G) pattn__f8_store(G + i, pattn__f8_fma(veu, xv, pattn__f8_load(G + i)));
-    }
-    if (i < d) {
-        int rem = d - i;
-        xv = pattn__f8_load_part(x + i, rem, 0.0f);
-        pattn__f8_store_part(H + i, rem, pattn__f8_fma(ve, xv, pattn__f8_load_part(H + i, rem, 0.0f)));
-        if (G) pattn__f8_store_part(G + i, rem, pattn__f8_fma(veu, xv, pattn__f8_load_part(G + i, rem, 0.0f)));
-    }
-}
-
-/* the stack accumulator for e^(s-max) x when the caller does not want h */
-#define PATTN__PA_STACK 1024
-
-PATTN_DEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, const float *p,
-                                              const float *v, float *h, float *grad_p)
-{
-    float Hbuf[PATTN__PA_STACK];
-    float *H, mx = -INFINITY, Z = 0.0f, F = 0.0f, s, u, e, f, invZ;
-    int t;
-    if (!X || !p || !v) return (float)pattn__bad(__func__, "%s is NULL", !X ? "X" : !p ? "p" : "v") + NAN;
-    if (T < 1 || d < 1) return (float)pattn__bad(__func__, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d) + NAN;
-    if (!pattn__all_finite_f32(p, d) || !pattn__all_finite_f32(v, d))
-        return (float)pattn__bad(__func__, "%s holds a NaN or infinite value", pattn__all_finite_f32(p, d) ? "v" : "p") + NAN;
-    if (!h && !grad_p) { /* f alone: scalars only */
-        for (t = 0; t < T; ++t) {
-            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            if (s > mx) { e = pattn_expf(mx - s); Z *= e; F *= e; mx = s; }
-            e = pattn_expf(s - mx);
-            Z += e;
-            F = fmaf(e, u, F);
-        }
-        return F / Z;
-    }
-    if (!h && d > PATTN__PA_STACK) {
-        /* no room for H: get f first, then accumulate grad_p with the final weights */
-        f = pattn_pa_forward_backward_f32(X, T, d, p, v, NULL, NULL);
-        for (t = 0; t < T; ++t) {
-            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            if (s > mx) mx = s;
-        }
-        for (t = 0; t < T; ++t) {
-            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            Z += pattn_expf(s - mx);
-        }
-        memset(grad_p, 0, (size_t)d * sizeof(float));
-        for (t = 0; t < T; ++t) {
-            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            pattn__axpy(d, pattn_expf(s - mx) / Z * (u - f), X + (size_t)t * (size_t)d, grad_p);
-        }
-        return f;
-    }
-    H = h ? h : Hbuf;
-    memset(H, 0, (size_t)d * sizeof(float));
-    if (grad_p) memset(grad_p, 0, (size_t)d * sizeof(float));
-    for (t = 0; t < T; ++t) {
-        const float *x = X + (size_t)t * (size_t)d;
-        pattn__dot2(x, p, v, d, &s, &u);
-        if (s > mx) { /* the maximum moved: rescale what was summed under the old one */
-            e = pattn_expf(mx - s);
-            Z *= e;
-            F *= e;
-            if (t > 0) {
-                pattn__scale(d, e, H);
-                if (grad_p) pattn__scale(d, e, grad_p);
-            }
-            mx = s;
-        }
-        e = pattn_expf(s - mx);
-        Z += e;
-        F = fmaf(e, u, F);
-        pattn__acc2(x, d, e, e * u, H, grad_p);
-    }
-    invZ = 1.0f / Z;
-    f = F * invZ;
-    /* grad_p = (G - f H)/Z, since u-bar = a'u = f */
-    if (grad_p) {
-        pattn__axpy(d, -f, H, grad_p);
-        pattn__scale(d, invZ, grad_p);
-    }
-    if (h) pattn__scale(d, invZ, h);
-    return f;
 }
 
 /* ---- dense linear algebra --------------------------------------------------------------- */
@@ -2559,764 +1743,7 @@ static int pattn__la_solve(const double *W, int d, const double *rhs, double *x,
     return 1;
 }
 
-/* ==== paper 1 models: PA, LPA, SA, LIN ========================================== */
-
-/* Samples per block: the unit of partial gradient sums (added in block order, so results do
-   not depend on the thread count). Blocks per group: partials held at once, which bounds the
-   workspace independently of n; each group ends in a barrier, so groups are made large (a
-   barrier costs a whole time slice when another process holds a core). SA's partials carry
-   a d x d gradient, hence its smaller groups. */
-#define PATTN__P1_BLK 64
-#define PATTN__P1_GROUP 256
-#define PATTN__P1_GROUP_SA 32
-
-
-PATTN__INLINE size_t pattn__p1_round16(size_t x) { return (x + 15) & ~(size_t)15; }
-
-/* Threads for a loop over `units` independent pieces touching about `work` floats: one
-   below ~256K (tens of microseconds: a fork/join costs microseconds when idle, and a whole
-   time slice when another process holds the other core), never more than there are pieces.
-   The results never depend on this choice. */
-static int pattn__p1_threads(int nth, double work, long units)
-{
-    if (work < 262144.0 || units < 2) return 1;
-    return units < (long)nth ? (int)units : nth;
-}
-
-/* H (+)= X'a for a T x d sample. Column chunks outer, tokens inner: the accumulators stay in
-   registers (four independent chains per chunk of 32), and each lane sums over t in order, so
-   the result does not depend on the chunking. */
-static void pattn__p1_xt1(const float *X, int T, int d, const float *a, float *H, int add)
-{
-    int j = 0, t;
-    for (; j + 32 <= d; j += 32) {
-        pattn__f8 h0 = pattn__f8_zero(), h1 = h0, h2 = h0, h3 = h0;
-        if (add) {
-            h0 = pattn__f8_load(H + j); h1 = pattn__f8_load(H + j + 8);
-            h2 = pattn__f8_load(H + j + 16); h3 = pattn__f8_load(H + j + 24);
-        }
-        for (t = 0; t < T; ++t) {
-            const float *x = X + (size_t)t * (size_t)d + j;
-            pattn__f8 va = pattn__f8_set1(a[t]);
-            h0 = pattn__f8_fma(va, pattn__f8_load(x), h0);
-            h1 = pattn__f8_fma(va, pattn__f8_load(x + 8), h1);
-            h2 = pattn__f8_fma(va, pattn__f8_load(x + 16), h2);
-            h3 = pattn__f8_fma(va, pattn__f8_load(x + 24), h3);
-        }
-        pattn__f8_store(H + j, h0); pattn__f8_store(H + j + 8, h1);
-        pattn__f8_store(H + j + 16, h2); pattn__f8_store(H + j + 24, h3);
-    }
-    for (; j + 8 <= d; j += 8) {
-        pattn__f8 h0 = add ? pattn__f8_load(H + j) : pattn__f8_zero();
-        for (t = 0; t < T; ++t) h0 = pattn__f8_fma(pattn__f8_set1(a[t]), pattn__f8_load(X + (size_t)t * (size_t)d + j), h0);
-        pattn__f8_store(H + j, h0);
-    }
-    if (j < d) {
-        int rem = d - j;
-        pattn__f8 h0 = add ? pattn__f8_load_part(H + j, rem, 0.0f) : pattn__f8_zero();
-        for (t = 0; t < T; ++t) h0 = pattn__f8_fma(pattn__f8_set1(a[t]), pattn__f8_load_part(X + (size_t)t * (size_t)d + j, rem, 0.0f), h0);
-        pattn__f8_store_part(H + j, rem, h0);
-    }
-}
-
-/* A cache hint: no effect on any result. */
-#if defined(__GNUC__) || defined(__clang__)
-#define PATTN__P1_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
-#else
-#define PATTN__P1_PREFETCH(p) ((void)(p))
-#endif
-
-#if PATTN__AVX512
-/* The column chunks of pattn__p1_xt2 on 16 lanes, 64 columns per sweep: each column is a
-   lane of its own with the same chain over t as in the 8-lane code, so the grouping cannot
-   change a bit. Returns the first column it left for the 8-lane code. */
-PATTN__T512 static int pattn__p1_xt2_512(const float *X, int T, int d, const float *a, const float *b, float *H,
-                                         float *G, const float *nx)
-{
-    int j = 0, t, k;
-    for (; j + 64 <= d; j += 64) {
-        pattn__f16 h[4], g[4];
-        for (k = 0; k < 4; ++k) h[k] = g[k] = pattn__f16_zero();
-        for (t = 0; t < T; ++t) {
-            const float *x = X + (size_t)t * (size_t)d + j;
-            pattn__f16 va = pattn__f16_set1(a[t]), vb = pattn__f16_set1(b[t]);
-            for (k = 0; k < 4; ++k) {
-                pattn__f16 xk = pattn__f16_load(x + 16 * k);
-                PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16 * k);
-                h[k] = pattn__f16_fma(va, xk, h[k]);
-                g[k] = pattn__f16_fma(vb, xk, g[k]);
-            }
-        }
-        for (k = 0; k < 4; ++k) {
-            pattn__f16_store(H + j + 16 * k, h[k]);
-            pattn__f16_store(G + j + 16 * k, g[k]);
-        }
-    }
-    for (; j + 16 <= d; j += 16) {
-        pattn__f16 h0 = pattn__f16_zero(), g0 = h0;
-        for (t = 0; t < T; ++t) {
-            pattn__f16 x0 = pattn__f16_load(X + (size_t)t * (size_t)d + j);
-            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
-            h0 = pattn__f16_fma(pattn__f16_set1(a[t]), x0, h0);
-            g0 = pattn__f16_fma(pattn__f16_set1(b[t]), x0, g0);
-        }
-        pattn__f16_store(H + j, h0);
-        pattn__f16_store(G + j, g0);
-    }
-    return j;
-}
-#endif
-
-/* H = X'a and G = X'b in one sweep over the sample (eight chains per chunk of 32). This
-   second pass runs on L1-resident data and leaves the memory bus idle, so it prefetches the
-   rows of a later sample nx (a T x d sample; X itself when there is none). */
-static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const float *b, float *H, float *G,
-                          const float *nx)
-{
-    int j = 0, t;
-#if PATTN__AVX512
-    if (pattn__has_avx512()) j = pattn__p1_xt2_512(X, T, d, a, b, H, G, nx);
-#endif
-    for (; j + 32 <= d; j += 32) {
-        pattn__f8 h0 = pattn__f8_zero(), h1 = h0, h2 = h0, h3 = h0, g0 = h0, g1 = h0, g2 = h0, g3 = h0;
-        for (t = 0; t < T; ++t) {
-            const float *x = X + (size_t)t * (size_t)d + j;
-            pattn__f8 va = pattn__f8_set1(a[t]), vb = pattn__f8_set1(b[t]);
-            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
-            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16);
-            pattn__f8 x0 = pattn__f8_load(x), x1 = pattn__f8_load(x + 8);
-            pattn__f8 x2 = pattn__f8_load(x + 16), x3 = pattn__f8_load(x + 24);
-            h0 = pattn__f8_fma(va, x0, h0); g0 = pattn__f8_fma(vb, x0, g0);
-            h1 = pattn__f8_fma(va, x1, h1); g1 = pattn__f8_fma(vb, x1, g1);
-            h2 = pattn__f8_fma(va, x2, h2); g2 = pattn__f8_fma(vb, x2, g2);
-            h3 = pattn__f8_fma(va, x3, h3); g3 = pattn__f8_fma(vb, x3, g3);
-        }
-        pattn__f8_store(H + j, h0); pattn__f8_store(H + j + 8, h1);
-        pattn__f8_store(H + j + 16, h2); pattn__f8_store(H + j + 24, h3);
-        pattn__f8_store(G + j, g0); pattn__f8_store(G + j + 8, g1);
-        pattn__f8_store(G + j + 16, g2); pattn__f8_store(G + j + 24, g3);
-    }
-    for (; j + 8 <= d; j += 8) {
-        pattn__f8 h0 = pattn__f8_zero(), g0 = h0;
-        for (t = 0; t < T; ++t) {
-            pattn__f8 x0 = pattn__f8_load(X + (size_t)t * (size_t)d + j);
-            h0 = pattn__f8_fma(pattn__f8_set1(a[t]), x0, h0);
-            g0 = pattn__f8_fma(pattn__f8_set1(b[t]), x0, g0);
-        }
-        pattn__f8_store(H + j, h0);
-        pattn__f8_store(G + j, g0);
-    }
-    if (j < d) {
-        int rem = d - j;
-        pattn__f8 h0 = pattn__f8_zero(), g0 = h0;
-        for (t = 0; t < T; ++t) {
-            pattn__f8 x0 = pattn__f8_load_part(X + (size_t)t * (size_t)d + j, rem, 0.0f);
-            h0 = pattn__f8_fma(pattn__f8_set1(a[t]), x0, h0);
-            g0 = pattn__f8_fma(pattn__f8_set1(b[t]), x0, g0);
-        }
-        pattn__f8_store_part(H + j, rem, h0);
-        pattn__f8_store_part(G + j, rem, g0);
-    }
-}
-
-/* x = (x o (u - c)) k over n floats: SA's backward weights a_t o (u - f_t) scale/T */
-static void pattn__p1_mul_shift(float *x, const float *u, float c, float k, int n)
-{
-    pattn__f8 vc = pattn__f8_set1(c), vk = pattn__f8_set1(k);
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        pattn__f8_store(x + i, pattn__f8_mul(pattn__f8_mul(pattn__f8_load(x + i), pattn__f8_sub(pattn__f8_load(u + i), vc)), vk));
-    if (i < n) {
-        int rem = n - i;
-        pattn__f8 r = pattn__f8_mul(pattn__f8_mul(pattn__f8_load_part(x + i, rem, 0.0f), pattn__f8_sub(pattn__f8_load_part(u + i, rem, 0.0f), vc)), vk);
-        pattn__f8_store_part(x + i, rem, r);
-    }
-}
-
-/* (s_t..s_t+3, u_t..u_t+3) of four consecutive rows: four tokens share each load of p and
-   v (eight independent chains), and each dot is one 8-lane chain over d followed by a
-   horizontal sum (hsum8 = eight hsums at once). */
-PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p, const float *v)
-{
-    const float *x0 = X, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
-    pattn__f8 s0 = pattn__f8_zero(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, vp, vv, xv;
-    int j;
-    for (j = 0; j + 8 <= d; j += 8) {
-        vp = pattn__f8_load(p + j);
-        vv = pattn__f8_load(v + j);
-        xv = pattn__f8_load(x0 + j); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
-        xv = pattn__f8_load(x1 + j); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
-        xv = pattn__f8_load(x2 + j); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
-        xv = pattn__f8_load(x3 + j); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
-    }
-    if (j < d) {
-        int rem = d - j;
-        vp = pattn__f8_load_part(p + j, rem, 0.0f);
-        vv = pattn__f8_load_part(v + j, rem, 0.0f);
-        xv = pattn__f8_load_part(x0 + j, rem, 0.0f); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
-        xv = pattn__f8_load_part(x1 + j, rem, 0.0f); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
-        xv = pattn__f8_load_part(x2 + j, rem, 0.0f); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
-        xv = pattn__f8_load_part(x3 + j, rem, 0.0f); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
-    }
-    return pattn__f8_hsum8(s0, s1, s2, s3, u0, u1, u2, u3);
-}
-
-#if PATTN__AVX512
-/* The eight-token steps of pattn__p1_scores2 on 16 lanes, for d a multiple of 8: lane half
-   lo of pair k holds token t+k's 8-lane chain of pattn__p1_scores4 and half hi token
-   t+4+k's, so the two halves feed the same hsum8 reductions. Returns the tokens done. */
-PATTN__T512 static int pattn__p1_scores_512(const float *X, int T, int d, const float *p, const float *v, float *s,
-                                            float *u, const float *nx)
-{
-    int t = 0, j, k, t8 = T - T % 8;
-    if (d % 8) return 0;
-    for (; t < t8; t += 8) {
-        const float *x = X + (size_t)t * (size_t)d;
-        pattn__f16 sz[4], uz[4];
-        pattn__f8 lo, hi;
-        for (k = 0; k < 4; ++k) sz[k] = uz[k] = pattn__f16_zero();
-        if (nx)
-            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
-        for (j = 0; j < d; j += 8) {
-            pattn__f16 vp = pattn__f16_dup8(p + j), vv = pattn__f16_dup8(v + j);
-            for (k = 0; k < 4; ++k) {
-                pattn__f16 xz = pattn__f16_join(pattn__f8_load(x + (size_t)k * (size_t)d + j),
-                                                pattn__f8_load(x + (size_t)(k + 4) * (size_t)d + j));
-                sz[k] = pattn__f16_fma(xz, vp, sz[k]);
-                uz[k] = pattn__f16_fma(xz, vv, uz[k]);
-            }
-        }
-        pattn__f8_halves(pattn__f8_hsum8(pattn__f16_lo(sz[0]), pattn__f16_lo(sz[1]), pattn__f16_lo(sz[2]), pattn__f16_lo(sz[3]),
-                                         pattn__f16_lo(uz[0]), pattn__f16_lo(uz[1]), pattn__f16_lo(uz[2]), pattn__f16_lo(uz[3])),
-                         pattn__f8_hsum8(pattn__f16_hi(sz[0]), pattn__f16_hi(sz[1]), pattn__f16_hi(sz[2]), pattn__f16_hi(sz[3]),
-                                         pattn__f16_hi(uz[0]), pattn__f16_hi(uz[1]), pattn__f16_hi(uz[2]), pattn__f16_hi(uz[3])),
-                         &lo, &hi);
-        pattn__f8_store(s + t, lo);
-        pattn__f8_store(u + t, hi);
-    }
-    return t;
-}
-#endif
-
-/* s = Xp and u = Xv for all T tokens, eight rows per step stored as whole vectors (so later
-   vector loads of s and u do not stall on partial store forwarding); the last T mod 4
-   tokens the same way one at a time, so a token gets the same bits wherever it falls.
-   Each step prefetches the same rows of the sample nx (may be NULL). */
-static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u,
-                              const float *nx)
-{
-    int t = 0, t8 = T - T % 8, t4 = T - T % 4;
-#if PATTN__AVX512
-    if (pattn__has_avx512()) t = pattn__p1_scores_512(X, T, d, p, v, s, u, nx);
-#endif
-    for (; t < t8; t += 8) {
-        pattn__f8 lo, hi;
-        int j;
-        if (nx)
-            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
-        pattn__f8_halves(pattn__p1_scores4(X + (size_t)t * (size_t)d, d, p, v),
-                         pattn__p1_scores4(X + (size_t)(t + 4) * (size_t)d, d, p, v), &lo, &hi);
-        pattn__f8_store(s + t, lo);
-        pattn__f8_store(u + t, hi);
-    }
-    if (t8 < t4) {
-        float r8[8];
-        pattn__f8_store(r8, pattn__p1_scores4(X + (size_t)t8 * (size_t)d, d, p, v));
-        memcpy(s + t8, r8, 4 * sizeof(float));
-        memcpy(u + t8, r8 + 4, 4 * sizeof(float));
-    }
-    for (t = t4; t < T; ++t) pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, s + t, u + t);
-}
-
-/* In-place softmax of a short row (SA's T keys): one max pass, one exp-and-sum pass, one
-   scaling pass, without the bookkeeping a long-row softmax pays for. */
-static void pattn__p1_softmax(float *x, int n)
-{
-    pattn__f8 vm = pattn__f8_set1(pattn__max(x, n)), sum = pattn__f8_zero(), e;
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(x + i), vm));
-        pattn__f8_store(x + i, e);
-        sum = pattn__f8_add(sum, e);
-    }
-    if (i < n) {
-        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
-        pattn__f8_store_part(x + i, n - i, e);
-        sum = pattn__f8_add(sum, e);
-    }
-    pattn__scale(n, 1.0f / pattn__f8_hsum(sum), x);
-}
-
-/* PA on one sample, p already W p. Two passes over the (L1-resident) sample rather than one
-   online-softmax pass: the first computes the scores s = Xp and u = Xv, so the T exponentials
-   are taken 8 at a time and f is known before the second pass, which then accumulates
-   h = X'a and G = X'(a o (u - f)) = df/d(Wp) directly, with no rescaling.
-   sc: 2T floats. v NULL: features only (returns 0). */
-static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, const float *v,
-                              float *sc, float *H, float *G, const float *nx, const float *nx2)
-{
-    float *s = sc, *u = sc + T, mx, invZ, f;
-    pattn__f8 vm, vz = pattn__f8_zero(), vf = pattn__f8_zero(), e, vi, vfv;
-    int t, i = 0;
-    if (v)
-        pattn__p1_scores2(X, T, d, p, v, s, u, nx);
-    else
-        for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
-    mx = pattn__max(s, T);
-    vm = pattn__f8_set1(mx);
-    for (; i + 8 <= T; i += 8) {
-        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(s + i), vm));
-        pattn__f8_store(s + i, e);
-        vz = pattn__f8_add(vz, e);
-        if (v) vf = pattn__f8_fma(e, pattn__f8_load(u + i), vf);
-    }
-    if (i < T) {
-        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(s + i, T - i, -INFINITY), vm));
-        pattn__f8_store_part(s + i, T - i, e);
-        vz = pattn__f8_add(vz, e);
-        if (v) vf = pattn__f8_fma(e, pattn__f8_load_part(u + i, T - i, 0.0f), vf);
-    }
-    invZ = 1.0f / pattn__f8_hsum(vz);
-    f = v ? pattn__f8_hsum(vf) * invZ : 0.0f;
-    vi = pattn__f8_set1(invZ);
-    vfv = pattn__f8_set1(f);
-    for (i = 0; i + 8 <= T; i += 8) {
-        pattn__f8 a = pattn__f8_mul(pattn__f8_load(s + i), vi);
-        pattn__f8_store(s + i, a);
-        if (G) pattn__f8_store(u + i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load(u + i), vfv)));
-    }
-    if (i < T) {
-        pattn__f8 a = pattn__f8_mul(pattn__f8_load_part(s + i, T - i, 0.0f), vi);
-        pattn__f8_store_part(s + i, T - i, a);
-        if (G) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
-    }
-    if (G) pattn__p1_xt2(X, T, d, s, u, H, G, nx2);
-    else pattn__p1_xt1(X, T, d, s, H, 0);
-    return f;
-}
-
-/* LPA on one sample (p already W p): f = s'u/T, h = X's/T, df/d(Wp) = X'u/T. */
-static float pattn__p1_lpa_one(const float *X, int T, int d, const float *p, const float *v,
-                               float *sc, float *H, float *G)
-{
-    float *s = sc, *u = sc + T, invT = 1.0f / (float)T, f;
-    pattn__p1_scores2(X, T, d, p, v, s, u, NULL);
-    f = pattn__dot(s, u, T) * invT;
-    pattn__scale(T, invT, s);
-    if (G) {
-        pattn__scale(T, invT, u);
-        pattn__p1_xt2(X, T, d, s, u, H, G, X);
-    } else {
-        pattn__p1_xt1(X, T, d, s, H, 0);
-    }
-    return f;
-}
-
-/* LIN on one sample: h = mean token, f = v'h. */
-static float pattn__p1_lin_one(const float *X, int T, int d, const float *v, float *sc, float *H)
-{
-    float invT = 1.0f / (float)T;
-    int t;
-    for (t = 0; t < T; ++t) sc[t] = invT;
-    pattn__p1_xt1(X, T, d, sc, H, 0);
-    return pattn__dot(v, H, d);
-}
-
-/* SA works on rows of Tp = T rounded up to 8 floats: padded keys score -inf (weight 0),
-   so no vector op needs a masked tail. Scratch: Kt (d Tp), A (T Tp), u, ft, abar, tmp (Tp
-   each), C (T d), krow (d). */
-PATTN__INLINE int pattn__p1_pad8(int T) { return (T + 7) & ~7; }
-PATTN__INLINE size_t pattn__p1_sa_floats(int T, int d)
-{
-    size_t Tp = (size_t)pattn__p1_pad8(T);
-    return (size_t)d * Tp + (size_t)T * Tp + 4 * Tp + (size_t)T * (size_t)d + (size_t)d;
-}
-
-/* SA forward on one sample: row t of A is the attention of query t over the keys s, scores
-   x_s'W x_t = K_s . x_t with K_s = W'x_s. The keys are kept transposed (Kt = K', d x Tp), so
-   a query's scores are one register-resident pass A_t = sum_j x_t[j] Kt_j with no horizontal
-   sums. f = abar'u with abar the mean attention and u = Xv; h = X'abar. Leaves A, u, ft in
-   the scratch for the backward pass. */
-static float pattn__p1_sa_fwd(const float *X, int T, int d, const float *W, const float *v,
-                              float *sc, float *H)
-{
-    int Tp = pattn__p1_pad8(T), s, t, j;
-    float *Kt = sc, *A = Kt + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp;
-    float *ft = u + Tp, *ab = ft + Tp, *krow = ab + 2 * (size_t)Tp + (size_t)T * (size_t)d;
-    float invT = 1.0f / (float)T;
-    for (s = T; s < Tp; ++s) { /* padding keys: zero columns, no value */
-        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = 0.0f;
-        u[s] = 0.0f;
-    }
-    for (s = 0; s < T; ++s) {
-        const float *xs = X + (size_t)s * (size_t)d;
-        if (W) {
-            pattn__p1_xt1(W, d, d, xs, krow, 0);
-            xs = krow;
-        }
-        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = xs[j];
-        u[s] = pattn__dot(X + (size_t)s * (size_t)d, v, d);
-    }
-    memset(ab, 0, (size_t)Tp * sizeof(float));
-    for (t = 0; t < T; ++t) {
-        float *At = A + (size_t)t * (size_t)Tp;
-        pattn__p1_xt1(Kt, d, Tp, X + (size_t)t * (size_t)d, At, 0);
-        for (s = T; s < Tp; ++s) At[s] = -INFINITY;
-        pattn__p1_softmax(At, Tp);
-        ft[t] = pattn__dot(At, u, Tp);
-        pattn__axpy(Tp, invT, At, ab);
-    }
-    pattn__p1_xt1(X, T, d, ab, H, 0);
-    return pattn__dot(ab, u, Tp);
-}
-
-/* gW += (scale/T) X' B X with B[s][t] = A[t][s] (u_s - ft_t): the T x (d x d) part of SA,
-   as C = B X (row C_s = sum_t B[s][t] x_t) and then gW row i += sum_s x_s[i] C_s, both
-   register-resident passes. */
-static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scale, float *gW)
-{
-    int Tp = pattn__p1_pad8(T), s, t, i;
-    float *A = sc + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp, *ft = u + Tp;
-    float *tmp = ft + 2 * (size_t)Tp, *C = tmp + Tp;
-    float k = scale / (float)T;
-    for (t = 0; t < T; ++t) pattn__p1_mul_shift(A + (size_t)t * (size_t)Tp, u, ft[t], k, Tp);
-    for (s = 0; s < T; ++s) {
-        for (t = 0; t < T; ++t) tmp[t] = A[(size_t)t * (size_t)Tp + s];
-        pattn__p1_xt1(X, T, d, tmp, C + (size_t)s * (size_t)d, 0);
-    }
-    for (i = 0; i < d; ++i) {
-        for (s = 0; s < T; ++s) tmp[s] = X[(size_t)s * (size_t)d + i];
-        pattn__p1_xt1(C, T, d, tmp, gW + (size_t)i * (size_t)d, 1);
-    }
-}
-
-/* scratch floats of one sample of model m (besides the H and G vectors) */
-static size_t pattn__p1_scratch(pattn_model m, int T, int d)
-{
-    return m == PATTN_SA ? pattn__p1_sa_floats(T, d) : 2 * (size_t)T;
-}
-
-/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
-   the next two samples, for prefetching (X itself when there are none). */
-static float pattn__p1_fwd(pattn_model m, const float *X, int T, int d, const float *pe,
-                           const float *v, const float *W, float *sc, float *H, float *G,
-                           const float *nx, const float *nx2)
-{
-    switch (m) {
-    case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G, nx, nx2);
-    case PATTN_LPA: return pattn__p1_lpa_one(X, T, d, pe, v, sc, H, G);
-    case PATTN_SA: return pattn__p1_sa_fwd(X, T, d, W, v, sc, H);
-    default: return pattn__p1_lin_one(X, T, d, v, sc, H);
-    }
-}
-
-PATTN_DEF const char *pattn_model_name(pattn_model m)
-{
-    switch (m) {
-    case PATTN_PA: return "PA";
-    case PATTN_LPA: return "LPA";
-    case PATTN_SA: return "SA";
-    case PATTN_LIN: return "LIN";
-    }
-    return "?";
-}
-
-static double pattn__p1_loss(pattn_loss l, double f, double y, double *dl)
-{
-    double m, e, sg;
-    if (l == PATTN_LOSS_SQUARED) {
-        *dl = f - y;
-        return 0.5 * (y - f) * (y - f);
-    }
-    /* log(1 + e^m), m = -y f, as max(m, 0) + log1p(e^-|m|): no overflow for any f */
-    m = -y * f;
-    e = exp(-fabs(m));
-    sg = m > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e); /* sigmoid(m) */
-    *dl = -y * sg;
-    return (m > 0 ? m : 0.0) + log1p(e);
-}
-
-PATTN_DEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf)
-{
-    double dl;
-    if (l != PATTN_LOSS_SQUARED && l != PATTN_LOSS_LOGISTIC) {
-        pattn__bad(__func__, "l is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)l);
-        if (dldf) *dldf = NAN;
-
-        return NAN;
-    }
-    f = pattn__p1_loss(l, f, y, &dl);
-    if (dldf) *dldf = dl;
-    return f;
-}
-
-PATTN__INLINE int pattn__p1_correct(double f, double y) { return (f > 0 && y > 0) || (f < 0 && y < 0); }
-
-static int pattn__p1_model_ok(pattn_model m)
-{
-    return m == PATTN_PA || m == PATTN_LPA || m == PATTN_SA || m == PATTN_LIN;
-}
-
-static int pattn__p1_params_ok(const char *fn, pattn_model m, const pattn_params *P)
-{
-    int i;
-    PATTN__OK(pattn__p1_model_ok(m), "model is %d; it must be PATTN_PA, PATTN_LPA, PATTN_SA or PATTN_LIN", (int)m);
-    PATTN__OK(P, "P (the parameters) is NULL");
-    PATTN__OK(P->d >= 1, "P->d is %d; it must be >= 1", P->d);
-    PATTN__OK(P->v, "P->v is NULL; every model needs a head of P->d floats");
-    PATTN__OK(pattn__all_finite_f32(P->v, P->d), "P->v holds a NaN or infinite value");
-    if (m == PATTN_PA || m == PATTN_LPA) {
-        PATTN__OK(P->p, "P->p is NULL; model %s needs a prompt of P->d floats", pattn_model_name(m));
-        PATTN__OK(pattn__all_finite_f32(P->p, P->d), "P->p holds a NaN or infinite value");
-    }
-    if (P->W)
-        for (i = 0; i < P->d; ++i)
-            PATTN__OK(pattn__all_finite_f32(P->W + (size_t)i * (size_t)P->d, P->d), "P->W row %d holds a NaN or infinite value", i);
-    return 1;
-}
-
-/* out = W x (or W'x), accumulated in double; W NULL copies x */
-static void pattn__p1_matvec(const float *W, int d, const float *x, int transpose, float *out)
-{
-    int i, j;
-    if (!W) {
-        memcpy(out, x, (size_t)d * sizeof(float));
-        return;
-    }
-    for (i = 0; i < d; ++i) {
-        double acc = 0.0;
-        for (j = 0; j < d; ++j)
-            acc += (double)(transpose ? W[(size_t)j * (size_t)d + i] : W[(size_t)i * (size_t)d + j]) * (double)x[j];
-        out[i] = (float)acc;
-    }
-}
-
-/* one-sample scratch sizes above this many floats come from the heap */
-#define PATTN__P1_STACK 4096
-
-PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, const float *X,
-                                        int T, float *f, float *h, float *gp, float *gW)
-{
-    float stackbuf[PATTN__P1_STACK], *buf, *pe, *sc, *H, *G, fv;
-    size_t need;
-    int d, i, j, wantg;
-    PATTN__REQ(X, "X is NULL");
-    PATTN__REQ(T >= 1, "T is %d; it must be >= 1", T);
-    if (!pattn__p1_params_ok(__func__, m, P)) return PATTN_EINVAL;
-    PATTN__REQ(!gp || m == PATTN_PA || m == PATTN_LPA, "gp is given but model %s has no prompt; pass NULL", pattn_model_name(m));
-    PATTN__REQ(!gW || m != PATTN_LIN, "gW is given but model LIN has no W; pass NULL");
-    d = P->d;
-    wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA);
-    need = 4 * (size_t)d + pattn__p1_scratch(m, T, d);
-    buf = need <= PATTN__P1_STACK ? stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
-    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
-    if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
-    fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, NULL, X);
-    if (f) *f = fv;
-    if (h) memcpy(h, H, (size_t)d * sizeof(float));
-    if (wantg) {
-        /* d f/d p = W' G and d f/d W = G p' with G = d f/d(Wp) */
-        if (gW)
-            for (i = 0; i < d; ++i)
-                for (j = 0; j < d; ++j) gW[(size_t)i * (size_t)d + j] = G[i] * P->p[j];
-        if (gp) pattn__p1_matvec(P->W, d, G, 1, gp);
-    }
-    if (gW && m == PATTN_SA) {
-        memset(gW, 0, (size_t)d * (size_t)d * sizeof(float));
-        pattn__p1_sa_bwd(X, T, d, sc, 1.0f, gW);
-    }
-    if (buf != stackbuf) PATTN_FREE(buf);
-    return PATTN_OK;
-}
-
-/* workspace layout, in this order:
-   doubles: accumulators gp (d), gv (d), gW (d*d, SA only); per-block loss and hits (2 group)
-   floats:  W p (d); group block partials of pstride floats; nth slots of slot floats */
-typedef struct pattn__p1_layout {
-    size_t nacc, pstride, slot, fixed_bytes;
-    long group;
-} pattn__p1_layout;
-
-static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d)
-{
-    pattn__p1_layout L;
-    size_t dd = (size_t)d * (size_t)d;
-    L.group = m == PATTN_SA ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
-    L.nacc = 2 * (size_t)d + (m == PATTN_SA ? dd : 0);
-    L.pstride = pattn__p1_round16(L.nacc);
-    L.slot = pattn__p1_round16(2 * (size_t)d + pattn__p1_scratch(m, T, d));
-    L.fixed_bytes = (L.nacc + 2 * (size_t)L.group) * sizeof(double) +
-                    (pattn__p1_round16((size_t)d) + (size_t)L.group * L.pstride) * sizeof(float);
-    return L;
-}
-
-PATTN_DEF size_t pattn_model_work_size(pattn_model m, int T, int d)
-{
-    pattn__p1_layout L;
-    if (!pattn__p1_model_ok(m) || T < 1 || d < 1) return 0;
-    L = pattn__p1_layout_of(m, T, d);
-    return L.fixed_bytes + (size_t)pattn__max_threads() * L.slot * sizeof(float);
-}
-
-typedef struct pattn__p1_ctx {
-    pattn_model m;
-    pattn_loss loss;
-    int d, T, n, need_g, want_gv, want_gW;
-    const float *X, *y, *pe, *v, *W;
-    float *fout, *hout;
-} pattn__p1_ctx;
-
-/* one block of samples: its partial gradient sums (float) and loss/hits (double) */
-static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *part, double *dp,
-                            size_t pstride)
-{
-    int d = c->d, T = c->T;
-    long i, i0 = b * PATTN__P1_BLK, i1 = i0 + PATTN__P1_BLK < c->n ? i0 + PATTN__P1_BLK : c->n;
-    float *Hs = slot, *G = c->need_g ? slot + d : NULL, *sc = slot + 2 * (size_t)d;
-    float *pgp = part, *pgv = part + d, *pgW = part + 2 * (size_t)d;
-    memset(part, 0, pstride * sizeof(float));
-    dp[0] = dp[1] = 0.0;
-    for (i = i0; i < i1; ++i) {
-        const float *Xi = c->X + (size_t)i * (size_t)T * (size_t)d;
-        float *H = c->hout ? c->hout + (size_t)i * (size_t)d : Hs, f, coef;
-        double dl;
-        /* memory-bound at scale: the first pass prefetches the next sample, the second
-           the one after it, so the loads stay spread over the whole sample's work */
-        f = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, G,
-                          i + 1 < c->n ? Xi + (size_t)T * (size_t)d : NULL,
-                          i + 2 < c->n ? Xi + 2 * (size_t)T * (size_t)d : Xi);
-        if (c->fout) c->fout[i] = f;
-        if (!c->y) continue;
-        dp[0] += pattn__p1_loss(c->loss, (double)f, (double)c->y[i], &dl);
-        dp[1] += pattn__p1_correct((double)f, (double)c->y[i]);
-        coef = (float)dl;
-        if (c->want_gv) pattn__axpy(d, coef, H, pgv);
-        if (G) pattn__axpy(d, coef, G, pgp);
-        if (c->want_gW) pattn__p1_sa_bwd(Xi, T, d, sc, coef, pgW);
-    }
-}
-
-PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, pattn_loss loss,
-                                         const float *X, const float *y, int n, int T,
-                                         pattn_batch_out *out, void *work, size_t work_bytes)
-{
-    pattn__p1_layout L;
-    pattn__p1_ctx c;
-    void *mem = NULL;
-    double *acc, *dparts, lsum = 0.0, hits = 0.0;
-    float *pe, *parts, *slots;
-    long nb, g0, bi;
-    int d, nth, i, j, is_pl;
-    PATTN__REQ(out, "out is NULL");
-    PATTN__REQ(X, "X is NULL");
-    PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
-    if (!pattn__p1_params_ok(__func__, m, P)) return PATTN_EINVAL;
-    PATTN__REQ(loss == PATTN_LOSS_SQUARED || loss == PATTN_LOSS_LOGISTIC, "loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)loss);
-    is_pl = m == PATTN_PA || m == PATTN_LPA;
-    PATTN__REQ(!out->gp || is_pl, "out->gp is given but model %s has no prompt; set it to NULL", pattn_model_name(m));
-    PATTN__REQ(!out->gW || m != PATTN_LIN, "out->gW is given but model LIN has no W; set it to NULL");
-    PATTN__REQ(y || !(out->gp || out->gv || out->gW), "y is NULL but a gradient is asked for; gradients need labels");
-    PATTN__REQ(!y || pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
-    d = P->d;
-    L = pattn__p1_layout_of(m, T, d);
-    nth = pattn__max_threads();
-    if (work) {
-        size_t fit;
-        PATTN__REQ(work_bytes >= L.fixed_bytes + L.slot * sizeof(float), "work_bytes is %lu; it must be at least %lu (pattn_model_work_size gives the size for every thread)", (unsigned long)work_bytes, (unsigned long)(L.fixed_bytes + L.slot * sizeof(float)));
-
-        fit = (work_bytes - L.fixed_bytes) / (L.slot * sizeof(float));
-        if (fit < (size_t)nth) nth = (int)fit;
-    } else {
-        mem = work = PATTN_MALLOC(L.fixed_bytes + (size_t)nth * L.slot * sizeof(float));
-        if (!mem) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    }
-    acc = (double *)work;
-    dparts = acc + L.nacc;
-    pe = (float *)(void *)(dparts + 2 * L.group);
-    parts = pe + pattn__p1_round16((size_t)d);
-    slots = parts + (size_t)L.group * L.pstride;
-    memset(acc, 0, L.nacc * sizeof(double));
-    if (is_pl) pattn__p1_matvec(P->W, d, P->p, 0, pe);
-
-    c.m = m; c.loss = loss; c.d = d; c.T = T; c.n = n;
-    c.need_g = is_pl && (out->gp || out->gW);
-    c.want_gv = out->gv != NULL;
-    c.want_gW = m == PATTN_SA && out->gW;
-    c.X = X; c.y = y; c.pe = pe; c.v = P->v; c.W = P->W;
-    c.fout = out->f; c.hout = out->h;
-
-    nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
-    nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : 1.0), nb);
-    for (g0 = 0; g0 < nb; g0 += L.group) {
-        long gb = nb - g0 < L.group ? nb - g0 : L.group;
-        PATTN__OMP_FOR_NT(nth)
-        for (bi = 0; bi < gb; ++bi)
-            pattn__p1_block(&c, g0 + bi, slots + (size_t)pattn__tid() * L.slot,
-                            parts + (size_t)bi * L.pstride, dparts + 2 * bi, L.pstride);
-        for (bi = 0; bi < gb; ++bi) { /* block order: the thread count cannot matter */
-            const float *pp = parts + (size_t)bi * L.pstride;
-            size_t k;
-            lsum += dparts[2 * bi];
-            hits += dparts[2 * bi + 1];
-            if (y)
-                for (k = 0; k < L.nacc; ++k) acc[k] += (double)pp[k];
-        }
-    }
-    out->loss = y ? lsum / n : NAN;
-    out->acc = y ? hits / n : NAN;
-    if (out->gv)
-        for (i = 0; i < d; ++i) out->gv[i] = (float)(acc[d + i] / n);
-    if (c.need_g) {
-        /* mean d loss / d(Wp) -> gp = W'(...), gW = (...) p' */
-        float *g = slots; /* slot 0 is free again */
-        for (i = 0; i < d; ++i) g[i] = (float)(acc[i] / n);
-        if (out->gW)
-            for (i = 0; i < d; ++i)
-                for (j = 0; j < d; ++j) out->gW[(size_t)i * (size_t)d + j] = (float)((acc[i] / n) * (double)P->p[j]);
-        if (out->gp) pattn__p1_matvec(P->W, d, g, 1, out->gp);
-    }
-    if (c.want_gW)
-        for (i = 0; i < d * d; ++i) out->gW[i] = (float)(acc[2 * d + i] / n);
-    if (mem) PATTN_FREE(mem);
-    return PATTN_OK;
-}
-
-/* ==== paper 1: contextual mixture generator ===================================== */
-
-/* unbiased integer in [0, n), n < 2^32, from the top 32 bits: Lemire's multiply-shift with
-   rejection, so the common path has no division */
-PATTN__INLINE uint32_t pattn__p1_below32(pattn_rng *r, uint32_t n)
-{
-    uint64_t mm = (pattn_rng_u64(r) >> 32) * (uint64_t)n;
-    uint32_t lo = (uint32_t)mm;
-    if (lo < n) {
-        uint32_t th = (uint32_t)(0u - n) % n;
-        while (lo < th) {
-            mm = (pattn_rng_u64(r) >> 32) * (uint64_t)n;
-            lo = (uint32_t)mm;
-        }
-    }
-    return (uint32_t)(mm >> 32);
-}
-
-/* dst = s src + add (one rounding), or s src when add is NULL; dst may be src. `stream`:
-   dst 32-byte aligned and n a multiple of 8, written around the caches. */
-static void pattn__p1_scale_add(int n, float s, const float *src, const float *add, float *dst, int stream)
-{
-    pattn__f8 vs = pattn__f8_set1(s), r;
-    int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        r = add ? pattn__f8_fma(vs, pattn__f8_load(src + i), pattn__f8_load(add + i)) : pattn__f8_mul(vs, pattn__f8_load(src + i));
-        if (stream) pattn__f8_store_stream(dst + i, r);
-        else pattn__f8_store(dst + i, r);
-    }
-    if (i < n) {
-        r = pattn__f8_load_part(src + i, n - i, 0.0f);
-        r = add ? pattn__f8_fma(vs, r, pattn__f8_load_part(add + i, n - i, 0.0f)) : pattn__f8_mul(vs, r);
-        pattn__f8_store_part(dst + i, n - i, r);
-    }
-}
+/* ---- checks shared by the generators and the theory ------------------------------- */
 
 /* Zero norms mean the defaults |q| = |v*| = 1: copies m into *out with those filled in. */
 static const pattn_cmm *pattn__cmm_resolve(const pattn_cmm *m, pattn_cmm *out)
@@ -3352,840 +1779,6 @@ static int pattn__cmm_fields_ok(const char *fn, const pattn_cmm *m, int theory)
     return 1;
 }
 
-static int pattn__p1_cmm_ok(const char *fn, const pattn_cmm *m, const pattn_cmm_ext *ext)
-{
-    const float *q = ext ? ext->q : NULL, *v = ext ? ext->vstar : NULL;
-    if (!pattn__cmm_fields_ok(fn, m, 0)) return 0;
-    /* one sample's T*d noise normals are drawn in one int-sized call */
-    PATTN__OK((double)m->T * (double)m->d <= 2147483647.0, "m->T * m->d = %d * %d exceeds INT_MAX", m->T, m->d);
-    if (q || v) {
-        double qq = 0, vv = 0, qv = 0, qj, vj;
-        int j;
-        PATTN__OK(!q || pattn__all_finite_f32(q, m->d), "ext->q holds a NaN or infinite value");
-        PATTN__OK(!v || pattn__all_finite_f32(v, m->d), "ext->vstar holds a NaN or infinite value");
-        for (j = 0; j < m->d; ++j) {
-            qj = q ? (double)q[j] : (j == 0 ? m->q_norm : 0.0);
-            vj = v ? (double)v[j] : (j == 1 ? m->v_norm : 0.0);
-            qq += qj * qj;
-            vv += vj * vj;
-            qv += qj * vj;
-        }
-        PATTN__OK(qq > 0.0 && vv > 0.0, "ext->%s is zero; it must be a non-zero vector", qq > 0.0 ? "vstar" : "q");
-        PATTN__OK(fabs(qv) <= 1e-5 * sqrt(qq * vv), "ext->q and ext->vstar have cosine %g; they must be orthogonal (|cos| <= 1e-5)", qv / sqrt(qq * vv));
-    }
-    return 1;
-}
-
-/* q and v* in double-then-float, either output may be NULL */
-static void pattn__p1_cmm_qv(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q, float *v)
-{
-    int j;
-    for (j = 0; j < m->d; ++j) {
-        if (q) q[j] = (ext && ext->q) ? ext->q[j] : (j == 0 ? (float)m->q_norm : 0.0f);
-        if (v) v[j] = (ext && ext->vstar) ? ext->vstar[j] : (j == 1 ? (float)m->v_norm : 0.0f);
-    }
-}
-
-PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m_in, const pattn_cmm_ext *ext, float *q,
-                                         float *vstar)
-{
-    pattn_cmm mc;
-    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
-    if (!pattn__p1_cmm_ok(__func__, m, ext)) return PATTN_EINVAL;
-    pattn__p1_cmm_qv(m, ext, q, vstar);
-    return PATTN_OK;
-}
-
-/* The discrete draws of one sample: its label, then relevant / distractor / plain for each
-   row, from the sample's own scalar stream (which also seeds the eight-lane generator of its
-   T d normals). `none` is the signal of a plain row (NULL, or a row of -0). */
-typedef struct pattn__p1_draws {
-    pattn_rng r;
-    const float *rel[2], *dis[2], *none, **adds;
-    uint8_t *mask;
-    double eps;
-    uint64_t noise_seed;
-    int T, k, leading, sel, t, yp;
-} pattn__p1_draws;
-
-PATTN__INLINE void pattn__p1_draws_begin(pattn__p1_draws *D, uint64_t seed, uint64_t idx, float *y,
-                                         uint8_t *mask, const float **adds)
-{
-    pattn_rng_stream(&D->r, seed, idx);
-    D->noise_seed = pattn_rng_u64(&D->r);
-    D->yp = (int)(pattn_rng_u64(&D->r) >> 63);
-    *y = D->yp ? 1.0f : -1.0f;
-    D->sel = D->t = 0;
-    D->mask = mask;
-    D->adds = adds;
-}
-
-static void pattn__p1_draws_row(pattn__p1_draws *D)
-{
-    int t = D->t, type = 0, isrel;
-    const float *add = D->none;
-    /* selection sampling: token t is relevant with probability (k - sel)/(T - t) */
-    isrel = D->leading ? t < D->k : (int)pattn__p1_below32(&D->r, (uint32_t)(D->T - t)) < D->k - D->sel;
-    if (isrel) {
-        ++D->sel;
-        type = 1;
-        add = D->rel[D->yp];
-    } else if (D->eps > 0.0 && pattn_rng_uniform_f64(&D->r) < D->eps) {
-        type = 2;
-        add = D->dis[D->yp];
-    }
-    D->adds[t] = add;
-    if (D->mask) D->mask[t] = (uint8_t)type;
-    D->t = t + 1;
-}
-
-#if PATTN__AVX512
-/* The generator's inner loop fused, for d a multiple of 16: a sample's normals come 32 at a
-   time as in pattn__rng8_normal_512 and leave as finished rows x = sigma z + a_t, a_t the
-   row's signal or -0 for none (which makes the fma exactly sigma z), with coordinate 0 of
-   every row zeroed first for the default ORTHO noise. Same bits as drawing all T d normals
-   and then forming the rows, without the second pass; the stores spread over the drawing
-   instead of coming in a burst. `stream`: X 64-byte aligned, non-temporal stores. */
-PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const float *const *adds, int Td, int d,
-                                                 float sig, int drop0, int stream)
-{
-    pattn__i8 s[4];
-    pattn__f16 vs = pattn__f16_set1(sig), v[2], z;
-    const float *sgn = adds[0];
-    int i = 0, w, h, nh, col = 0, row = 0, T = Td / d;
-    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
-    while (i < Td) {
-        if (Td - i >= 32) {
-            pattn__i16 a, b;
-            pattn__f16 c, sn;
-            pattn__rng8_four_512(s, &a, &b);
-            pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
-            v[0] = _mm512_shuffle_f32x4(c, sn, 0x44); /* (c lo, s lo): normals i .. i+15 */
-            v[1] = _mm512_shuffle_f32x4(c, sn, 0xEE); /* (c hi, s hi): i+16 .. i+31 */
-            nh = 2;
-        } else { /* 16 left: two 8-lane steps, as in pattn__rng8_normal16 */
-            pattn__i8 a = pattn__v8_rng8_next(s), b = pattn__v8_rng8_next(s);
-            pattn__f8 c, sn;
-            pattn__f8_boxmuller(PATTN__RNG8_U1(pattn__f8, pattn__i8, a), PATTN__RNG8_U2(pattn__f8, pattn__i8, b), &c, &sn);
-            v[0] = pattn__f16_join(c, sn);
-            nh = 1;
-        }
-        for (h = 0; h < nh; ++h, i += 16) {
-            z = drop0 && col == 0 ? _mm512_maskz_mov_ps((__mmask16)0xfffe, v[h]) : v[h];
-            z = pattn__f16_fma(vs, z, pattn__f16_load(sgn + col));
-            if (stream) _mm512_stream_ps(X + i, z);
-            else pattn__f16_store(X + i, z);
-            col += 16;
-            if (col == d && ++row < T) {
-                col = 0;
-                sgn = adds[row];
-            }
-        }
-    }
-    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
-}
-#endif
-
-/* What every sample of one pattn_cmm_sample call shares. */
-typedef struct pattn__p1_gen {
-    pattn__p1_draws D0;   /* the draw state before a sample's first draw */
-    const float *qh;      /* q/|q| */
-    float sig;            /* sigma */
-    int d, ortho, userq;  /* ORTHO noise; a user q (else q is along e1) */
-    int fused, nt;        /* AVX-512 fused noise rows; streaming stores */
-} pattn__p1_gen;
-
-/* One sample: its discrete draws from stream `index` of `seed`, then its T*d noise normals,
-   projected off q for ORTHO noise, and x = sigma z + signal written row by row. Z is the
-   thread's noise buffer (NULL: noise is drawn into Xi itself), adds its row-signal table. */
-static void pattn__p1_cmm_one(const pattn__p1_gen *G, uint64_t seed, uint64_t index, float *Xi, float *yi,
-                              uint8_t *mask, float *Z, const float **adds)
-{
-    pattn_rng8 r8;
-    pattn__p1_draws D = G->D0;
-    int t, d = G->d, T = G->D0.T, Td = T * d;
-    pattn__p1_draws_begin(&D, seed, index, yi, mask, adds);
-    while (D.t < T) pattn__p1_draws_row(&D);
-    if (G->sig <= 0.0f) {
-        for (t = 0; t < T; ++t) {
-            float *row = Xi + (size_t)t * (size_t)d;
-            if (D.adds[t]) memcpy(row, D.adds[t], (size_t)d * sizeof(float));
-            else memset(row, 0, (size_t)d * sizeof(float));
-        }
-        return;
-    }
-    pattn_rng8_seed(&r8, D.noise_seed, 0);
-#if PATTN__AVX512
-    if (G->fused) {
-        pattn__p1_noise_rows_512(&r8, Xi, D.adds, Td, d, G->sig, G->ortho, G->nt);
-        return;
-    }
-#endif
-    if (!Z) Z = Xi;
-    pattn_rng8_normal_f32(&r8, Z, Td);
-    for (t = 0; t < T; ++t) {
-        float *row = Z + (size_t)t * (size_t)d;
-        /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
-        if (G->ortho) {
-            if (G->userq) pattn__axpy(d, -pattn__dot(row, G->qh, d), G->qh, row);
-            else row[0] = 0.0f;
-        }
-        pattn__p1_scale_add(d, G->sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, G->nt); /* x = sigma z + signal */
-    }
-}
-
-PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_ext *ext,
-                                        uint64_t seed, uint64_t first, int n, float *X,
-                                        float *y, uint8_t *mask)
-{
-    pattn_cmm mc;
-    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
-    float *buf, *rel[2], *dis[2], *qh, *qf, *vf, *nz, *zbuf, sig;
-    const float **adds;
-    pattn__p1_gen G;
-    int d, T, k, ortho, userq, leading, j, nth, nt, fused;
-    size_t Td, astride;
-    long i;
-    double qn = 0.0;
-    PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
-    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
-    if (!pattn__p1_cmm_ok(__func__, m, ext)) return PATTN_EINVAL;
-    d = m->d;
-    T = m->T;
-    Td = (size_t)T * (size_t)d;
-    k = (int)lround(m->zeta * T);
-    buf = (float *)PATTN_MALLOC(8 * (size_t)d * sizeof(float));
-    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    qf = buf; vf = qf + d; qh = vf + d;
-    rel[0] = qh + d; rel[1] = rel[0] + d; dis[0] = rel[1] + d; dis[1] = dis[0] + d; nz = dis[1] + d;
-    for (j = 0; j < d; ++j) nz[j] = -0.0f;
-    pattn__p1_cmm_qv(m, ext, qf, vf);
-    for (j = 0; j < d; ++j) qn += (double)qf[j] * (double)qf[j];
-    qn = sqrt(qn);
-    /* index 0: y = -1, index 1: y = +1; signal rows formed in double, rounded once */
-    for (j = 0; j < d; ++j) {
-        double qj = (double)qf[j], vj = (double)vf[j];
-        qh[j] = (float)(qj / qn);
-        rel[1][j] = (float)(qj + vj);
-        rel[0][j] = (float)(qj - vj);
-        dis[1][j] = (float)(m->dist_q * qj - m->rho * vj);
-        dis[0][j] = (float)(m->dist_q * qj + m->rho * vj);
-    }
-    ortho = m->noise == PATTN_NOISE_ORTHO;
-    userq = ext && ext->q;
-    leading = ext && ext->leading;
-    sig = (float)m->sigma;
-    nth = pattn__p1_threads(pattn__max_threads(), 8.0 * (double)n * (double)Td, n);
-    /* The noise of a sample is drawn into a per-thread buffer that stays in L1 and written
-       to X once, finished (sigma z + signal); an output far larger than the caches is
-       written around them, when every row stays aligned. */
-    fused = sig > 0.0f && d % 16 == 0 && !(ortho && userq) && pattn__has_avx512();
-    zbuf = sig > 0.0f && !fused && Td <= 16384 ? (float *)PATTN_MALLOC((size_t)nth * Td * sizeof(float)) : NULL;
-    nt = (fused || zbuf) && (double)n * (double)Td * sizeof(float) > 16e6 && d % 8 == 0 &&
-         ((uintptr_t)X & (fused ? 63 : 31)) == 0;
-    /* per-thread row-signal tables, a cache line apart so the threads never share one */
-    astride = (((size_t)T + 7) & ~(size_t)7) + 8;
-    adds = (const float **)PATTN_MALLOC((size_t)nth * astride * sizeof(*adds));
-    if (!adds) {
-        PATTN_FREE(zbuf);
-        PATTN_FREE(buf);
-        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    }
-    memset(&G, 0, sizeof G);
-    G.D0.rel[0] = rel[0]; G.D0.rel[1] = rel[1]; G.D0.dis[0] = dis[0]; G.D0.dis[1] = dis[1];
-    G.D0.none = fused ? nz : NULL;
-    G.D0.eps = m->eps;
-    G.D0.T = T; G.D0.k = k; G.D0.leading = leading;
-    G.qh = qh;
-    G.sig = sig;
-    G.d = d;
-    G.ortho = ortho;
-    G.userq = userq;
-    G.fused = fused;
-    G.nt = nt;
-
-    { /* PATTN__OMP_PAR_NT is a statement of its own without OpenMP: keep the braces */
-        PATTN__OMP_PAR_NT(nth)
-        {
-            PATTN__OMP_FOR_NOWAIT
-            for (i = 0; i < (long)n; ++i) {
-                int tid = pattn__tid();
-                pattn__p1_cmm_one(&G, seed, first + (uint64_t)i, X + (size_t)i * Td, y + i,
-                                  mask ? mask + (size_t)i * (size_t)T : NULL,
-                                  zbuf ? zbuf + (size_t)tid * Td : NULL, adds + (size_t)tid * astride);
-            }
-            if (nt) pattn__stream_fence(); /* this thread's streaming stores */
-        }
-    }
-    if (nt) pattn__stream_fence();
-    PATTN_FREE(adds);
-    PATTN_FREE(zbuf);
-    PATTN_FREE(buf);
-    return PATTN_OK;
-}
-
-/* ==== paper 1: training, ridge head, initial trajectory ========================== */
-
-PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, const float *p,
-                                         const float *W, float *H)
-{
-    float *buf, *pe, *sc;
-    int nth = pattn__max_threads();
-    size_t slot = pattn__p1_round16(2 * (size_t)T);
-    long i;
-    PATTN__REQ(X && p && H, "%s is NULL", !X ? "X" : !p ? "p" : "H");
-    PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
-    PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
-    if (W)
-        for (i = 0; i < d; ++i)
-            PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %ld holds a NaN or infinite value", i);
-    buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float));
-    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    pe = buf;
-    sc = buf + pattn__p1_round16((size_t)d);
-    pattn__p1_matvec(W, d, p, 0, pe);
-    nth = pattn__p1_threads(nth, (double)n * T * d, n);
-    PATTN__OMP_FOR_NT(nth)
-    for (i = 0; i < (long)n; ++i)
-        (void)pattn__p1_pa_one(X + (size_t)i * (size_t)T * (size_t)d, T, d, pe, NULL,
-                               sc + (size_t)pattn__tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL, NULL);
-    PATTN_FREE(buf);
-    return PATTN_OK;
-}
-
-PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mask, int n, int T,
-                                              int d, const float *p, const float *W,
-                                              double *mass)
-{
-    float *buf, *pe, *sc;
-    double *per, total = 0.0;
-    int nth = pattn__max_threads();
-    size_t slot = pattn__p1_round16((size_t)T);
-    long i;
-    PATTN__REQ(X && mask && p && mass, "%s is NULL", !X ? "X" : !mask ? "mask" : !p ? "p" : "mass");
-    PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
-    PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
-    if (W)
-        for (i = 0; i < d; ++i)
-            PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %d holds a NaN or infinite value", (int)i);
-    buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float) + (size_t)n * sizeof(double));
-    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    pe = buf;
-    sc = buf + pattn__p1_round16((size_t)d);
-    per = (double *)(void *)(sc + (size_t)nth * slot);
-    pattn__p1_matvec(W, d, p, 0, pe);
-    nth = pattn__p1_threads(nth, (double)n * T * d, n);
-    PATTN__OMP_FOR_NT(nth)
-    for (i = 0; i < (long)n; ++i) {
-        const float *Xi = X + (size_t)i * (size_t)T * (size_t)d;
-        float *s = sc + (size_t)pattn__tid() * slot;
-        double mr = 0.0;
-        int t;
-        for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
-        pattn__p1_softmax(s, T);
-        for (t = 0; t < T; ++t)
-            if (mask[(size_t)i * (size_t)T + t] == 1) mr += (double)s[t];
-        per[i] = mr;
-    }
-    for (i = 0; i < (long)n; ++i) total += per[i];
-    *mass = total / n;
-    PATTN_FREE(buf);
-    return PATTN_OK;
-}
-
-/* x . y in double with four partial sums (fixed order) */
-static double pattn__p1_ddot(const double *x, const double *y, int n)
-{
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += x[i] * y[i];
-        s1 += x[i + 1] * y[i + 1];
-        s2 += x[i + 2] * y[i + 2];
-        s3 += x[i + 3] * y[i + 3];
-    }
-    for (; i < n; ++i) s0 += x[i] * y[i];
-    return (s0 + s2) + (s1 + s3);
-}
-
-/* x = A^+ b for symmetric PSD A (m x m) through its eigen-decomposition; eigenvalues below
-   m * eps * max are treated as zero (the minimum-norm solution) */
-static pattn_status pattn__p1_pinv_solve(const double *A, int m, const double *b, double *x)
-{
-    double *ev = (double *)PATTN_MALLOC(((size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
-    double *V, *c, top = 0.0, tol;
-    pattn_status st;
-    int i, j;
-    if (!ev) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    V = ev + m;
-    c = V + (size_t)m * (size_t)m;
-    st = pattn_sym_eig(A, m, ev, V);
-    if (st != PATTN_OK) {
-        PATTN_FREE(ev);
-        return st;
-    }
-    for (i = 0; i < m; ++i) top = fabs(ev[i]) > top ? fabs(ev[i]) : top;
-    tol = (double)m * DBL_EPSILON * top;
-    for (j = 0; j < m; ++j) {
-        double s = 0.0;
-        for (i = 0; i < m; ++i) s += V[(size_t)i * (size_t)m + j] * b[i];
-        c[j] = ev[j] > tol ? s / ev[j] : 0.0;
-    }
-    for (i = 0; i < m; ++i) {
-        double s = 0.0;
-        for (j = 0; j < m; ++j) s += V[(size_t)i * (size_t)m + j] * c[j];
-        x[i] = s;
-    }
-    PATTN_FREE(ev);
-    return PATTN_OK;
-}
-
-/* Solve A x = b for SPD-or-singular PSD A: Cholesky, else the pseudo-inverse. A is kept. */
-static pattn_status pattn__p1_psd_solve(const double *A, int m, const double *b, double *x)
-{
-    double *L = (double *)PATTN_MALLOC((size_t)m * (size_t)m * sizeof(double));
-    pattn_status st;
-    if (!L) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    memcpy(L, A, (size_t)m * (size_t)m * sizeof(double));
-    st = pattn_chol(L, m);
-    if (st == PATTN_OK) {
-        memcpy(x, b, (size_t)m * sizeof(double));
-        st = pattn_chol_solve(L, m, x, 1);
-    } else if (st == PATTN_ENUM) {
-        st = pattn__p1_pinv_solve(A, m, b, x);
-    }
-    PATTN_FREE(L);
-    return st;
-}
-
-PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, int d,
-                                       double lambda, double *w)
-{
-    double *Hd, *A, *b, *x;
-    pattn_status st;
-    int m, nth;
-    long i;
-    PATTN__REQ(H && y && w, "%s is NULL", !H ? "H" : !y ? "y" : "w");
-    PATTN__REQ(n >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "d", n < 1 ? n : d);
-    PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
-    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
-    for (i = 0; i < n; ++i)
-        PATTN__REQ(pattn__all_finite_f32(H + (size_t)i * (size_t)d, d), "H row %d holds a NaN or infinite value", (int)i);
-    m = n >= d ? d : n;
-    Hd = (double *)PATTN_MALLOC(((size_t)n * (size_t)d + (size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
-    if (!Hd) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    A = Hd + (size_t)n * (size_t)d;
-    b = A + (size_t)m * (size_t)m;
-    x = b + m;
-    if (n >= d) {
-        /* primal: (H'H/n + lambda I) w = H'y/n, from the transposed features so that every
-           entry is one contiguous dot product */
-        for (i = 0; i < n; ++i) {
-            int j;
-            for (j = 0; j < d; ++j) Hd[(size_t)j * (size_t)n + i] = (double)H[(size_t)i * (size_t)d + j];
-        }
-        nth = pattn__p1_threads(pattn__max_threads(), 0.5 * (double)n * d * d, d);
-        PATTN__OMP_FOR_NT(nth)
-        for (i = 0; i < (long)d; ++i) {
-            const double *hi = Hd + (size_t)i * (size_t)n;
-            double s = 0.0;
-            int j, t;
-            for (j = 0; j <= (int)i; ++j) {
-                double a = pattn__p1_ddot(hi, Hd + (size_t)j * (size_t)n, n) / n;
-                A[(size_t)i * (size_t)d + j] = A[(size_t)j * (size_t)d + i] = a;
-            }
-            A[(size_t)i * (size_t)d + i] += lambda;
-            for (t = 0; t < n; ++t) s += hi[t] * (double)y[t];
-            b[i] = s / n;
-        }
-        st = pattn__p1_psd_solve(A, d, b, x);
-        if (st == PATTN_OK) memcpy(w, x, (size_t)d * sizeof(double));
-    } else {
-        /* dual: w = H'a with (HH'/n + lambda I) a = y/n */
-        for (i = 0; i < (long)n * d; ++i) Hd[i] = (double)H[i];
-        nth = pattn__p1_threads(pattn__max_threads(), 0.5 * (double)n * n * d, n);
-        PATTN__OMP_FOR_NT(nth)
-        for (i = 0; i < (long)n; ++i) {
-            int j;
-            for (j = 0; j <= (int)i; ++j) {
-                double a = pattn__p1_ddot(Hd + (size_t)i * (size_t)d, Hd + (size_t)j * (size_t)d, d) / n;
-                A[(size_t)i * (size_t)n + j] = A[(size_t)j * (size_t)n + i] = a;
-            }
-            A[(size_t)i * (size_t)n + i] += lambda;
-            b[i] = (double)y[i] / n;
-        }
-        st = pattn__p1_psd_solve(A, n, b, x);
-        if (st == PATTN_OK) {
-            int j;
-            for (j = 0; j < d; ++j) {
-                double s = 0.0;
-                for (i = 0; i < n; ++i) s += Hd[(size_t)i * (size_t)d + j] * x[i];
-                w[j] = s;
-            }
-        }
-    }
-    PATTN_FREE(Hd);
-    return st;
-}
-
-/* ---- training: the optimiser both papers share ----------------------------------------- */
-
-PATTN_DEF void pattn_history_free(pattn_history *h)
-{
-    if (!h) return;
-    stbds_arrfree(h->rec);
-    h->rec = NULL;
-    h->len = 0;
-}
-
-static void pattn__hist_push(pattn_history *h, long step, double loss, double acc, double lr)
-{
-    pattn_train_rec r;
-    memset(&r, 0, sizeof r); /* padding too: histories can be compared bytewise */
-    r.step = step;
-    r.loss = loss;
-    r.acc = acc;
-    r.lr = lr;
-    stbds_arrput(h->rec, r);
-    h->len = (long)stbds_arrlen(h->rec);
-}
-
-static int pattn__optim_ok(const char *fn, const pattn_optim *o)
-{
-    PATTN__OK(o->steps >= 0, "opt.steps is %ld; it must be >= 0 (0 = default)", o->steps);
-    PATTN__OK(pattn__finite(o->lr) && o->lr >= 0.0, "opt.lr is %g; it must be finite and >= 0 (0 = default)", o->lr);
-    PATTN__OK(pattn__finite(o->lr_final) && o->lr_final >= 0.0, "opt.lr_final is %g; it must be finite and >= 0", o->lr_final);
-    PATTN__OK(o->optimizer >= PATTN_OPT_DEFAULT && o->optimizer <= PATTN_OPT_GD, "opt.optimizer is %d; it must be a pattn_optimizer value", (int)o->optimizer);
-    PATTN__OK(o->schedule >= PATTN_SCHED_DEFAULT && o->schedule <= PATTN_SCHED_COSINE, "opt.schedule is %d; it must be a pattn_schedule value", (int)o->schedule);
-    PATTN__OK(pattn__finite(o->beta1) && o->beta1 >= 0.0 && o->beta1 < 1.0, "opt.beta1 is %g; it must lie in [0, 1)", o->beta1);
-    PATTN__OK(pattn__finite(o->beta2) && o->beta2 >= 0.0 && o->beta2 < 1.0, "opt.beta2 is %g; it must lie in [0, 1)", o->beta2);
-    PATTN__OK(pattn__finite(o->eps) && o->eps >= 0.0, "opt.eps is %g; it must be finite and >= 0", o->eps);
-    PATTN__OK(pattn__finite(o->weight_decay) && o->weight_decay >= 0.0, "opt.weight_decay is %g; it must be finite and >= 0", o->weight_decay);
-    PATTN__OK(o->progress_every >= 0, "opt.progress_every is %ld; it must be >= 0", o->progress_every);
-    return 1;
-}
-
-/* zero fields take the defaults; the trainer supplies its own steps, lr and schedule */
-static void pattn__optim_resolve(pattn_optim *o, long steps, double lr, pattn_schedule sched)
-{
-    if (o->steps == 0) o->steps = steps;
-    if (o->lr == 0.0) o->lr = lr;
-    if (o->optimizer == PATTN_OPT_DEFAULT) o->optimizer = PATTN_OPT_ADAM;
-    if (o->schedule == PATTN_SCHED_DEFAULT) o->schedule = sched;
-    if (o->lr_final == 0.0) o->lr_final = o->lr / 1000.0;
-    if (o->beta1 == 0.0) o->beta1 = 0.9;
-    if (o->beta2 == 0.0) o->beta2 = 0.999;
-    if (o->eps == 0.0) o->eps = 1e-8;
-    if (o->progress_every == 0) o->progress_every = o->steps / 100 > 0 ? o->steps / 100 : 1;
-}
-
-/* the learning rate of step `step` (0-based) */
-static double pattn__optim_lr(const pattn_optim *o, long step)
-{
-    double f;
-    if (o->schedule != PATTN_SCHED_COSINE || o->steps < 2) return o->lr;
-    f = step >= o->steps - 1 ? 1.0 : (double)step / (double)(o->steps - 1);
-    return o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
-}
-
-/* Bias corrections of Adam at step `step`: c1 = 1 - beta1^(step+1), c2 likewise. */
-static void pattn__optim_bias(const pattn_optim *o, long step, double *c1, double *c2)
-{
-    *c1 = 1.0 - pow(o->beta1, (double)(step + 1));
-    *c2 = 1.0 - pow(o->beta2, (double)(step + 1));
-}
-
-/* The one update rule: the new value of a parameter th with gradient g, learning rate lr and
-   Adam moments m1, m2 (untouched by GD). */
-PATTN__INLINE double pattn__optim_apply(const pattn_optim *o, double lr, double th, double g,
-                                        double *m1, double *m2, double c1, double c2)
-{
-    if (o->optimizer == PATTN_OPT_GD) return th - lr * (g + o->weight_decay * th);
-    if (o->decoupled) th -= lr * o->weight_decay * th;
-    else g += o->weight_decay * th;
-    *m1 = o->beta1 * *m1 + (1.0 - o->beta1) * g;
-    *m2 = o->beta2 * *m2 + (1.0 - o->beta2) * g * g;
-    return th - lr * (*m1 / c1) / (sqrt(*m2 / c2) + o->eps);
-}
-
-/* ---- paper 1: the trainer ------------------------------------------------------------- */
-
-/* the model's own trained set */
-static int pattn__p1_default_train(pattn_model m, const pattn_params *P)
-{
-    switch (m) {
-    case PATTN_PA:
-    case PATTN_LPA: return PATTN_TRAIN_P | PATTN_TRAIN_V;
-    case PATTN_SA: return P->W ? (PATTN_TRAIN_W | PATTN_TRAIN_V) : PATTN_TRAIN_V;
-    default: return PATTN_TRAIN_V;
-    }
-}
-
-/* theta (float) updated in place with gradient g; m1, m2 its Adam moments */
-static void pattn__p1_update(const pattn_optim *o, double lr, float *theta, const float *g,
-                             size_t len, double *m1, double *m2, double c1, double c2)
-{
-    size_t i;
-    for (i = 0; i < len; ++i)
-        theta[i] = (float)pattn__optim_apply(o, lr, (double)theta[i], (double)g[i], m1 + i, m2 + i, c1, c2);
-}
-
-static int pattn__p1_train_opts_ok(const char *fn, const pattn_train_opts *o, const pattn_params *P, int *flags)
-{
-    if (!pattn__optim_ok(fn, &o->opt)) return 0;
-    PATTN__OK(o->loss == PATTN_LOSS_SQUARED || o->loss == PATTN_LOSS_LOGISTIC, "o->loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)o->loss);
-    PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = full batch)", o->batch);
-    *flags = o->train ? o->train : pattn__p1_default_train(o->model, P);
-    PATTN__OK(!(*flags & ~(PATTN_TRAIN_P | PATTN_TRAIN_V | PATTN_TRAIN_W)), "o->train is %d; it must combine PATTN_TRAIN_P, _V and _W", o->train);
-    PATTN__OK(!((*flags & PATTN_TRAIN_P) && (o->model == PATTN_SA || o->model == PATTN_LIN)), "o->train asks for p; model %s has no prompt", pattn_model_name(o->model));
-    PATTN__OK(!((*flags & PATTN_TRAIN_W) && o->model == PATTN_LIN), "o->train asks for W; model LIN has none");
-    PATTN__OK(!((*flags & PATTN_TRAIN_W) && !P->W), "o->train asks for W but P->W is NULL; give a d*d matrix to train");
-    return 1;
-}
-
-/* Fisher-Yates over perm when the next mini-batch would run past the epoch's end */
-static void pattn__p1_next_batch(pattn_rng *rng, int *perm, int n, int bs, int *pos)
-{
-    int i;
-    if (*pos + bs <= n) return;
-    for (i = n - 1; i > 0; --i) {
-        int j = (int)pattn__p1_below32(rng, (uint32_t)(i + 1)), tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
-    }
-    *pos = 0;
-}
-
-PATTN_DEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params *P, const float *X,
-                                   const float *y, int n, int T, pattn_history *hist)
-{
-    pattn_train_opts o;
-    pattn_optim *op = &o.opt;
-    pattn_batch_out bo;
-    pattn_status st = PATTN_OK;
-    pattn_rng rng;
-    size_t wbytes, dd, Td, np;
-    void *work = NULL;
-    float *gbuf = NULL, *back = NULL, *Xb = NULL, *yb = NULL;
-    double *m1 = NULL, *m2;
-    int *perm = NULL, flags = 0, bs, pos, d, i;
-    long it;
-    if (opts) o = *opts;
-    else memset(&o, 0, sizeof o);
-    PATTN__REQ(P, "P is NULL");
-    PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
-    PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
-    if (!pattn__p1_params_ok(__func__, o.model, P)) return PATTN_EINVAL;
-    if (!pattn__p1_train_opts_ok(__func__, &o, P, &flags)) return PATTN_EINVAL;
-    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
-    d = P->d;
-    dd = (size_t)d * (size_t)d;
-    Td = (size_t)T * (size_t)d;
-    PATTN__REQ(pattn_model_work_size(o.model, T, d) > 0, "T*d = %d*%d is too large", T, d);
-    pattn__optim_resolve(op, 300, 0.05, PATTN_SCHED_COSINE);
-    bs = (o.batch == 0 || o.batch >= n) ? n : o.batch;
-
-    np = 2 * (size_t)d + dd;
-    wbytes = pattn_model_work_size(o.model, T, d);
-    work = PATTN_MALLOC(wbytes);
-    gbuf = (float *)PATTN_MALLOC(2 * np * sizeof(float));
-    m1 = (double *)PATTN_MALLOC(2 * np * sizeof(double));
-    if (bs < n) {
-        Xb = (float *)PATTN_MALLOC((size_t)bs * Td * sizeof(float));
-        yb = (float *)PATTN_MALLOC((size_t)bs * sizeof(float));
-        perm = (int *)PATTN_MALLOC((size_t)n * sizeof(int));
-    }
-    if (!work || !gbuf || !m1 || (bs < n && (!Xb || !yb || !perm))) {
-        st = PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the training workspace");
-        goto done;
-    }
-    back = gbuf + np; /* the parameters before the step, restored if it diverges */
-    m2 = m1 + np;
-    memset(m1, 0, 2 * np * sizeof(double));
-    memset(&bo, 0, sizeof bo);
-    bo.gp = (flags & PATTN_TRAIN_P) ? gbuf : NULL;
-    bo.gv = (flags & PATTN_TRAIN_V) ? gbuf + d : NULL;
-    bo.gW = (flags & PATTN_TRAIN_W) ? gbuf + 2 * (size_t)d : NULL;
-    pattn_rng_seed(&rng, op->seed);
-    pos = n; /* forces a shuffle before the first mini-batch */
-    if (perm)
-        for (i = 0; i < n; ++i) perm[i] = i;
-    if (hist) hist->diverged_at = -1;
-
-    for (it = 0; it < op->steps; ++it) {
-        const float *Xu = X, *yu = y;
-        double lr = pattn__optim_lr(op, it), c1, c2;
-        int bad;
-        if (bs < n) {
-            pattn__p1_next_batch(&rng, perm, n, bs, &pos);
-            for (i = 0; i < bs; ++i) {
-                memcpy(Xb + (size_t)i * Td, X + (size_t)perm[pos + i] * Td, Td * sizeof(float));
-                yb[i] = y[perm[pos + i]];
-            }
-            pos += bs;
-            Xu = Xb;
-            yu = yb;
-        }
-        st = pattn_model_batch(o.model, P, o.loss, Xu, yu, bs, T, &bo, work, wbytes);
-        if (st != PATTN_OK) goto done;
-        if (hist) pattn__hist_push(hist, it, bo.loss, bo.acc, lr);
-        if (flags & PATTN_TRAIN_P) memcpy(back, P->p, (size_t)d * sizeof(float));
-        memcpy(back + d, P->v, (size_t)d * sizeof(float));
-        if (flags & PATTN_TRAIN_W) memcpy(back + 2 * (size_t)d, P->W, dd * sizeof(float));
-        bad = !pattn__finite(bo.loss) || ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(gbuf, d)) ||
-              ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(gbuf + d, d)) ||
-              ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(gbuf + 2 * (size_t)d, (int)dd));
-        if (!bad) {
-            pattn__optim_bias(op, it, &c1, &c2);
-            if (flags & PATTN_TRAIN_P) pattn__p1_update(op, lr, P->p, gbuf, (size_t)d, m1, m2, c1, c2);
-            if (flags & PATTN_TRAIN_V) pattn__p1_update(op, lr, P->v, gbuf + d, (size_t)d, m1 + d, m2 + d, c1, c2);
-            if (flags & PATTN_TRAIN_W) pattn__p1_update(op, lr, P->W, gbuf + 2 * (size_t)d, dd, m1 + 2 * d, m2 + 2 * d, c1, c2);
-            bad = ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(P->p, d)) ||
-                  ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(P->v, d)) ||
-                  ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(P->W, (int)dd));
-            if (bad) { /* the step overflowed float: give back the last finite iterate */
-                if (flags & PATTN_TRAIN_P) memcpy(P->p, back, (size_t)d * sizeof(float));
-                memcpy(P->v, back + d, (size_t)d * sizeof(float));
-                if (flags & PATTN_TRAIN_W) memcpy(P->W, back + 2 * (size_t)d, dd * sizeof(float));
-            }
-        }
-        if (bad) {
-            if (hist) hist->diverged_at = it;
-            st = PATTN__FAIL(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (loss %g, lr %g): lower opt.lr; P holds the last finite iterate", it, op->steps, bo.loss, lr);
-            goto done;
-        }
-        if (op->progress && (((it + 1) % op->progress_every) == 0 || it + 1 == op->steps)) {
-            pattn_train_rec rec;
-            memset(&rec, 0, sizeof rec);
-            rec.step = it;
-            rec.loss = bo.loss;
-            rec.acc = bo.acc;
-            rec.lr = lr;
-            if (op->progress(op->user, &rec, op->steps)) break;
-        }
-    }
-done:
-    PATTN_FREE(work);
-    PATTN_FREE(gbuf);
-    PATTN_FREE(m1);
-    PATTN_FREE(Xb);
-    PATTN_FREE(yb);
-    PATTN_FREE(perm);
-    return st;
-}
-
-PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y,
-                                   int n, int T, int d, const float *q, const float *Xte,
-                                   const float *yte, const uint8_t *mask_te, int nte,
-                                   float *v1, float *p2, float *v3, pattn_traj_result *res)
-{
-    pattn_params P;
-    pattn_batch_out bo;
-    pattn_traj_result R;
-    pattn_status st;
-    float *buf, *zero, *pv1, *pp2, *pv3, *g, *Hf = NULL;
-    double *w = NULL, pq = 0.0, pp = 0.0, qq = 0.0;
-    size_t Td = (size_t)T * (size_t)d;
-    int n1, n2, j, i0[3], ni[3];
-    pattn_traj_opts oz;
-    if (!o) {
-        memset(&oz, 0, sizeof oz);
-        o = &oz;
-    }
-    PATTN__REQ(X && y && Xte && yte && res, "%s is NULL", !X ? "X" : !y ? "y" : !Xte ? "Xte" : !yte ? "yte" : "res");
-    PATTN__REQ(T >= 1 && d >= 1 && nte >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : d < 1 ? "d" : "nte", T < 1 ? T : d < 1 ? d : nte);
-    PATTN__REQ(n >= (o->split ? 3 : 1), "n is %d; it must be >= %d", n, o->split ? 3 : 1);
-    PATTN__REQ(pattn__finite(o->eta_v) && o->eta_v >= 0.0, "o->eta_v is %g; it must be finite and > 0 (0 = default 1)", o->eta_v);
-    PATTN__REQ(pattn__finite(o->eta_p) && o->eta_p >= 0.0, "o->eta_p is %g; it must be finite and > 0 (0 = default 1)", o->eta_p);
-    PATTN__REQ(pattn__finite(o->lambda) && o->lambda >= 0.0, "o->lambda is %g; it must be finite and >= 0", o->lambda);
-    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
-    PATTN__REQ(pattn__all_finite_f32(yte, nte), "yte holds a NaN or infinite value");
-    PATTN__REQ(!q || pattn__all_finite_f32(q, d), "q holds a NaN or infinite value");
-    if (o->eta_v == 0.0 || o->eta_p == 0.0) {
-        oz = *o;
-        if (oz.eta_v == 0.0) oz.eta_v = 1.0;
-        if (oz.eta_p == 0.0) oz.eta_p = 1.0;
-        o = &oz;
-    }
-
-    if (o->split) {
-        n1 = n / 3;
-        n2 = 2 * n / 3;
-        i0[0] = 0; ni[0] = n1;
-        i0[1] = n1; ni[1] = n2 - n1;
-        i0[2] = n2; ni[2] = n - n2;
-    } else {
-        i0[0] = i0[1] = i0[2] = 0;
-        ni[0] = ni[1] = ni[2] = n;
-    }
-    buf = (float *)PATTN_MALLOC(5 * (size_t)d * sizeof(float));
-    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    zero = buf; pv1 = zero + d; pp2 = pv1 + d; pv3 = pp2 + d; g = pv3 + d;
-    memset(zero, 0, (size_t)d * sizeof(float));
-    P.d = d;
-    P.W = NULL;
-    memset(&bo, 0, sizeof bo);
-
-    /* step 1: at v = 0, p = 0 only the head moves */
-    P.p = zero; P.v = zero; bo.gv = g;
-    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[0] * Td, y + i0[0], ni[0], T, &bo, NULL, 0);
-    if (st != PATTN_OK) goto done;
-    for (j = 0; j < d; ++j) pv1[j] = (float)(-o->eta_v * (double)g[j]);
-    /* step 2: the prompt, from the gradient at (v1, 0) */
-    P.v = pv1; bo.gv = NULL; bo.gp = g;
-    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[1] * Td, y + i0[1], ni[1], T, &bo, NULL, 0);
-    if (st != PATTN_OK) goto done;
-    for (j = 0; j < d; ++j) pp2[j] = (float)(-o->eta_p * (double)g[j]);
-    /* step 3: the head under p2 */
-    if (o->refit) {
-        Hf = (float *)PATTN_MALLOC((size_t)ni[2] * (size_t)d * sizeof(float));
-        w = (double *)PATTN_MALLOC((size_t)d * sizeof(double));
-        if (!Hf || !w) { st = PATTN_ENOMEM; goto done; }
-        st = pattn_pa_features(X + (size_t)i0[2] * Td, ni[2], T, d, pp2, NULL, Hf);
-        if (st == PATTN_OK) st = pattn_ridge_fit(Hf, y + i0[2], ni[2], d, o->lambda, w);
-        if (st != PATTN_OK) goto done;
-        for (j = 0; j < d; ++j) pv3[j] = (float)w[j];
-    } else {
-        P.p = pp2; bo.gp = NULL; bo.gv = g;
-        st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[2] * Td, y + i0[2], ni[2], T, &bo, NULL, 0);
-        if (st != PATTN_OK) goto done;
-        for (j = 0; j < d; ++j) pv3[j] = (float)((double)pv1[j] - o->eta_v * (double)g[j]);
-    }
-    /* evaluation on the test set */
-    P.p = pp2; P.v = pv3; bo.gp = bo.gv = NULL;
-    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, Xte, yte, nte, T, &bo, NULL, 0);
-    if (st != PATTN_OK) goto done;
-    R.acc = bo.acc;
-    R.loss = bo.loss;
-    R.mass_r = NAN;
-    if (mask_te) {
-        st = pattn_pa_relevant_mass(Xte, mask_te, nte, T, d, pp2, NULL, &R.mass_r);
-        if (st != PATTN_OK) goto done;
-    }
-    for (j = 0; j < d; ++j) {
-        double qj = q ? (double)q[j] : (j == 0 ? 1.0 : 0.0);
-        pq += (double)pp2[j] * qj;
-        pp += (double)pp2[j] * (double)pp2[j];
-        qq += qj * qj;
-    }
-    R.gamma = pq;
-    R.cos_pq = pp > 0.0 && qq > 0.0 ? pq / sqrt(pp * qq) : 0.0;
-    *res = R;
-    if (v1) memcpy(v1, pv1, (size_t)d * sizeof(float));
-    if (p2) memcpy(p2, pp2, (size_t)d * sizeof(float));
-    if (v3) memcpy(v3, pv3, (size_t)d * sizeof(float));
-done:
-    PATTN_FREE(buf);
-    PATTN_FREE(Hf);
-    PATTN_FREE(w);
-    return st;
-}
-
-/* ==== paper 2 models: reduced, known-mean PGD, LinearAttn ================================== */
-
-/* regimes by number (the closed forms' PATTN_ICL_PT .. PATTN_ICL_LB) */
-
-/* sizes a model or a sample may have: every d*d*K and (n+2)*(d+1) product fits an int */
 /* the checks of pattn_icl_mix_check, reported as the public function fn */
 static pattn_status pattn__icl_mix_check(const char *fn, const pattn_icl_mix *m)
 {
@@ -4241,1412 +1834,489 @@ static pattn_status pattn__icl_mix_check(const char *fn, const pattn_icl_mix *m)
 
 PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return pattn__icl_mix_check(__func__, m); }
 
-static int pattn__icl_size_ok(int d, int K, int n)
+
+/* ---- the SIMD part, compiled once per path ------------------------------------------
+   Everything that runs on the 8-lane abstraction sits at the end of this file, inside
+   #ifdef PATTN__SIMD_PASS, and is compiled here by including this header again. With
+   run-time dispatch (x86-64, gcc or clang, built without -mavx2) it is compiled twice: once
+   for AVX2+FMA under a target pragma, once scalar, each name given the path's suffix by the
+   list below; the public functions then pick a path per call from cpuid. Otherwise it is
+   compiled once, for the path the build's flags allow. */
+#ifndef PATTN_SELF_INCLUDE
+#define PATTN_SELF_INCLUDE "prompt_attn.h"
+#endif
+#if PATTN__DISPATCH
+#define PATTN__CAT_(a, b) a##b
+#define PATTN__CAT(a, b) PATTN__CAT_(a, b)
+#define PATTN__R(name) PATTN__CAT(name, PATTN__SUFFIX)
+#define pattn__has_avx512 PATTN__R(pattn__has_avx512)
+#define pattn__fmaf PATTN__R(pattn__fmaf)
+#define pattn__icl_iota PATTN__R(pattn__icl_iota)
+#define pattn__f8_exp_normal PATTN__R(pattn__f8_exp_normal)
+#define pattn__f8_log01 PATTN__R(pattn__f8_log01)
+#define pattn__f8_sincos2pi PATTN__R(pattn__f8_sincos2pi)
+#define pattn__f8_boxmuller PATTN__R(pattn__f8_boxmuller)
+#define pattn__i8_starstar PATTN__R(pattn__i8_starstar)
+#define pattn__i8_rng8_raw PATTN__R(pattn__i8_rng8_raw)
+#define pattn__i8_rng8_next PATTN__R(pattn__i8_rng8_next)
+#define pattn__f16_exp_normal PATTN__R(pattn__f16_exp_normal)
+#define pattn__f16_log01 PATTN__R(pattn__f16_log01)
+#define pattn__f16_sincos2pi PATTN__R(pattn__f16_sincos2pi)
+#define pattn__f16_boxmuller PATTN__R(pattn__f16_boxmuller)
+#define pattn__v8_starstar PATTN__R(pattn__v8_starstar)
+#define pattn__v8_rng8_raw PATTN__R(pattn__v8_rng8_raw)
+#define pattn__v8_rng8_next PATTN__R(pattn__v8_rng8_next)
+#define pattn__i16_starstar PATTN__R(pattn__i16_starstar)
+#define pattn_axpy_f32 PATTN__R(pattn_axpy_f32)
+#define pattn_cmm_sample PATTN__R(pattn_cmm_sample)
+#define pattn_cmm_vectors PATTN__R(pattn_cmm_vectors)
+#define pattn_dot_f32 PATTN__R(pattn_dot_f32)
+#define pattn_exp_f32 PATTN__R(pattn_exp_f32)
+#define pattn_expf PATTN__R(pattn_expf)
+#define pattn_history_free PATTN__R(pattn_history_free)
+#define pattn_icl_full_from_pgd PATTN__R(pattn_icl_full_from_pgd)
+#define pattn_icl_full_from_reduced PATTN__R(pattn_icl_full_from_reduced)
+#define pattn_icl_gen_create PATTN__R(pattn_icl_gen_create)
+#define pattn_icl_gen_free PATTN__R(pattn_icl_gen_free)
+#define pattn_icl_loss_grad PATTN__R(pattn_icl_loss_grad)
+#define pattn_icl_model_create PATTN__R(pattn_icl_model_create)
+#define pattn_icl_model_free PATTN__R(pattn_icl_model_free)
+#define pattn_icl_model_init PATTN__R(pattn_icl_model_init)
+#define pattn_icl_sample PATTN__R(pattn_icl_sample)
+#define pattn_icl_step_seed PATTN__R(pattn_icl_step_seed)
+#define pattn_icl_test_loss PATTN__R(pattn_icl_test_loss)
+#define pattn_icl_train PATTN__R(pattn_icl_train)
+#define pattn_icl_trainer_create PATTN__R(pattn_icl_trainer_create)
+#define pattn_icl_trainer_free PATTN__R(pattn_icl_trainer_free)
+#define pattn_icl_trainer_grad PATTN__R(pattn_icl_trainer_grad)
+#define pattn_icl_trainer_step PATTN__R(pattn_icl_trainer_step)
+#define pattn_loss_value PATTN__R(pattn_loss_value)
+#define pattn_matvec_f32 PATTN__R(pattn_matvec_f32)
+#define pattn_matvec_t_f32 PATTN__R(pattn_matvec_t_f32)
+#define pattn_model_batch PATTN__R(pattn_model_batch)
+#define pattn_model_eval PATTN__R(pattn_model_eval)
+#define pattn_model_name PATTN__R(pattn_model_name)
+#define pattn_model_work_size PATTN__R(pattn_model_work_size)
+#define pattn_pa_features PATTN__R(pattn_pa_features)
+#define pattn_pa_forward_backward_f32 PATTN__R(pattn_pa_forward_backward_f32)
+#define pattn_pa_relevant_mass PATTN__R(pattn_pa_relevant_mass)
+#define pattn_ridge_fit PATTN__R(pattn_ridge_fit)
+#define pattn_rng8_normal_f32 PATTN__R(pattn_rng8_normal_f32)
+#define pattn_rng8_seed PATTN__R(pattn_rng8_seed)
+#define pattn_rng8_uniform_f32 PATTN__R(pattn_rng8_uniform_f32)
+#define pattn_rng_normal_f32 PATTN__R(pattn_rng_normal_f32)
+#define pattn_scale_f32 PATTN__R(pattn_scale_f32)
+#define pattn_softmax_f32 PATTN__R(pattn_softmax_f32)
+#define pattn_softmax_rows_f32 PATTN__R(pattn_softmax_rows_f32)
+#define pattn_train PATTN__R(pattn_train)
+#define pattn_traj3 PATTN__R(pattn_traj3)
+#define pattn__acc2 PATTN__R(pattn__acc2)
+#define pattn__axpy PATTN__R(pattn__axpy)
+#define pattn__dot PATTN__R(pattn__dot)
+#define pattn__dot2 PATTN__R(pattn__dot2)
+#define pattn__f16 PATTN__R(pattn__f16)
+#define pattn__f8 PATTN__R(pattn__f8)
+#define pattn__f8_add PATTN__R(pattn__f8_add)
+#define pattn__f8_bits PATTN__R(pattn__f8_bits)
+#define pattn__f8_div PATTN__R(pattn__f8_div)
+#define pattn__f8_exp PATTN__R(pattn__f8_exp)
+#define pattn__f8_first PATTN__R(pattn__f8_first)
+#define pattn__f8_fma PATTN__R(pattn__f8_fma)
+#define pattn__f8_fnma PATTN__R(pattn__f8_fnma)
+#define pattn__f8_from_bits PATTN__R(pattn__f8_from_bits)
+#define pattn__f8_halves PATTN__R(pattn__f8_halves)
+#define pattn__f8_hmax PATTN__R(pattn__f8_hmax)
+#define pattn__f8_hmax1 PATTN__R(pattn__f8_hmax1)
+#define pattn__f8_hsum PATTN__R(pattn__f8_hsum)
+#define pattn__f8_hsum8 PATTN__R(pattn__f8_hsum8)
+#define pattn__f8_load PATTN__R(pattn__f8_load)
+#define pattn__f8_load_part PATTN__R(pattn__f8_load_part)
+#define pattn__f8_max PATTN__R(pattn__f8_max)
+#define pattn__f8_min PATTN__R(pattn__f8_min)
+#define pattn__f8_mul PATTN__R(pattn__f8_mul)
+#define pattn__f8_neg PATTN__R(pattn__f8_neg)
+#define pattn__f8_select_ieq PATTN__R(pattn__f8_select_ieq)
+#define pattn__f8_select_lt PATTN__R(pattn__f8_select_lt)
+#define pattn__f8_set1 PATTN__R(pattn__f8_set1)
+#define pattn__f8_sqrt PATTN__R(pattn__f8_sqrt)
+#define pattn__f8_store PATTN__R(pattn__f8_store)
+#define pattn__f8_store_part PATTN__R(pattn__f8_store_part)
+#define pattn__f8_store_stream PATTN__R(pattn__f8_store_stream)
+#define pattn__f8_sub PATTN__R(pattn__f8_sub)
+#define pattn__f8_to_i8 PATTN__R(pattn__f8_to_i8)
+#define pattn__f8_zero PATTN__R(pattn__f8_zero)
+#define pattn__hist_push PATTN__R(pattn__hist_push)
+#define pattn__i16 PATTN__R(pattn__i16)
+#define pattn__i8 PATTN__R(pattn__i8)
+#define pattn__i8_add PATTN__R(pattn__i8_add)
+#define pattn__i8_addv PATTN__R(pattn__i8_addv)
+#define pattn__i8_and PATTN__R(pattn__i8_and)
+#define pattn__i8_load PATTN__R(pattn__i8_load)
+#define pattn__i8_or PATTN__R(pattn__i8_or)
+#define pattn__i8_rotl PATTN__R(pattn__i8_rotl)
+#define pattn__i8_shl PATTN__R(pattn__i8_shl)
+#define pattn__i8_shr PATTN__R(pattn__i8_shr)
+#define pattn__i8_store PATTN__R(pattn__i8_store)
+#define pattn__i8_sub PATTN__R(pattn__i8_sub)
+#define pattn__i8_to_f8 PATTN__R(pattn__i8_to_f8)
+#define pattn__i8_xor PATTN__R(pattn__i8_xor)
+#define pattn__icl_assemble PATTN__R(pattn__icl_assemble)
+#define pattn__icl_axpy8 PATTN__R(pattn__icl_axpy8)
+#define pattn__icl_block PATTN__R(pattn__icl_block)
+#define pattn__icl_comb8 PATTN__R(pattn__icl_comb8)
+#define pattn__icl_copy_pad PATTN__R(pattn__icl_copy_pad)
+#define pattn__icl_ctx PATTN__R(pattn__icl_ctx)
+#define pattn__icl_ctx_free PATTN__R(pattn__icl_ctx_free)
+#define pattn__icl_ctx_init PATTN__R(pattn__icl_ctx_init)
+#define pattn__icl_dot8 PATTN__R(pattn__icl_dot8)
+#define pattn__icl_dot8x8 PATTN__R(pattn__icl_dot8x8)
+#define pattn__icl_dots PATTN__R(pattn__icl_dots)
+#define pattn__icl_draw PATTN__R(pattn__icl_draw)
+#define pattn__icl_eval PATTN__R(pattn__icl_eval)
+#define pattn__icl_fast PATTN__R(pattn__icl_fast)
+#define pattn__icl_fast_load PATTN__R(pattn__icl_fast_load)
+#define pattn__icl_full_default PATTN__R(pattn__icl_full_default)
+#define pattn__icl_full_grad PATTN__R(pattn__icl_full_grad)
+#define pattn__icl_full_qv PATTN__R(pattn__icl_full_qv)
+#define pattn__icl_full_set_w PATTN__R(pattn__icl_full_set_w)
+#define pattn__icl_group PATTN__R(pattn__icl_group)
+#define pattn__icl_load_head PATTN__R(pattn__icl_load_head)
+#define pattn__icl_loss PATTN__R(pattn__icl_loss)
+#define pattn__icl_lr_scales PATTN__R(pattn__icl_lr_scales)
+#define pattn__icl_model_layout PATTN__R(pattn__icl_model_layout)
+#define pattn__icl_model_ok PATTN__R(pattn__icl_model_ok)
+#define pattn__icl_nmax PATTN__R(pattn__icl_nmax)
+#define pattn__icl_nnorm PATTN__R(pattn__icl_nnorm)
+#define pattn__icl_np PATTN__R(pattn__icl_np)
+#define pattn__icl_opts_ok PATTN__R(pattn__icl_opts_ok)
+#define pattn__icl_r8 PATTN__R(pattn__icl_r8)
+#define pattn__icl_ref PATTN__R(pattn__icl_ref)
+#define pattn__icl_ref_full PATTN__R(pattn__icl_ref_full)
+#define pattn__icl_ref_linear PATTN__R(pattn__icl_ref_linear)
+#define pattn__icl_regime_apply PATTN__R(pattn__icl_regime_apply)
+#define pattn__icl_regime_mask PATTN__R(pattn__icl_regime_mask)
+#define pattn__icl_regime_name PATTN__R(pattn__icl_regime_name)
+#define pattn__icl_same_means PATTN__R(pattn__icl_same_means)
+#define pattn__icl_scr PATTN__R(pattn__icl_scr)
+#define pattn__icl_scr_clear PATTN__R(pattn__icl_scr_clear)
+#define pattn__icl_scr_map PATTN__R(pattn__icl_scr_map)
+#define pattn__icl_scratch PATTN__R(pattn__icl_scratch)
+#define pattn__icl_size_ok PATTN__R(pattn__icl_size_ok)
+#define pattn__icl_stat_len PATTN__R(pattn__icl_stat_len)
+#define pattn__icl_stride PATTN__R(pattn__icl_stride)
+#define pattn__icl_trainer_eval PATTN__R(pattn__icl_trainer_eval)
+#define pattn__icl_type_name PATTN__R(pattn__icl_type_name)
+#define pattn__max PATTN__R(pattn__max)
+#define pattn__normal16 PATTN__R(pattn__normal16)
+#define pattn__optim_apply PATTN__R(pattn__optim_apply)
+#define pattn__optim_bias PATTN__R(pattn__optim_bias)
+#define pattn__optim_lr PATTN__R(pattn__optim_lr)
+#define pattn__optim_ok PATTN__R(pattn__optim_ok)
+#define pattn__optim_resolve PATTN__R(pattn__optim_resolve)
+#define pattn__p1_below32 PATTN__R(pattn__p1_below32)
+#define pattn__p1_block PATTN__R(pattn__p1_block)
+#define pattn__p1_cmm_ok PATTN__R(pattn__p1_cmm_ok)
+#define pattn__p1_cmm_one PATTN__R(pattn__p1_cmm_one)
+#define pattn__p1_cmm_qv PATTN__R(pattn__p1_cmm_qv)
+#define pattn__p1_correct PATTN__R(pattn__p1_correct)
+#define pattn__p1_ctx PATTN__R(pattn__p1_ctx)
+#define pattn__p1_ddot PATTN__R(pattn__p1_ddot)
+#define pattn__p1_default_train PATTN__R(pattn__p1_default_train)
+#define pattn__p1_draws PATTN__R(pattn__p1_draws)
+#define pattn__p1_draws_begin PATTN__R(pattn__p1_draws_begin)
+#define pattn__p1_draws_row PATTN__R(pattn__p1_draws_row)
+#define pattn__p1_fwd PATTN__R(pattn__p1_fwd)
+#define pattn__p1_gen PATTN__R(pattn__p1_gen)
+#define pattn__p1_layout PATTN__R(pattn__p1_layout)
+#define pattn__p1_layout_of PATTN__R(pattn__p1_layout_of)
+#define pattn__p1_lin_one PATTN__R(pattn__p1_lin_one)
+#define pattn__p1_loss PATTN__R(pattn__p1_loss)
+#define pattn__p1_lpa_one PATTN__R(pattn__p1_lpa_one)
+#define pattn__p1_matvec PATTN__R(pattn__p1_matvec)
+#define pattn__p1_model_ok PATTN__R(pattn__p1_model_ok)
+#define pattn__p1_mul_shift PATTN__R(pattn__p1_mul_shift)
+#define pattn__p1_next_batch PATTN__R(pattn__p1_next_batch)
+#define pattn__p1_noise_rows_512 PATTN__R(pattn__p1_noise_rows_512)
+#define pattn__p1_pa_one PATTN__R(pattn__p1_pa_one)
+#define pattn__p1_pad8 PATTN__R(pattn__p1_pad8)
+#define pattn__p1_params_ok PATTN__R(pattn__p1_params_ok)
+#define pattn__p1_pinv_solve PATTN__R(pattn__p1_pinv_solve)
+#define pattn__p1_psd_solve PATTN__R(pattn__p1_psd_solve)
+#define pattn__p1_round16 PATTN__R(pattn__p1_round16)
+#define pattn__p1_sa_bwd PATTN__R(pattn__p1_sa_bwd)
+#define pattn__p1_sa_floats PATTN__R(pattn__p1_sa_floats)
+#define pattn__p1_sa_fwd PATTN__R(pattn__p1_sa_fwd)
+#define pattn__p1_scale_add PATTN__R(pattn__p1_scale_add)
+#define pattn__p1_scores2 PATTN__R(pattn__p1_scores2)
+#define pattn__p1_scores4 PATTN__R(pattn__p1_scores4)
+#define pattn__p1_scores_512 PATTN__R(pattn__p1_scores_512)
+#define pattn__p1_scratch PATTN__R(pattn__p1_scratch)
+#define pattn__p1_softmax PATTN__R(pattn__p1_softmax)
+#define pattn__p1_threads PATTN__R(pattn__p1_threads)
+#define pattn__p1_train_opts_ok PATTN__R(pattn__p1_train_opts_ok)
+#define pattn__p1_update PATTN__R(pattn__p1_update)
+#define pattn__p1_xt1 PATTN__R(pattn__p1_xt1)
+#define pattn__p1_xt2 PATTN__R(pattn__p1_xt2)
+#define pattn__p1_xt2_512 PATTN__R(pattn__p1_xt2_512)
+#define pattn__rng8_four_512 PATTN__R(pattn__rng8_four_512)
+#define pattn__rng8_normal16 PATTN__R(pattn__rng8_normal16)
+#define pattn__rng8_normal_512 PATTN__R(pattn__rng8_normal_512)
+#define pattn__scale PATTN__R(pattn__scale)
+#define pattn__softmax PATTN__R(pattn__softmax)
+#define pattn__softmax_pair_512 PATTN__R(pattn__softmax_pair_512)
+#define pattn__softmax_row PATTN__R(pattn__softmax_row)
+#define pattn__stream_fence PATTN__R(pattn__stream_fence)
+#define pattn__tailmask PATTN__R(pattn__tailmask)
+#define pattn_icl_trainer PATTN__R(pattn_icl_trainer)
+#define PATTN__SIMD_PASS 2
+#define PATTN__SUFFIX _avx2
+#include PATTN_SELF_INCLUDE
+#undef PATTN__SIMD_PASS
+#undef PATTN__SUFFIX
+#define PATTN__SIMD_PASS 1
+#define PATTN__SUFFIX _scalar
+#include PATTN_SELF_INCLUDE
+#undef PATTN__SIMD_PASS
+#undef PATTN__SUFFIX
+#undef pattn_axpy_f32
+#undef pattn_cmm_sample
+#undef pattn_cmm_vectors
+#undef pattn_dot_f32
+#undef pattn_exp_f32
+#undef pattn_expf
+#undef pattn_history_free
+#undef pattn_icl_full_from_pgd
+#undef pattn_icl_full_from_reduced
+#undef pattn_icl_gen_create
+#undef pattn_icl_gen_free
+#undef pattn_icl_loss_grad
+#undef pattn_icl_model_create
+#undef pattn_icl_model_free
+#undef pattn_icl_model_init
+#undef pattn_icl_sample
+#undef pattn_icl_step_seed
+#undef pattn_icl_test_loss
+#undef pattn_icl_train
+#undef pattn_icl_trainer_create
+#undef pattn_icl_trainer_free
+#undef pattn_icl_trainer_grad
+#undef pattn_icl_trainer_step
+#undef pattn_loss_value
+#undef pattn_matvec_f32
+#undef pattn_matvec_t_f32
+#undef pattn_model_batch
+#undef pattn_model_eval
+#undef pattn_model_name
+#undef pattn_model_work_size
+#undef pattn_pa_features
+#undef pattn_pa_forward_backward_f32
+#undef pattn_pa_relevant_mass
+#undef pattn_ridge_fit
+#undef pattn_rng8_normal_f32
+#undef pattn_rng8_seed
+#undef pattn_rng8_uniform_f32
+#undef pattn_rng_normal_f32
+#undef pattn_scale_f32
+#undef pattn_softmax_f32
+#undef pattn_softmax_rows_f32
+#undef pattn_train
+#undef pattn_traj3
+#undef pattn_icl_trainer
+
+/* the public entry points of the SIMD part: one path per CPU, chosen on every call */
+PATTN_DEF void pattn_axpy_f32(int n, float a, const float *x, float *y)
 {
-    double dd = (double)d + 1.0;
-    if (d < 1 || K < 1 || n < 0) return 0;
-    return dd * dd * (double)K * 4.0 < 2.0e9 && ((double)n + 2.0) * dd * 4.0 < 2.0e9;
+    if (pattn__use_avx2()) pattn_axpy_f32_avx2(n, a, x, y);
+    else pattn_axpy_f32_scalar(n, a, x, y);
 }
-
-static int pattn__icl_np(int type, int d, int K, int m)
+PATTN_DEF pattn_status pattn_cmm_sample(const pattn_cmm *m, const pattn_cmm_ext *ext, uint64_t seed, uint64_t first, int n, float *X, float *y, uint8_t *mask)
 {
-    int D = d + 1;
-    switch (type) {
-    case PATTN_ICL_REDUCED: return d * d + K * d;
-    case PATTN_ICL_PGD: return d * d;
-    case PATTN_ICL_PGD_TASK: return K * d * d;
-    default: return 3 * D * D + K * m * D + K * D;
-    }
+    return pattn__use_avx2() ? pattn_cmm_sample_avx2(m, ext, seed, first, n, X, y, mask) : pattn_cmm_sample_scalar(m, ext, seed, first, n, X, y, mask);
 }
-
-/* point the named parameter blocks into theta */
-static void pattn__icl_model_layout(pattn_icl_model *md)
+PATTN_DEF pattn_status pattn_cmm_vectors(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q, float *vstar)
 {
-    int d = md->d, K = md->K, D = d + 1;
-    double *t = md->theta;
-    md->W = md->b = md->Wq = md->Wk = md->Wv = md->P = md->h = NULL;
-    if (md->type == PATTN_ICL_FULL) {
-        md->Wq = t;
-        md->Wk = t + D * D;
-        md->Wv = t + 2 * D * D;
-        md->P = t + 3 * D * D;
-        md->h = md->P + K * md->m * D;
-    } else {
-        md->W = t;
-        if (md->type == PATTN_ICL_REDUCED) md->b = t + d * d;
-    }
+    return pattn__use_avx2() ? pattn_cmm_vectors_avx2(m, ext, q, vstar) : pattn_cmm_vectors_scalar(m, ext, q, vstar);
 }
-
-static void pattn__icl_full_default(pattn_icl_model *md)
+PATTN_DEF float pattn_dot_f32(const float *x, const float *y, int n)
 {
-    int D = md->d + 1, i, k, j;
-    memset(md->theta, 0, (size_t)md->np * sizeof(double));
-    for (i = 0; i < D; ++i) md->Wq[i * D + i] = md->Wk[i * D + i] = md->Wv[i * D + i] = 1.0;
-    for (k = 0; k < md->K; ++k) {
-        for (j = 0; j < md->m; ++j) md->P[(k * md->m + j) * D + D - 1] = 1.0;
-        md->h[k * D + D - 1] = 1.0;
-    }
+    return pattn__use_avx2() ? pattn_dot_f32_avx2(x, y, n) : pattn_dot_f32_scalar(x, y, n);
 }
-
-PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, pattn_icl_type type, int m_prompts,
-                                              pattn_icl_model **out)
+PATTN_DEF void pattn_exp_f32(const float *x, float *y, int n)
 {
-    pattn_icl_model *md;
-    pattn_status st;
-    int np;
-    PATTN__REQ(out, "out is NULL");
-    st = pattn__icl_mix_check(__func__, m);
-    if (st != PATTN_OK) return st;
-    PATTN__REQ(type >= PATTN_ICL_REDUCED && type <= PATTN_ICL_FULL, "type is %d; it must be a pattn_icl_type value", (int)type);
-    PATTN__REQ(type == PATTN_ICL_FULL || m_prompts == 0, "m_prompts is %d; only a FULL model has prompt tokens, pass 0", m_prompts);
-    PATTN__REQ(m_prompts >= 0 && m_prompts <= 4096, "m_prompts is %d; it must lie in [0, 4096] (0 = 1)", m_prompts);
-    if (type == PATTN_ICL_FULL && m_prompts == 0) m_prompts = 1;
-    PATTN__REQ(pattn__icl_size_ok(m->d, m->K, 0) && ((double)m->d + 1.0) * m->K * (m_prompts + 4.0) * 4.0 < 2.0e9,
-               "d = %d, K = %d give a model too large to address", m->d, m->K);
-    np = pattn__icl_np(type, m->d, m->K, m_prompts);
-    md = (pattn_icl_model *)PATTN_MALLOC(sizeof *md);
-    if (!md) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    md->theta = (double *)PATTN_MALLOC(((size_t)np + (size_t)m->K * (size_t)m->d) * sizeof(double));
-    if (!md->theta) { PATTN_FREE(md); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
-    md->type = type;
-    md->d = m->d;
-    md->K = m->K;
-    md->m = type == PATTN_ICL_FULL ? m_prompts : 0;
-    md->np = np;
-    md->mu = md->theta + np;
-    if (m->mu) memcpy(md->mu, m->mu, (size_t)m->K * (size_t)m->d * sizeof(double));
-    else memset(md->mu, 0, (size_t)m->K * (size_t)m->d * sizeof(double));
-    pattn__icl_model_layout(md);
-    if (type == PATTN_ICL_FULL) pattn__icl_full_default(md);
-    else memset(md->theta, 0, (size_t)np * sizeof(double));
-    *out = md;
-    return PATTN_OK;
+    if (pattn__use_avx2()) pattn_exp_f32_avx2(x, y, n);
+    else pattn_exp_f32_scalar(x, y, n);
 }
-
-PATTN_DEF void pattn_icl_model_free(pattn_icl_model *mdl)
+PATTN_DEF float pattn_expf(float x)
 {
-    if (!mdl) return;
-    PATTN_FREE(mdl->theta);
-    PATTN_FREE(mdl);
+    return pattn__use_avx2() ? pattn_expf_avx2(x) : pattn_expf_scalar(x);
 }
-
-static const char *pattn__icl_regime_name(pattn_icl_regime r)
+PATTN_DEF void pattn_history_free(pattn_history *h)
 {
-    static const char *const names[] = {"PATTN_ICL_PT", "PATTN_ICL_FT", "PATTN_ICL_JT", "PATTN_ICL_DEC", "PATTN_ICL_LB"};
-    return (int)r >= 0 && (int)r < 5 ? names[r] : "an unknown regime";
+    if (pattn__use_avx2()) pattn_history_free_avx2(h);
+    else pattn_history_free_scalar(h);
 }
-static const char *pattn__icl_type_name(int t)
-{
-    static const char *const names[] = {"REDUCED", "PGD", "PGD_TASK", "FULL"};
-    return t >= 0 && t < 4 ? names[t] : "unknown";
-}
-
-static int pattn__icl_model_ok(const char *fn, const pattn_icl_model *md)
-{
-    PATTN__OK(md, "the model is NULL");
-    PATTN__OK(md->theta && md->d >= 1 && md->K >= 1 && md->type >= PATTN_ICL_REDUCED &&
-                  md->type <= PATTN_ICL_FULL && md->np == pattn__icl_np(md->type, md->d, md->K, md->m) &&
-                  (md->type != PATTN_ICL_FULL || md->m >= 1),
-              "the model is not one made by pattn_icl_model_create (its type, sizes or np disagree)");
-    return 1;
-}
-
-PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_t seed)
-{
-    pattn_rng r;
-    int D, i, k, j;
-    double c;
-    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
-    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
-    if (mdl->type != PATTN_ICL_FULL) {
-        memset(mdl->theta, 0, (size_t)mdl->np * sizeof(double));
-        return PATTN_OK;
-    }
-    D = mdl->d + 1;
-    pattn__icl_full_default(mdl);
-    pattn_rng_seed(&r, seed);
-    c = sqrt(sqrt((double)D) / ((double)n + 1.0));
-    for (i = 0; i < D * D; ++i) {
-        mdl->Wq[i] = c * (mdl->Wq[i] + 0.01 * pattn_rng_normal_f64(&r));
-        mdl->Wk[i] = c * (mdl->Wk[i] + 0.01 * pattn_rng_normal_f64(&r));
-        mdl->Wv[i] += 0.01 * pattn_rng_normal_f64(&r);
-    }
-    for (k = 0; k < mdl->K; ++k)
-        for (j = 0; j < mdl->m; ++j)
-            for (i = 0; i < D; ++i) mdl->P[(k * mdl->m + j) * D + i] += 0.1 * pattn_rng_normal_f64(&r);
-    return PATTN_OK;
-}
-
-/* Q = Wq' Wk / sqrt(D), and V_k = Wv' h_k for every task */
-static void pattn__icl_full_qv(const pattn_icl_model *md, double *Q, double *V)
-{
-    int D = md->d + 1, a, b, c, k;
-    double isq = 1.0 / sqrt((double)D);
-    for (a = 0; a < D; ++a)
-        for (b = 0; b < D; ++b) {
-            double s = 0.0;
-            for (c = 0; c < D; ++c) s += md->Wq[c * D + a] * md->Wk[c * D + b];
-            Q[a * D + b] = s * isq;
-        }
-    for (k = 0; k < md->K; ++k)
-        for (a = 0; a < D; ++a) {
-            double s = 0.0;
-            for (c = 0; c < D; ++c) s += md->Wv[c * D + a] * md->h[k * D + c];
-            V[k * D + a] = s;
-        }
-}
-
-/* The FULL gradient from its batch statistics, for yhat = r' A V_k with r = Q'[x;0]:
-   G = sum e~ [x;0] (A V_k)' (D*D, gradient w.r.t. Q), E_k = sum_{task k} e~ A r,
-   H_k = sum_{task k} e~ [x;0], where e~ = 2 w (yhat - y). Then
-   dWq = Wk G'/sqrt(D), dWk = Wq G/sqrt(D), dWv = sum_k h_k E_k', dh_k = Wv E_k, and for a
-   prompt token p of task k (A holds p p'): dp = R_k (V_k'p) + V_k (R_k'p), R_k = Q' H_k. */
-static void pattn__icl_full_grad(const pattn_icl_model *md, const double *Q, const double *V,
-                                 const double *G, const double *E, const double *H, double *R,
-                                 double *grad)
-{
-    int d = md->d, D = d + 1, K = md->K, m = md->m, a, b, c, k, j;
-    double isq = 1.0 / sqrt((double)D);
-    double *gq = grad, *gk = grad + D * D, *gv = grad + 2 * D * D, *gp = grad + 3 * D * D;
-    double *gh = gp + K * m * D;
-    for (c = 0; c < D; ++c)
-        for (a = 0; a < D; ++a) {
-            double sq = 0.0, sk = 0.0, sv = 0.0;
-            for (b = 0; b < D; ++b) {
-                sq += md->Wk[c * D + b] * G[a * D + b];
-                sk += md->Wq[c * D + b] * G[b * D + a];
-            }
-            for (k = 0; k < K; ++k) sv += md->h[k * D + c] * E[k * D + a];
-            gq[c * D + a] = sq * isq;
-            gk[c * D + a] = sk * isq;
-            gv[c * D + a] = sv;
-        }
-    for (k = 0; k < K; ++k) {
-        const double *Vk = V + k * D, *Hk = H + k * D;
-        for (c = 0; c < D; ++c) {
-            double s = 0.0;
-            for (b = 0; b < D; ++b) s += md->Wv[c * D + b] * E[k * D + b];
-            gh[k * D + c] = s;
-        }
-        for (b = 0; b < D; ++b) {
-            double s = 0.0;
-            for (a = 0; a < d; ++a) s += Q[a * D + b] * Hk[a];
-            R[b] = s;
-        }
-        for (j = 0; j < m; ++j) {
-            const double *p = md->P + (k * m + j) * D;
-            double vp = 0.0, rp = 0.0;
-            for (b = 0; b < D; ++b) {
-                vp += Vk[b] * p[b];
-                rp += R[b] * p[b];
-            }
-            for (b = 0; b < D; ++b) gp[(k * m + j) * D + b] = R[b] * vp + Vk[b] * rp;
-        }
-    }
-}
-
-/* scratch of the double-precision reference pass (pattn_icl_loss_grad) */
-typedef struct pattn__icl_ref {
-    double *s, *u, *av, *cv; /* D each: see pattn__icl_ref_linear / _full */
-    double *Q, *A, *G;       /* D*D: Q = Wq'Wk/sqrt(D); the sample's token sum; dL/dQ */
-    double *V, *E, *H;       /* K*D: V_k = Wv'h_k; dL/dV_k; dL/dh_k (the x part) */
-} pattn__icl_ref;
-
-/* One sample of the reduced and PGD models: returns yhat; with grad, adds the sample's
-   gradient (weight 2 wi e) to grad. s = X'y + b_k (or X'(y - X mu_k)), av = W'x. */
-static double pattn__icl_ref_linear(const pattn_icl_model *mdl, int n, const float *Xi, const float *yi,
-                                    const float *xi, double yq, int k, double wi, pattn__icl_ref *r,
-                                    double *grad)
-{
-    int d = mdl->d, a, c, t;
-    const double *mu = mdl->mu + k * d;
-    const double *W = mdl->W + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
-    double *s = r->s, *av = r->av, yh = 0.0, ew;
-    for (c = 0; c < d; ++c) s[c] = 0.0;
-    for (t = 0; t < n; ++t) {
-        double rt = yi[t];
-        if (mdl->type != PATTN_ICL_REDUCED)
-            for (c = 0; c < d; ++c) rt -= (double)Xi[t * d + c] * mu[c];
-        for (c = 0; c < d; ++c) s[c] += (double)Xi[t * d + c] * rt;
-    }
-    if (mdl->type == PATTN_ICL_REDUCED)
-        for (c = 0; c < d; ++c) s[c] += mdl->b[k * d + c];
-    else
-        for (c = 0; c < d; ++c) yh += (double)xi[c] * mu[c];
-    for (c = 0; c < d; ++c) {
-        double acc = 0.0;
-        for (a = 0; a < d; ++a) acc += (double)xi[a] * W[a * d + c];
-        av[c] = acc;
-    }
-    for (c = 0; c < d; ++c) yh += av[c] * s[c];
-    ew = 2.0 * wi * (yh - yq);
-    if (grad) {
-        double *gW = grad + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
-        for (a = 0; a < d; ++a)
-            for (c = 0; c < d; ++c) gW[a * d + c] += ew * xi[a] * s[c];
-        if (mdl->type == PATTN_ICL_REDUCED)
-            for (c = 0; c < d; ++c) grad[d * d + k * d + c] += ew * av[c];
-    }
-    return yh;
-}
-
-/* One sample of the full model: A = the sample's token sum (context and prompt tokens),
-   cv = A V_k, s = Q'[x;0], yhat = s'cv; with grad, accumulates dL/dQ in G, dL/dV_k in E and
-   dL/dh_k's x part in H (pattn__icl_full_grad turns them into parameter gradients). */
-static double pattn__icl_ref_full(const pattn_icl_model *mdl, int n, const float *Xi, const float *yi,
-                                  const float *xi, double yq, int k, double wi, pattn__icl_ref *r, int grad)
-{
-    int d = mdl->d, D = d + 1, a, b, t;
-    const double *Vk = r->V + k * D;
-    double *A = r->A, *s = r->s, *cv = r->cv, *u = r->u, yh = 0.0, ew;
-    for (a = 0; a < D * D; ++a) A[a] = 0.0;
-    for (t = 0; t < n; ++t)
-        for (a = 0; a < D; ++a) {
-            double za = a < d ? (double)Xi[t * d + a] : (double)yi[t];
-            for (b = 0; b < D; ++b) A[a * D + b] += za * (b < d ? (double)Xi[t * d + b] : (double)yi[t]);
-        }
-    for (t = 0; t < mdl->m; ++t) {
-        const double *p = mdl->P + (k * mdl->m + t) * D;
-        for (a = 0; a < D; ++a)
-            for (b = 0; b < D; ++b) A[a * D + b] += p[a] * p[b];
-    }
-    for (a = 0; a < D; ++a) {
-        double acc = 0.0;
-        for (b = 0; b < D; ++b) acc += A[a * D + b] * Vk[b];
-        cv[a] = acc;
-    }
-    for (b = 0; b < D; ++b) {
-        double acc = 0.0;
-        for (a = 0; a < d; ++a) acc += (double)xi[a] * r->Q[a * D + b];
-        s[b] = acc;
-    }
-    for (b = 0; b < D; ++b) yh += s[b] * cv[b];
-    ew = 2.0 * wi * (yh - yq);
-    if (grad) {
-        for (a = 0; a < D; ++a) {
-            double acc = 0.0;
-            for (b = 0; b < D; ++b) acc += A[a * D + b] * s[b];
-            u[a] = acc;
-        }
-        for (a = 0; a < d; ++a)
-            for (b = 0; b < D; ++b) r->G[a * D + b] += ew * xi[a] * cv[b];
-        for (a = 0; a < D; ++a) r->E[k * D + a] += ew * u[a];
-        for (a = 0; a < d; ++a) r->H[k * D + a] += ew * xi[a];
-    }
-    return yh;
-}
-
-PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, int batch,
-                                           const float *X, const float *y, const float *xq,
-                                           const float *yq, const int *task, const double *wk,
-                                           double *yhat, double *loss, double *grad)
-{
-    int d, D, K, i;
-    size_t nw;
-    double *w, L = 0.0;
-    pattn__icl_ref r;
-    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
-    PATTN__REQ(n >= 1 && batch >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "batch", n < 1 ? n : batch);
-    PATTN__REQ(X && y && xq && yq, "%s is NULL", !X ? "X" : !y ? "y" : !xq ? "xq" : "yq");
-    d = mdl->d;
-    D = d + 1;
-    K = mdl->K;
-    PATTN__REQ(pattn__icl_size_ok(d, K, n), "n = %d with d = %d is too large", n, d);
-    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
-    PATTN__REQ(pattn__all_finite_f64(mdl->mu, (size_t)K * d), "mdl->mu holds a NaN or infinite value");
-    PATTN__REQ(!wk || pattn__all_finite_f64(wk, (size_t)K), "wk holds a NaN or infinite value");
-    if (task)
-        for (i = 0; i < batch; ++i)
-            PATTN__REQ(task[i] >= 0 && task[i] < K, "task[%d] is %d; it must lie in [0, K) = [0, %d)", i, task[i], K);
-    nw = 4 * (size_t)D + 3 * (size_t)D * D + 3 * (size_t)K * D;
-    w = (double *)PATTN_MALLOC(nw * sizeof(double));
-    if (!w) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    memset(w, 0, nw * sizeof(double));
-    r.s = w;
-    r.u = r.s + D;
-    r.av = r.u + D;
-    r.cv = r.av + D;
-    r.Q = r.cv + D;
-    r.A = r.Q + (size_t)D * D;
-    r.G = r.A + (size_t)D * D;
-    r.V = r.G + (size_t)D * D;
-    r.E = r.V + (size_t)K * D;
-    r.H = r.E + (size_t)K * D;
-    if (mdl->type == PATTN_ICL_FULL) pattn__icl_full_qv(mdl, r.Q, r.V);
-    if (grad) memset(grad, 0, (size_t)mdl->np * sizeof(double));
-    for (i = 0; i < batch; ++i) {
-        const float *Xi = X + (size_t)i * n * d, *yi = y + (size_t)i * n, *xi = xq + (size_t)i * d;
-        int k = task ? task[i] : 0;
-        double wi = wk ? wk[k] : 1.0 / batch, yh, e;
-        if (mdl->type != PATTN_ICL_FULL) yh = pattn__icl_ref_linear(mdl, n, Xi, yi, xi, (double)yq[i], k, wi, &r, grad);
-        else yh = pattn__icl_ref_full(mdl, n, Xi, yi, xi, (double)yq[i], k, wi, &r, grad != NULL);
-        e = yh - (double)yq[i];
-        L += wi * e * e;
-        if (yhat) yhat[i] = yh;
-    }
-    if (grad && mdl->type == PATTN_ICL_FULL) pattn__icl_full_grad(mdl, r.Q, r.V, r.G, r.E, r.H, r.u, grad);
-    if (loss) *loss = L;
-    PATTN_FREE(w);
-    return PATTN_OK;
-}
-
-
-/* Wq = sqrt(D) blk(W, 0)', Wk = Wv = I: then Q = Wq'Wk/sqrt(D) = blk(W, 0) */
-static void pattn__icl_full_set_w(pattn_icl_model *f, const double *W)
-{
-    int d = f->d, D = d + 1, i, j;
-    double sq = sqrt((double)D);
-    memset(f->theta, 0, (size_t)f->np * sizeof(double));
-    for (i = 0; i < d; ++i)
-        for (j = 0; j < d; ++j) f->Wq[i * D + j] = sq * W[j * d + i];
-    for (i = 0; i < D; ++i) f->Wk[i * D + i] = f->Wv[i * D + i] = 1.0;
-}
-
-PATTN_DEF pattn_status pattn_icl_full_from_reduced(pattn_icl_model *full, const double *W,
-                                                   const double *b)
-{
-    int d, D, k, c;
-    if (!pattn__icl_model_ok(__func__, full)) return PATTN_EINVAL;
-    PATTN__REQ(full->type == PATTN_ICL_FULL, "full is a %s model; it must be FULL", pattn__icl_type_name(full->type));
-    PATTN__REQ(W, "W is NULL");
-    d = full->d;
-    D = d + 1;
-    PATTN__REQ(pattn__all_finite_f64(W, (size_t)d * d), "W holds a NaN or infinite value");
-    PATTN__REQ(!b || pattn__all_finite_f64(b, (size_t)full->K * d), "b holds a NaN or infinite value");
-    pattn__icl_full_set_w(full, W);
-    for (k = 0; k < full->K; ++k) {
-        double *p = full->P + (size_t)k * full->m * D;
-        full->h[k * D + d] = 1.0;
-        if (b) {
-            for (c = 0; c < d; ++c) p[c] = b[k * d + c];
-            p[d] = 1.0;
-        }
-    }
-    return PATTN_OK;
-}
-
 PATTN_DEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const double *W)
 {
-    int d, D, K, k, c;
-    double *work, *px;
-    if (!pattn__icl_model_ok(__func__, full)) return PATTN_EINVAL;
-    PATTN__REQ(full->type == PATTN_ICL_FULL, "full is a %s model; it must be FULL", pattn__icl_type_name(full->type));
-    PATTN__REQ(W, "W is NULL");
-    d = full->d;
-    D = d + 1;
-    K = full->K;
-    PATTN__REQ(pattn__all_finite_f64(W, (size_t)d * d), "W holds a NaN or infinite value");
-    work = (double *)PATTN_MALLOC(((size_t)d * d + (size_t)d + (size_t)K * d) * sizeof(double));
-    if (!work) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    px = work + (size_t)d * d + d;
-    /* every solve before the first write: a singular W leaves the model untouched */
-    for (k = 0; k < K; ++k)
-        if (!pattn__la_solve(W, d, full->mu + k * d, px + k * d, work)) {
-            PATTN_FREE(work);
-            return PATTN_ENUM;
-        }
-    pattn__icl_full_set_w(full, W);
-    for (k = 0; k < K; ++k) {
-        double *p = full->P + (size_t)k * full->m * D, pm = 0.0;
-        const double *mu = full->mu + k * d;
-        for (c = 0; c < d; ++c) {
-            p[c] = px[k * d + c];
-            pm += px[k * d + c] * mu[c];
-            full->h[k * D + c] = -mu[c];
-        }
-        p[d] = 1.0 + pm;
-        full->h[k * D + d] = 1.0;
-    }
-    PATTN_FREE(work);
-    return PATTN_OK;
+    return pattn__use_avx2() ? pattn_icl_full_from_pgd_avx2(full, W) : pattn_icl_full_from_pgd_scalar(full, W);
 }
-
-/* ==== paper 2 generator: multi-task in-context regression ================================= */
-
-/* Float work is laid out in runs padded with zeros to a multiple of 8 (d8, n8, D8), so
-   every loop runs whole 8-lane chunks: no masked loads or stores in the hot loops. */
-PATTN__INLINE int pattn__icl_r8(int x) { return (x + 7) & ~7; }
-
-static const float pattn__icl_iota[8] = {0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f};
-
-/* the 8 floats at p with lanes >= rem zeroed (p may run past the valid data: it is read,
-   never used) */
-PATTN__INLINE pattn__f8 pattn__icl_load_head(const float *p, int rem)
+PATTN_DEF pattn_status pattn_icl_full_from_reduced(pattn_icl_model *full, const double *W, const double *b)
 {
-    return pattn__f8_select_lt(pattn__f8_load(pattn__icl_iota), pattn__f8_set1((float)rem),
-                               pattn__f8_load(p), pattn__f8_zero());
+    return pattn__use_avx2() ? pattn_icl_full_from_reduced_avx2(full, W, b) : pattn_icl_full_from_reduced_scalar(full, W, b);
 }
-
-/* dst[0 .. r8(len)) = src[0 .. len) then zeros */
-PATTN__INLINE void pattn__icl_copy_pad(float *dst, const float *src, int len)
-{
-    int j = 0;
-    for (; j + 8 <= len; j += 8) pattn__f8_store(dst + j, pattn__f8_load(src + j));
-    if (j < len) pattn__f8_store(dst + j, pattn__icl_load_head(src + j, len - j));
-}
-
-PATTN__INLINE float pattn__icl_dot8(const float *x, const float *y, int len8)
-{
-    pattn__f8 acc = pattn__f8_zero();
-    int j;
-    for (j = 0; j < len8; j += 8) acc = pattn__f8_fma(pattn__f8_load(x + j), pattn__f8_load(y + j), acc);
-    return pattn__f8_hsum(acc);
-}
-
-/* out[c] = rows[c] . v over len8 for c < 8: eight accumulators in registers, reduced by one
-   transposing hsum8 (the same additions as eight separate dots) */
-PATTN__INLINE pattn__f8 pattn__icl_dot8x8(const float *const *r, const float *v, int len8)
-{
-    pattn__f8 a0 = pattn__f8_zero(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, vv;
-    int j;
-    for (j = 0; j < len8; j += 8) {
-        vv = pattn__f8_load(v + j);
-        a0 = pattn__f8_fma(pattn__f8_load(r[0] + j), vv, a0);
-        a1 = pattn__f8_fma(pattn__f8_load(r[1] + j), vv, a1);
-        a2 = pattn__f8_fma(pattn__f8_load(r[2] + j), vv, a2);
-        a3 = pattn__f8_fma(pattn__f8_load(r[3] + j), vv, a3);
-        a4 = pattn__f8_fma(pattn__f8_load(r[4] + j), vv, a4);
-        a5 = pattn__f8_fma(pattn__f8_load(r[5] + j), vv, a5);
-        a6 = pattn__f8_fma(pattn__f8_load(r[6] + j), vv, a6);
-        a7 = pattn__f8_fma(pattn__f8_load(r[7] + j), vv, a7);
-    }
-    return pattn__f8_hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
-}
-
-/* out[c] = X_c . v (c < d, X_c = X + c*ld), then (with_y) out[d] = y . v, and 0 up to the
-   next multiple of 8 (zero rows from `zero`, len8 zeros) */
-PATTN__INLINE void pattn__icl_dots(const float *X, size_t ld, int d, const float *y, int with_y,
-                                   const float *zero, const float *v, int len8, float *out)
-{
-    int rows = d + (with_y != 0), c0, c;
-    const float *r[8];
-    for (c0 = 0; c0 < rows; c0 += 8) {
-        for (c = 0; c < 8; ++c) r[c] = c0 + c < d ? X + (size_t)(c0 + c) * ld : c0 + c < rows ? y : zero;
-        pattn__f8_store(out + c0, pattn__icl_dot8x8(r, v, len8));
-    }
-}
-
-PATTN__INLINE void pattn__icl_axpy8(int len8, float a, const float *x, float *y)
-{
-    pattn__f8 va = pattn__f8_set1(a);
-    int j;
-    for (j = 0; j < len8; j += 8) pattn__f8_store(y + j, pattn__f8_fma(va, pattn__f8_load(x + j), pattn__f8_load(y + j)));
-}
-
-/* out[0 .. len8) = sum_a c[a] M[a*ld ..], a < rows: the chunk sum stays in a register */
-PATTN__INLINE void pattn__icl_comb8(int rows, const float *c, const float *M, int ld, int len8, float *out)
-{
-    int a, j;
-    for (j = 0; j < len8; j += 8) {
-        pattn__f8 acc = pattn__f8_zero();
-        for (a = 0; a < rows; ++a) acc = pattn__f8_fma(pattn__f8_set1(c[a]), pattn__f8_load(M + (size_t)a * ld + j), acc);
-        pattn__f8_store(out + j, acc);
-    }
-}
-
-PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g)
-{
-    if (!g) return;
-    PATTN_FREE(g->pi); /* every double array lives in this one block */
-    PATTN_FREE(g->f_mu); /* and every float array (and diag) in this one */
-    PATTN_FREE(g);
-}
-
 PATTN_DEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_gen **out)
 {
-    pattn_icl_gen *g;
-    pattn_status st;
-    size_t d, K, dd, d8, nd, nf, i, j, k;
-    double *w, *V, acc = 0.0;
-    PATTN__REQ(out, "out is NULL");
-    st = pattn__icl_mix_check(__func__, m);
-    if (st != PATTN_OK) return st;
-    if (!pattn__icl_size_ok(m->d, m->K, 0)) return PATTN_EINVAL;
-    d = (size_t)m->d;
-    K = (size_t)m->K;
-    dd = d * d;
-    d8 = (size_t)pattn__icl_r8(m->d);
-    g = (pattn_icl_gen *)PATTN_MALLOC(sizeof *g);
-    if (!g) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    memset(g, 0, sizeof *g);
-    nd = K + K * d + K * dd + K + dd + dd + K * dd + K + d + dd; /* + eigen work */
-    nf = K * d8 + K * d * d8 + K * d8 + dd + K + K; /* + diag flags (int-sized) */
-    g->pi = (double *)PATTN_MALLOC(nd * sizeof(double));
-    g->f_mu = (float *)PATTN_MALLOC(nf * sizeof(float));
-    if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
-    memset(g->f_mu, 0, nf * sizeof(float));
-    g->d = m->d;
-    g->K = m->K;
-    g->mu = g->pi + K;
-    g->cov_beta = g->mu + K * d;
-    g->noise_var = g->cov_beta + K * dd;
-    g->cov_x = g->noise_var + K;
-    g->chol_x = g->cov_x + dd;
-    g->fac_beta = g->chol_x + dd;
-    g->cum_pi = g->fac_beta + K * dd;
-    w = g->cum_pi + K;
-    V = w + d;
-    g->f_fac = g->f_mu + K * d8;
-    g->f_diag = g->f_fac + K * d * d8;
-    g->f_chol = g->f_diag + K * d8;
-    g->f_sigma = g->f_chol + dd;
-    g->diag = (int *)(void *)(g->f_sigma + K);
-    memcpy(g->pi, m->pi, K * sizeof(double));
-    if (m->mu) memcpy(g->mu, m->mu, K * d * sizeof(double));
-    else memset(g->mu, 0, K * d * sizeof(double));
-    memcpy(g->cov_beta, m->cov_beta, K * dd * sizeof(double));
-    if (m->noise_var) memcpy(g->noise_var, m->noise_var, K * sizeof(double));
-    else memset(g->noise_var, 0, K * sizeof(double));
-    g->x_identity = 1;
-    for (i = 0; i < d; ++i)
-        for (j = 0; j < d; ++j) {
-            double v = m->cov_x ? m->cov_x[i * d + j] : (double)(i == j);
-            g->cov_x[i * d + j] = v;
-            if (v != (double)(i == j)) g->x_identity = 0;
-        }
-    memcpy(g->chol_x, g->cov_x, dd * sizeof(double));
-    st = pattn_chol(g->chol_x, (int)d);
-    for (k = 0; k < K && st == PATTN_OK; ++k) {
-        const double *S = g->cov_beta + k * dd;
-        double *F = g->fac_beta + k * dd;
-        int diag = 1;
-        for (i = 0; i < d; ++i)
-            for (j = 0; j < d; ++j)
-                if (i != j && S[i * d + j] != 0.0) diag = 0;
-        g->diag[k] = diag;
-        if (diag) { /* the common Sigma_k = c I or diagonal: an elementwise product */
-            memset(F, 0, dd * sizeof(double));
-            for (i = 0; i < d; ++i) F[i * d + i] = sqrt(S[i * d + i] > 0.0 ? S[i * d + i] : 0.0);
-            continue;
-        }
-        st = pattn_sym_eig(S, (int)d, w, V);
-        /* F = V diag(sqrt(max(w, 0))): rounding-level negative eigenvalues of a
-           semidefinite Sigma_k become 0 (the check already rejected real ones) */
-        for (i = 0; i < d && st == PATTN_OK; ++i)
-            for (j = 0; j < d; ++j) F[i * d + j] = V[i * d + j] * sqrt(w[j] > 0.0 ? w[j] : 0.0);
-    }
-    if (st != PATTN_OK) { pattn_icl_gen_free(g); return st; }
-    for (k = 0; k < K; ++k) {
-        acc += g->pi[k];
-        g->cum_pi[k] = acc;
-        g->f_sigma[k] = (float)sqrt(g->noise_var[k]);
-        for (i = 0; i < d; ++i) {
-            g->f_mu[k * d8 + i] = (float)g->mu[k * d + i];
-            g->f_diag[k * d8 + i] = (float)g->fac_beta[k * dd + i * d + i];
-            for (j = 0; j < d; ++j) g->f_fac[(k * d + i) * d8 + j] = (float)g->fac_beta[k * dd + i * d + j];
-        }
-    }
-    g->cum_pi[K - 1] = 1.0;
-    for (i = 0; i < dd; ++i) g->f_chol[i] = (float)g->chol_x[i];
-    g->mix.d = m->d;
-    g->mix.K = m->K;
-    g->mix.pi = g->pi;
-    g->mix.mu = g->mu;
-    g->mix.cov_beta = g->cov_beta;
-    g->mix.noise_var = g->noise_var;
-    g->mix.cov_x = g->cov_x;
-    *out = g;
-    return PATTN_OK;
+    return pattn__use_avx2() ? pattn_icl_gen_create_avx2(m, out) : pattn_icl_gen_create_scalar(m, out);
 }
-
-/* Normals are drawn for 16 samples per pattn_rng8_normal_f32 call: a short
-   call ends in a pipeline drain as long as its work (Box-Muller's log and sincos latency),
-   and a sample needs only a few hundred. Sample j of a group finds its normals at
-   j * pattn__icl_stride(...): each sample's count rounded up to 16 is exactly what a call of
-   its own would consume, so the values do not depend on the grouping. Samples of over 4096
-   normals make long calls anyway and go one at a time (which keeps every count an int). */
-static int pattn__icl_stride(const pattn_icl_gen *g, int k, int n)
+PATTN_DEF void pattn_icl_gen_free(pattn_icl_gen *g)
 {
-    int c = g->d + (n + 1) * g->d + (g->f_sigma[k] > 0.0f ? n + 1 : 0);
-    return (c + 15) & ~15;
+    if (pattn__use_avx2()) pattn_icl_gen_free_avx2(g);
+    else pattn_icl_gen_free_scalar(g);
 }
-
-/* the most normals one sample may consume (z_beta, n + 1 inputs, n + 1 noises), rounded up
-   to 16, and the samples per group */
-static size_t pattn__icl_nmax(int d, int n)
+PATTN_DEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, int batch, const float *X, const float *y, const float *xq, const float *yq, const int *task, const double *wk, double *yhat, double *loss, double *grad)
 {
-    size_t c = (size_t)d + ((size_t)n + 1) * (size_t)d + (size_t)n + 1;
-    return (c + 15) & ~(size_t)15;
+    return pattn__use_avx2() ? pattn_icl_loss_grad_avx2(mdl, n, batch, X, y, xq, yq, task, wk, yhat, loss, grad) : pattn_icl_loss_grad_scalar(mdl, n, batch, X, y, xq, yq, task, wk, yhat, loss, grad);
 }
-static int pattn__icl_group(int d, int n) { return pattn__icl_nmax(d, n) <= 4096 ? 16 : 1; }
-
-/* the group's normals, plus 8 floats of slack for the padded reads of pattn__icl_load_head */
-static size_t pattn__icl_nnorm(int d, int n)
+PATTN_DEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, pattn_icl_type type, int m_prompts, pattn_icl_model **out)
 {
-    return (size_t)pattn__icl_group(d, n) * pattn__icl_nmax(d, n) + 8;
+    return pattn__use_avx2() ? pattn_icl_model_create_avx2(m, type, m_prompts, out) : pattn_icl_model_create_scalar(m, type, m_prompts, out);
 }
-
-/* Per-worker scratch: [normals][X: d columns of n8][x: d8][y: n8][beta: d8] then the model
-   kernels' vectors (2 of n8, 6 of D8) and a row of zeros (max(n8, D8)). Zeroed per block,
-   so every padding lane is 0. */
-typedef struct pattn__icl_scr {
-    float *nrm, *X, *xq, *y, *beta, *u, *w, *v[6], *zero;
-} pattn__icl_scr;
-
-static size_t pattn__icl_scratch(int d, int n)
+PATTN_DEF void pattn_icl_model_free(pattn_icl_model *mdl)
 {
-    size_t d8 = (size_t)pattn__icl_r8(d), n8 = (size_t)pattn__icl_r8(n), D8 = (size_t)pattn__icl_r8(d + 1);
-    return pattn__icl_nnorm(d, n) + (size_t)d * n8 + d8 + n8 + d8 + 2 * n8 + 6 * D8 + (n8 > D8 ? n8 : D8);
+    if (pattn__use_avx2()) pattn_icl_model_free_avx2(mdl);
+    else pattn_icl_model_free_scalar(mdl);
 }
-
-/* Zero a worker's scratch for a new block, but for the normals (written by each group's
-   draw before they are read; anything read past them goes through pattn__icl_load_head's
-   select or meets zero padding): clearing up to 16 samples' worth per block cost more than
-   some blocks' work. The whole scratch is zeroed once when allocated. */
-static void pattn__icl_scr_clear(float *base, int d, int n, size_t ss)
+PATTN_DEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_t seed)
 {
-    size_t nn = pattn__icl_nnorm(d, n) - 8;
-    memset(base + nn, 0, (ss - nn) * sizeof(float));
+    return pattn__use_avx2() ? pattn_icl_model_init_avx2(mdl, n, seed) : pattn_icl_model_init_scalar(mdl, n, seed);
 }
-
-static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
+PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch, uint64_t seed, float *X, float *y, float *xq, float *yq, int *task_out, float *beta)
 {
-    int d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), D8 = pattn__icl_r8(d + 1), i;
-    s->nrm = base;
-    s->X = s->nrm + pattn__icl_nnorm(d, n);
-    s->xq = s->X + (size_t)d * n8;
-    s->y = s->xq + d8;
-    s->beta = s->y + n8;
-    s->u = s->beta + d8;
-    s->w = s->u + n8;
-    s->v[0] = s->w + n8;
-    for (i = 1; i < 6; ++i) s->v[i] = s->v[i - 1] + D8;
-    s->zero = s->v[5] + D8;
+    return pattn__use_avx2() ? pattn_icl_sample_avx2(g, task, n, batch, seed, X, y, xq, yq, task_out, beta) : pattn_icl_sample_scalar(g, task, n, batch, seed, X, y, xq, yq, task_out, beta);
 }
-
-/* One sample of task k into the scratch: X (column c, token t at X[c*n8 + t]: the loops over
-   tokens are contiguous 8-lane runs), the query input xq, the targets y, beta; returns the
-   query target. Its normals nrm are, in order: z_beta (d), the n context inputs (n*d,
-   coordinate-major), the query input (d), and, if sigma_k > 0, the n + 1 noises. */
-static float pattn__icl_draw(const pattn_icl_gen *g, const float *nrm, int k, int n, const pattn__icl_scr *s)
-{
-    int d = g->d, d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), c, j;
-    float sig = g->f_sigma[k], yq;
-    const float *z = nrm, *raw = nrm + d, *gq = raw + (size_t)n * d, *xi = gq + d;
-    const float *mu = g->f_mu + (size_t)k * d8, *L = g->f_chol;
-    float *X = s->X, *xq = s->xq, *y = s->y, *beta = s->beta;
-    /* beta = mu_k + F_k z; z's padding lanes read the next normals, times zero padding */
-    if (g->diag[k]) {
-        const float *fd = g->f_diag + (size_t)k * d8;
-        for (j = 0; j < d8; j += 8)
-            pattn__f8_store(beta + j, pattn__f8_fma(pattn__f8_load(fd + j), pattn__f8_load(z + j), pattn__f8_load(mu + j)));
-    } else {
-        const float *F = g->f_fac + (size_t)k * d * d8;
-        for (c = 0; c < d; ++c) beta[c] = mu[c] + pattn__icl_dot8(F + (size_t)c * d8, z, d8);
-    }
-    /* the raw inputs are coordinate-major (coordinate c of token t at raw[c*n + t]) */
-    for (c = 0; c < d; ++c) pattn__icl_copy_pad(X + (size_t)c * n8, raw + (size_t)c * n, n);
-    pattn__icl_copy_pad(xq, gq, d);
-    if (!g->x_identity) {
-        /* x = L g in place: coordinate c needs raw coordinates <= c, so go downwards */
-        for (c = d - 1; c >= 0; --c) {
-            float *col = X + (size_t)c * n8, acc = L[c * d + c] * xq[c];
-            pattn__scale(n8, L[c * d + c], col);
-            for (j = 0; j < c; ++j) {
-                pattn__icl_axpy8(n8, L[c * d + j], X + (size_t)j * n8, col);
-                acc = fmaf(L[c * d + j], xq[j], acc);
-            }
-            xq[c] = acc;
-        }
-    }
-    /* y = X beta (+ sigma xi), one register per 8 tokens */
-    pattn__icl_comb8(d, beta, X, n8, n8, y);
-    yq = pattn__icl_dot8(xq, beta, d8);
-    if (sig > 0.0f) {
-        pattn__f8 vs = pattn__f8_set1(sig);
-        for (j = 0; j < n8; j += 8)
-            pattn__f8_store(y + j, pattn__f8_fma(vs, pattn__icl_load_head(xi + j, n - j), pattn__f8_load(y + j)));
-        yq = fmaf(sig, xi[n], yq);
-    }
-    return yq;
-}
-
-/* A pass opens a parallel region only with enough work (normals to draw): a region costs
-   microseconds to fork and join, and much more when a thread of it has been descheduled, so
-   small batches run on the calling thread. Blocks and their summation order are the same
-   either way, so this never changes a result. */
-#define PATTN__ICL_PAR_MIN 65536.0
-
-PATTN_DEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
-                                        uint64_t seed, float *X, float *y, float *xq, float *yq,
-                                        int *task_out, float *beta)
-{
-    long nblk, bi;
-    int nthr, d, par;
-    size_t ss;
-    float *scr;
-    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
-    PATTN__REQ(X && y && xq && yq, "%s is NULL", !X ? "X" : !y ? "y" : !xq ? "xq" : "yq");
-    PATTN__REQ(n >= 1 && batch >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "batch", n < 1 ? n : batch);
-    PATTN__REQ(task == PATTN_ICL_MIXTURE || (task >= 0 && task < g->K), "task is %d; it must lie in [0, K) = [0, %d) or be PATTN_ICL_MIXTURE", task, g->K);
-    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
-
-    d = g->d;
-    nthr = pattn__max_threads();
-    ss = pattn__icl_scratch(d, n);
-    scr = (float *)PATTN_MALLOC((size_t)nthr * ss * sizeof(float));
-    if (!scr) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    memset(scr, 0, (size_t)nthr * ss * sizeof(float));
-    nblk = ((long)batch + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
-    par = (double)batch * (double)pattn__icl_nmax(d, n) >= PATTN__ICL_PAR_MIN;
-    PATTN__OMP_FOR_IF(par)
-    for (bi = 0; bi < nblk; ++bi) {
-        int n8 = pattn__icl_r8(n);
-        pattn__icl_scr s;
-        pattn_rng8 r;
-        long i0 = bi * PATTN_ICL_BLOCK, i1 = i0 + PATTN_ICL_BLOCK < batch ? i0 + PATTN_ICL_BLOCK : batch, i;
-        float *base = scr + (size_t)pattn__tid() * ss, ub[PATTN_ICL_BLOCK];
-        pattn__icl_scr_clear(base, d, n, ss);
-        pattn__icl_scr_map(&s, base, d, n);
-        pattn_rng8_seed(&r, seed, (uint64_t)bi);
-        /* a whole block's worth even for a short last block: prefix-stable in batch */
-        if (task == PATTN_ICL_MIXTURE) pattn_rng8_uniform_f32(&r, ub, PATTN_ICL_BLOCK);
-        int kk[PATTN_ICL_BLOCK], grp = pattn__icl_group(d, n);
-        const float *nrm = s.nrm;
-        for (i = i0; i < i1; ++i) {
-            int k = task;
-            if (k == PATTN_ICL_MIXTURE) {
-                double u = ub[i - i0];
-                for (k = 0; k < g->K - 1 && u >= g->cum_pi[k]; ++k) {}
-            }
-            kk[i - i0] = k;
-        }
-        for (i = i0; i < i1; ++i) {
-            int k = kk[i - i0], t, c;
-            if ((i - i0) % grp == 0) { /* the next group's normals in one call */
-                long j, je = i + grp < i1 ? i + grp : i1;
-                int tot = 0;
-                for (j = i; j < je; ++j) tot += pattn__icl_stride(g, kk[j - i0], n);
-                pattn_rng8_normal_f32(&r, s.nrm, tot);
-                nrm = s.nrm;
-            }
-            yq[i] = pattn__icl_draw(g, nrm, k, n, &s);
-            nrm += pattn__icl_stride(g, k, n);
-            for (t = 0; t < n; ++t)
-                for (c = 0; c < d; ++c) X[((size_t)i * n + t) * d + c] = s.X[(size_t)c * n8 + t];
-            memcpy(y + (size_t)i * n, s.y, (size_t)n * sizeof(float));
-            memcpy(xq + (size_t)i * d, s.xq, (size_t)d * sizeof(float));
-            if (task_out) task_out[i] = k;
-            if (beta) memcpy(beta + (size_t)i * d, s.beta, (size_t)d * sizeof(float));
-        }
-    }
-    PATTN_FREE(scr);
-    return PATTN_OK;
-}
-
-/* ==== paper 2 training: fused generate-and-differentiate passes, Adam and GD =============== */
-
-/* float copies of the parameters, refreshed once per step, rows zero-padded: W (d x d8, K
-   of them for PGD_TASK), b and mu (K x d8), Q (its first d rows, d x D8), V_k, cP_k (K x D8),
-   prompt tokens (K*m x D8) */
-typedef struct pattn__icl_fast {
-    int type, d, K, m, D, d8, D8;
-    float *W, *b, *Q, *V, *cP, *P, *mu;
-} pattn__icl_fast;
-
-/* Everything a pass over freshly generated batches needs: per-worker scratch, per-block
-   statistics (summed in block order afterwards: thread-count independent), the float
-   parameters and the double matrices the FULL gradient is assembled with. */
-typedef struct pattn__icl_ctx {
-    pattn__icl_fast f;
-    float *fbuf, *scr, *st, *wgt;
-    double *dbuf, *Qd, *Vd, *R, *tot, *ls;
-    uint64_t *seeds;
-    size_t ss, sl;
-    int nthr, n, B, nbk;
-    long nblk;
-} pattn__icl_ctx;
-
-/* per-block gradient statistics, padded rows: REDUCED G (d x d8) and prompt sums (K x d8);
-   PGD G (d x d8, K of them per task); FULL G (d x D8), E (K x D8), H (K x d8) */
-static size_t pattn__icl_stat_len(int type, int d, int K)
-{
-    size_t d8 = (size_t)pattn__icl_r8(d), D8 = (size_t)pattn__icl_r8(d + 1);
-    switch (type) {
-    case PATTN_ICL_REDUCED: return (size_t)d * d8 + (size_t)K * d8;
-    case PATTN_ICL_PGD: return (size_t)d * d8;
-    case PATTN_ICL_PGD_TASK: return (size_t)K * d * d8;
-    default: return (size_t)d * D8 + (size_t)K * D8 + (size_t)K * d8;
-    }
-}
-
-static void pattn__icl_ctx_free(pattn__icl_ctx *c)
-{
-    PATTN_FREE(c->fbuf);
-    PATTN_FREE(c->scr);
-    PATTN_FREE(c->st);
-    PATTN_FREE(c->dbuf);
-    c->fbuf = c->scr = c->st = NULL;
-    c->dbuf = NULL;
-}
-
-static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model *md, int n, int B, int grad)
-{
-    int d = md->d, K = md->K, m = md->m, D = d + 1, d8 = pattn__icl_r8(d), D8 = pattn__icl_r8(D);
-    size_t nf = (size_t)K * d * d8 + (size_t)K * d8 + (size_t)d * D8 + 2 * (size_t)K * D8 + (size_t)K * m * D8 + (size_t)K * d8;
-    size_t nd;
-    memset(c, 0, sizeof *c);
-    c->n = n;
-    c->B = B;
-    c->nbk = (B + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
-    c->nblk = (long)K * c->nbk;
-    c->ss = pattn__icl_scratch(d, n);
-    c->sl = grad ? pattn__icl_stat_len(md->type, d, K) : 0;
-    c->nthr = pattn__max_threads();
-    nd = (size_t)D * D + (size_t)K * D + (size_t)D + c->sl + 2 * (size_t)c->nblk + (size_t)K; /* + seeds */
-    c->fbuf = (float *)PATTN_MALLOC((nf + (size_t)K) * sizeof(float));
-    c->scr = (float *)PATTN_MALLOC((size_t)c->nthr * c->ss * sizeof(float));
-    c->st = grad ? (float *)PATTN_MALLOC((size_t)c->nblk * c->sl * sizeof(float)) : NULL;
-    c->dbuf = (double *)PATTN_MALLOC(nd * sizeof(double) + (size_t)K * sizeof(uint64_t));
-    if (!c->fbuf || !c->scr || (grad && !c->st) || !c->dbuf) {
-        pattn__icl_ctx_free(c);
-        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-    }
-    memset(c->scr, 0, (size_t)c->nthr * c->ss * sizeof(float));
-    c->f.type = md->type;
-    c->f.d = d;
-    c->f.K = K;
-    c->f.m = m;
-    c->f.D = D;
-    c->f.d8 = d8;
-    c->f.D8 = D8;
-    memset(c->fbuf, 0, (nf + (size_t)K) * sizeof(float));
-    c->f.W = c->fbuf;
-    c->f.b = c->f.W + (size_t)K * d * d8;
-    c->f.Q = c->f.b + (size_t)K * d8;
-    c->f.V = c->f.Q + (size_t)d * D8;
-    c->f.cP = c->f.V + (size_t)K * D8;
-    c->f.P = c->f.cP + (size_t)K * D8;
-    c->f.mu = c->f.P + (size_t)K * m * D8;
-    c->wgt = c->f.mu + (size_t)K * d8;
-    c->Qd = c->dbuf;
-    c->Vd = c->Qd + (size_t)D * D;
-    c->R = c->Vd + (size_t)K * D;
-    c->tot = c->R + D;
-    c->ls = c->tot + c->sl;
-    c->seeds = (uint64_t *)(void *)(c->ls + 2 * (size_t)c->nblk + (size_t)K);
-    return PATTN_OK;
-}
-
-static void pattn__icl_fast_load(pattn__icl_ctx *c, const pattn_icl_model *md)
-{
-    pattn__icl_fast *f = &c->f;
-    int d = md->d, K = md->K, D = d + 1, d8 = f->d8, D8 = f->D8, i, k, j, a;
-    for (k = 0; k < K; ++k)
-        for (i = 0; i < d; ++i) f->mu[k * d8 + i] = (float)md->mu[k * d + i];
-    if (md->type != PATTN_ICL_FULL) {
-        int nm = md->type == PATTN_ICL_PGD_TASK ? K : 1;
-        for (k = 0; k < nm * d; ++k)
-            for (i = 0; i < d; ++i) f->W[k * d8 + i] = (float)md->W[k * d + i];
-        if (md->type == PATTN_ICL_REDUCED)
-            for (k = 0; k < K; ++k)
-                for (i = 0; i < d; ++i) f->b[k * d8 + i] = (float)md->b[k * d + i];
-        return;
-    }
-    pattn__icl_full_qv(md, c->Qd, c->Vd);
-    for (a = 0; a < d; ++a)
-        for (i = 0; i < D; ++i) f->Q[a * D8 + i] = (float)c->Qd[a * D + i];
-    for (k = 0; k < K; ++k)
-        for (i = 0; i < D; ++i) f->V[k * D8 + i] = (float)c->Vd[k * D + i];
-    for (j = 0; j < K * md->m; ++j)
-        for (i = 0; i < D; ++i) f->P[j * D8 + i] = (float)md->P[j * D + i];
-    /* the prompt tokens' share of A V_k is the same for every sample of task k */
-    for (k = 0; k < K; ++k)
-        for (a = 0; a < D; ++a) {
-            double s = 0.0;
-            for (j = 0; j < md->m; ++j) {
-                const double *p = md->P + (size_t)(k * md->m + j) * D;
-                double pv = 0.0;
-                for (i = 0; i < D; ++i) pv += p[i] * c->Vd[k * D + i];
-                s += p[a] * pv;
-            }
-            f->cP[k * D8 + a] = (float)s;
-        }
-}
-
-/* One block of cnt samples of task k from stream `stream` of seed: generate each sample in
-   scratch, predict, and (st non-NULL) accumulate the gradient statistics with weight wgt
-   (= 2 pi_k / B). ls gets the block's sum of e^2 and e^4 (e = yhat - y). */
-static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, int k, int n, int cnt,
-                             uint64_t seed, uint64_t stream, float wgt, float *base, size_t ss,
-                             float *st, size_t sl, double *ls)
-{
-    int d = g->d, K = g->K, d8 = f->d8, D8 = f->D8, n8 = pattn__icl_r8(n), i, a, c, j;
-    pattn__icl_scr s;
-    float *X, *xq, *y, *u, *w, *sv, *av, *cv, *r, *ar;
-    double l2 = 0.0, l4 = 0.0;
-    pattn_rng8 rng;
-    pattn__icl_scr_clear(base, d, n, ss);
-    pattn__icl_scr_map(&s, base, d, n);
-    X = s.X;
-    xq = s.xq;
-    y = s.y;
-    u = s.u;
-    w = s.w;
-    sv = s.v[0];
-    av = s.v[1];
-    cv = s.v[2];
-    r = s.v[3];
-    ar = s.v[4];
-    pattn_rng8_seed(&rng, seed, stream);
-    if (st) memset(st, 0, sl * sizeof(float));
-    for (i = 0; i < cnt; ++i) {
-        int str = pattn__icl_stride(g, k, n), grp = pattn__icl_group(d, n), ig = i % grp;
-        float yq, yh, e, ew;
-        if (ig == 0) /* the next group's normals in one call */
-            pattn_rng8_normal_f32(&rng, s.nrm, str * (cnt - i < grp ? cnt - i : grp));
-        yq = pattn__icl_draw(g, s.nrm + (size_t)ig * (size_t)str, k, n, &s);
-        if (f->type == PATTN_ICL_FULL) {
-            const float *Vk = f->V + (size_t)k * D8, *cP = f->cP + (size_t)k * D8;
-            /* yhat = r' (A V_k) with r = Q'[x;0] and A V_k = Z'(Z V_k) + the prompts' share */
-            pattn__icl_comb8(d, xq, f->Q, D8, D8, r);
-            for (j = 0; j < n8; j += 8) {
-                pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(Vk[d]), pattn__f8_load(y + j));
-                for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(Vk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
-                pattn__f8_store(u + j, acc);
-            }
-            pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, u, n8, cv);
-            pattn__icl_axpy8(D8, 1.0f, cP, cv);
-            yh = pattn__icl_dot8(r, cv, D8);
-            if (st) { /* A r = Z'(Z r) + sum_j p_j (p_j'r) */
-                for (j = 0; j < n8; j += 8) {
-                    pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(r[d]), pattn__f8_load(y + j));
-                    for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(r[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
-                    pattn__f8_store(w + j, acc);
-                }
-                pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, w, n8, ar);
-                for (j = 0; j < f->m; ++j) {
-                    const float *p = f->P + ((size_t)k * f->m + j) * D8;
-                    pattn__icl_axpy8(D8, pattn__icl_dot8(p, r, D8), p, ar);
-                }
-            }
-        } else {
-            const float *W = f->W + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
-            const float *muk = f->mu + (size_t)k * d8;
-            const float *res = y;
-            yh = 0.0f;
-            if (f->type != PATTN_ICL_REDUCED) { /* y - X mu_k */
-                for (j = 0; j < n8; j += 8) {
-                    pattn__f8 acc = pattn__f8_load(y + j);
-                    for (c = 0; c < d; ++c) acc = pattn__f8_fnma(pattn__f8_set1(muk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
-                    pattn__f8_store(u + j, acc);
-                }
-                res = u;
-                yh = pattn__icl_dot8(xq, muk, d8);
-            }
-            pattn__icl_dots(X, (size_t)n8, d, y, 0, s.zero, res, n8, sv);
-            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, 1.0f, f->b + (size_t)k * d8, sv);
-            pattn__icl_comb8(d, xq, W, d8, d8, av); /* W'x */
-            yh += pattn__icl_dot8(av, sv, d8);
-        }
-        e = yh - yq;
-        l2 += (double)e * e;
-        l4 += (double)e * e * ((double)e * e);
-        if (!st) continue;
-        ew = wgt * e;
-        if (f->type == PATTN_ICL_FULL) {
-            for (a = 0; a < d; ++a) pattn__icl_axpy8(D8, ew * xq[a], cv, st + (size_t)a * D8);
-            pattn__icl_axpy8(D8, ew, ar, st + (size_t)d * D8 + (size_t)k * D8);
-            pattn__icl_axpy8(d8, ew, xq, st + (size_t)d * D8 + (size_t)K * D8 + (size_t)k * d8);
-        } else {
-            float *G = st + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
-            for (a = 0; a < d; ++a) pattn__icl_axpy8(d8, ew * xq[a], sv, G + (size_t)a * d8);
-            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, ew, av, st + (size_t)d * d8 + (size_t)k * d8);
-        }
-    }
-    ls[0] = l2;
-    ls[1] = l4;
-}
-
-/* Load the parameters, then one pass over K * nbk blocks (OpenMP); with c->st the summed
-   gradient statistics end in c->tot. The batch loss sum_k pi_k mean_k e^2 is returned. */
-static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, const pattn_icl_model *md)
-{
-    long j, nblk = c->nblk;
-    int nbk = c->nbk, n = c->n, B = c->B, nthr = pattn__max_threads();
-    int par = (double)B * c->f.K * (double)pattn__icl_nmax(c->f.d, n) >= PATTN__ICL_PAR_MIN;
-    size_t i;
-    if (nthr > c->nthr) { /* more threads than at creation: widen the scratch */
-        float *ns = (float *)PATTN_MALLOC((size_t)nthr * c->ss * sizeof(float));
-        if (!ns) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
-        memset(ns, 0, (size_t)nthr * c->ss * sizeof(float));
-        PATTN_FREE(c->scr);
-        c->scr = ns;
-        c->nthr = nthr;
-    }
-    pattn__icl_fast_load(c, md);
-    PATTN__OMP_FOR_IF(par)
-    for (j = 0; j < nblk; ++j) {
-        int k = (int)(j / nbk);
-        long b = j % nbk;
-        int cnt = B - (int)b * PATTN_ICL_BLOCK < PATTN_ICL_BLOCK ? B - (int)b * PATTN_ICL_BLOCK : PATTN_ICL_BLOCK;
-        pattn__icl_block(g, &c->f, k, n, cnt, c->seeds[k], (uint64_t)b, c->st ? c->wgt[k] : 0.0f,
-                         c->scr + (size_t)pattn__tid() * c->ss, c->ss,
-                         c->st ? c->st + (size_t)j * c->sl : NULL, c->sl, c->ls + 2 * j);
-    }
-    if (c->st) {
-        for (i = 0; i < c->sl; ++i) c->tot[i] = 0.0;
-        for (j = 0; j < nblk; ++j) {
-            const float *sj = c->st + (size_t)j * c->sl;
-            for (i = 0; i < c->sl; ++i) c->tot[i] += (double)sj[i];
-        }
-    }
-    return PATTN_OK;
-}
-
-/* batch loss sum_k pi_k mean_k e^2 from the per-block sums, in block order */
-static double pattn__icl_loss(const pattn__icl_ctx *c, const pattn_icl_gen *g)
-{
-    double L = 0.0;
-    long j;
-    for (j = 0; j < c->nblk; ++j) L += g->pi[j / c->nbk] / c->B * c->ls[2 * j];
-    return L;
-}
-
-/* the parameter gradient from c->tot (padded statistics -> theta layout) */
-static void pattn__icl_assemble(pattn__icl_ctx *c, const pattn_icl_model *md, double *grad, double *work)
-{
-    int d = md->d, D = d + 1, K = md->K, d8 = c->f.d8, D8 = c->f.D8, a, b, k;
-    double *G, *E, *H;
-    if (md->type != PATTN_ICL_FULL) {
-        int rows = md->type == PATTN_ICL_PGD_TASK ? K * d : d;
-        for (a = 0; a < rows; ++a)
-            for (b = 0; b < d; ++b) grad[a * d + b] = c->tot[a * d8 + b];
-        if (md->type == PATTN_ICL_REDUCED)
-            for (k = 0; k < K; ++k)
-                for (b = 0; b < d; ++b) grad[d * d + k * d + b] = c->tot[d * d8 + k * d8 + b];
-        return;
-    }
-    G = work;
-    E = G + (size_t)D * D;
-    H = E + (size_t)K * D;
-    for (a = 0; a < D; ++a)
-        for (b = 0; b < D; ++b) G[a * D + b] = a < d ? c->tot[a * D8 + b] : 0.0;
-    for (k = 0; k < K; ++k)
-        for (a = 0; a < D; ++a) {
-            E[k * D + a] = c->tot[d * D8 + k * D8 + a];
-            H[k * D + a] = a < d ? c->tot[d * D8 + K * D8 + k * d8 + a] : 0.0;
-        }
-    pattn__icl_full_grad(md, c->Qd, c->Vd, G, E, H, c->R, grad);
-}
-
 PATTN_DEF uint64_t pattn_icl_step_seed(uint64_t seed, long step, int task)
 {
-    uint64_t s = seed ^ 0xa0761d6478bd642fULL, h = pattn__splitmix64(&s);
-    s = h ^ (uint64_t)step;
-    h = pattn__splitmix64(&s);
-    s = h ^ (uint64_t)(uint32_t)task;
-    return pattn__splitmix64(&s);
+    return pattn__use_avx2() ? pattn_icl_step_seed_avx2(seed, step, task) : pattn_icl_step_seed_scalar(seed, step, task);
 }
-
-struct pattn_icl_trainer {
-    const pattn_icl_gen *g;
-    pattn_icl_model *md;
-    pattn_icl_train_opts o; /* resolved: no zero left that means a default */
-    int n;
-    long step;
-    long diverged_at;       /* -1 while every step has been finite */
-    double last_lr;
-    pattn__icl_ctx c;
-    double *grad, *m1, *m2, *work, *lrs, *back;
-    unsigned char *mask;
-};
-
+PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_icl_model *mdl, int n, int batch, uint64_t seed, double *loss_k, double *loss, double *se)
+{
+    return pattn__use_avx2() ? pattn_icl_test_loss_avx2(g, mdl, n, batch, seed, loss_k, loss, se) : pattn_icl_test_loss_scalar(g, mdl, n, batch, seed, loss_k, loss, se);
+}
+PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl, int n, const pattn_icl_train_opts *o, pattn_history *hist)
+{
+    return pattn__use_avx2() ? pattn_icl_train_avx2(g, mdl, n, o, hist) : pattn_icl_train_scalar(g, mdl, n, o, hist);
+}
+PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl, int n, const pattn_icl_train_opts *o, pattn_icl_trainer **out)
+{
+    return pattn__use_avx2() ? pattn_icl_trainer_create_avx2(g, mdl, n, o, (pattn_icl_trainer_avx2 **)out) : pattn_icl_trainer_create_scalar(g, mdl, n, o, (pattn_icl_trainer_scalar **)out);
+}
 PATTN_DEF void pattn_icl_trainer_free(pattn_icl_trainer *t)
 {
-    if (!t) return;
-    pattn__icl_ctx_free(&t->c);
-    PATTN_FREE(t->grad);
-    PATTN_FREE(t->mask);
-    PATTN_FREE(t);
+    if (pattn__use_avx2()) pattn_icl_trainer_free_avx2((pattn_icl_trainer_avx2 *)t);
+    else pattn_icl_trainer_free_scalar((pattn_icl_trainer_scalar *)t);
 }
-
-/* which parameters a regime trains (mask), 0 if the regime does not apply to the model */
-static int pattn__icl_regime_mask(const pattn_icl_model *md, pattn_icl_regime regime, unsigned char *mask)
-{
-    int d = md->d, D = d + 1, K = md->K, i;
-    int nW = 3 * D * D, nP = K * md->m * D, w = 0, p = 0, h = 0;
-    switch (md->type) {
-    case PATTN_ICL_REDUCED:
-        if (regime == PATTN_ICL_PT) w = 1;
-        else if (regime == PATTN_ICL_FT) p = 1;
-        else if (regime == PATTN_ICL_JT) w = p = 1;
-        else return 0;
-        if (mask)
-            for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < d * d ? w : p);
-        return 1;
-    case PATTN_ICL_PGD:
-    case PATTN_ICL_PGD_TASK:
-        if (regime != (md->type == PATTN_ICL_PGD ? PATTN_ICL_DEC : PATTN_ICL_LB)) return 0;
-        if (mask) memset(mask, 1, (size_t)md->np);
-        return 1;
-    default:
-        if (regime == PATTN_ICL_PT) w = 1;
-        else if (regime == PATTN_ICL_FT) p = 1;
-        else if (regime == PATTN_ICL_JT) w = p = 1;
-        else if (regime == PATTN_ICL_DEC) w = p = h = 1;
-        else return 0;
-        if (mask)
-            for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < nW ? w : i < nW + nP ? p : h);
-        return 1;
-    }
-}
-
-/* the regime's fixed parts: PT has no prompts; fixed-head regimes use e_D; a regime that
-   trains prompts cannot start them at 0 (a stationary point of the quadratic prompt term
-   A = ... + p p'), so all-zero prompt tokens of the FULL model start at e_D (token 0) and
-   0.1 g (the others, g ~ N(0, I) from the seed) */
-static void pattn__icl_regime_apply(pattn_icl_model *md, pattn_icl_regime regime, uint64_t seed)
-{
-    int d = md->d, D = d + 1, K = md->K, m = md->m, k, i, j;
-    if (md->type == PATTN_ICL_REDUCED && regime == PATTN_ICL_PT) memset(md->b, 0, (size_t)K * d * sizeof(double));
-    if (md->type != PATTN_ICL_FULL) return;
-    if (regime == PATTN_ICL_PT) memset(md->P, 0, (size_t)K * m * D * sizeof(double));
-    if (regime != PATTN_ICL_DEC)
-        for (k = 0; k < K; ++k)
-            for (i = 0; i < D; ++i) md->h[k * D + i] = i == d;
-    if (regime == PATTN_ICL_PT) return;
-    for (k = 0; k < K; ++k) {
-        double *P = md->P + (size_t)k * m * D;
-        int zero = 1;
-        for (i = 0; i < m * D; ++i)
-            if (P[i] != 0.0) zero = 0;
-        if (zero) {
-            pattn_rng r;
-            pattn_rng_stream(&r, seed ^ 0x5bd1e995ULL, (uint64_t)k);
-            P[d] = 1.0;
-            for (j = 1; j < m; ++j)
-                for (i = 0; i < D; ++i) P[j * D + i] = 0.1 * pattn_rng_normal_f64(&r);
-        }
-    }
-}
-
-/* per-parameter learning-rate multipliers (see pattn_lr_scaling) */
-static void pattn__icl_lr_scales(const pattn_icl_model *md, int n, int scaled, double *lrs)
-{
-    int d = md->d, D = d + 1, i, nW = 3 * D * D, nP = md->K * md->m * D;
-    double sc = (double)n + d, sn = sqrt(sc);
-    for (i = 0; i < md->np; ++i) {
-        double s = 1.0;
-        if (scaled) {
-            if (md->type == PATTN_ICL_FULL) s = i < 2 * D * D ? 1.0 / sn : i < nW ? 1.0 : i < nW + nP ? sn : 1.0;
-            else s = i < (md->type == PATTN_ICL_PGD_TASK ? md->K : 1) * d * d ? 1.0 / sc : sc;
-        }
-        lrs[i] = s;
-    }
-}
-
-/* PGD predicts with the model's means: they must be the generator's */
-static int pattn__icl_same_means(const pattn_icl_gen *g, const pattn_icl_model *md)
-{
-    if (md->type != PATTN_ICL_PGD && md->type != PATTN_ICL_PGD_TASK) return 1;
-    return !memcmp(g->mu, md->mu, (size_t)g->K * (size_t)g->d * sizeof(double));
-}
-
-static int pattn__icl_opts_ok(const char *fn, const pattn_icl_train_opts *o)
-{
-    if (!pattn__optim_ok(fn, &o->opt)) return 0;
-    PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = default)", o->batch);
-    PATTN__OK(o->scaling >= PATTN_LR_DEFAULT && o->scaling <= PATTN_LR_UNIFORM, "o->scaling is %d; it must be a pattn_lr_scaling value", (int)o->scaling);
-    return 1;
-}
-
-PATTN_DEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl,
-                                                int n, const pattn_icl_train_opts *opts,
-                                                pattn_icl_trainer **out)
-{
-    pattn_icl_trainer *t;
-    pattn_icl_train_opts o;
-    pattn_status st;
-    int np, D;
-    size_t nwork;
-    if (opts) o = *opts;
-    else memset(&o, 0, sizeof o);
-    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
-    PATTN__REQ(out, "out is NULL");
-    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
-    PATTN__REQ(mdl->d == g->d && mdl->K == g->K, "mdl has d = %d, K = %d but the generator's mixture has d = %d, K = %d; they must match", mdl->d, mdl->K, g->d, g->K);
-    PATTN__REQ(n >= 1, "n (the context length) is %d; it must be >= 1", n);
-    if (!pattn__icl_opts_ok(__func__, &o)) return PATTN_EINVAL;
-    if (o.batch == 0) o.batch = 256;
-    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
-    PATTN__REQ((long)o.batch * g->K <= 1L << 30, "o->batch * K = %ld exceeds 2^30 samples per step", (long)o.batch * g->K);
-    PATTN__REQ(pattn__icl_regime_mask(mdl, o.regime, NULL), "o->regime is %s, which does not apply to a %s model (REDUCED: PT, FT, JT; FULL: PT, FT, JT, DEC; PGD: DEC; PGD_TASK: LB)", pattn__icl_regime_name(o.regime), pattn__icl_type_name(mdl->type));
-    PATTN__REQ(pattn__icl_same_means(g, mdl), "mdl->mu differs from the generator's task means; a PGD model must be made from the same mixture");
-    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
-    pattn__optim_resolve(&o.opt, 1000, mdl->type == PATTN_ICL_FULL ? 0.03 : 0.1, PATTN_SCHED_COSINE);
-    if (o.scaling == PATTN_LR_DEFAULT) o.scaling = PATTN_LR_SCALED;
-    np = mdl->np;
-    D = mdl->d + 1;
-    t = (pattn_icl_trainer *)PATTN_MALLOC(sizeof *t);
-    if (!t) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the trainer");
-    memset(t, 0, sizeof *t);
-    t->g = g;
-    t->md = mdl;
-    t->o = o;
-    t->n = n;
-    t->diverged_at = -1;
-    nwork = (size_t)D * D + 2 * (size_t)mdl->K * D;
-    t->grad = (double *)PATTN_MALLOC((5 * (size_t)np + nwork) * sizeof(double));
-    t->mask = (unsigned char *)PATTN_MALLOC((size_t)np);
-    if (!t->grad || !t->mask) {
-        pattn_icl_trainer_free(t);
-        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the trainer's state (%d parameters)", np);
-    }
-    st = pattn__icl_ctx_init(&t->c, mdl, n, o.batch, 1);
-    if (st != PATTN_OK) {
-        pattn_icl_trainer_free(t);
-        return PATTN__FAIL(st, __func__, "cannot allocate the trainer's batch buffers (batch %d)", o.batch);
-    }
-    t->m1 = t->grad + np;
-    t->m2 = t->m1 + np;
-    t->lrs = t->m2 + np;
-    t->back = t->lrs + np;
-    t->work = t->back + np;
-    memset(t->m1, 0, 2 * (size_t)np * sizeof(double));
-    pattn__icl_regime_mask(mdl, o.regime, t->mask);
-    pattn__icl_lr_scales(mdl, n, o.scaling == PATTN_LR_SCALED, t->lrs);
-    pattn__icl_regime_apply(mdl, o.regime, o.opt.seed);
-    *out = t;
-    return PATTN_OK;
-}
-
-static pattn_status pattn__icl_trainer_eval(pattn_icl_trainer *t, double *loss)
-{
-    int k;
-    pattn_status st;
-    for (k = 0; k < t->g->K; ++k) {
-        t->c.seeds[k] = pattn_icl_step_seed(t->o.opt.seed, t->step, k);
-        t->c.wgt[k] = (float)(2.0 * t->g->pi[k] / t->c.B);
-    }
-    st = pattn__icl_eval(&t->c, t->g, t->md);
-    if (st != PATTN_OK) return st;
-    pattn__icl_assemble(&t->c, t->md, t->grad, t->work);
-    *loss = pattn__icl_loss(&t->c, t->g);
-    return PATTN_OK;
-}
-
 PATTN_DEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss, double *grad)
 {
-    double L;
-    pattn_status st;
-    PATTN__REQ(t, "t is NULL");
-    st = pattn__icl_trainer_eval(t, &L);
-
-    if (st != PATTN_OK) return st;
-    if (loss) *loss = L;
-    if (grad) memcpy(grad, t->grad, (size_t)t->md->np * sizeof(double));
-    return PATTN_OK;
+    return pattn__use_avx2() ? pattn_icl_trainer_grad_avx2((pattn_icl_trainer_avx2 *)t, loss, grad) : pattn_icl_trainer_grad_scalar((pattn_icl_trainer_scalar *)t, loss, grad);
 }
-
 PATTN_DEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss)
 {
-    const pattn_optim *o;
-    double L, lr0, c1, c2, *th;
-    int i, np, bad;
-    pattn_status st;
-    PATTN__REQ(t, "t is NULL");
-    if (t->diverged_at >= 0)
-        return PATTN__FAIL(PATTN_EDIVERGED, __func__, "the run diverged at step %ld; create a new trainer (lower opt.lr)", t->diverged_at);
-    o = &t->o.opt;
-    st = pattn__icl_trainer_eval(t, &L);
-    if (st != PATTN_OK) return st;
-    lr0 = pattn__optim_lr(o, t->step);
-    th = t->md->theta;
-    np = t->md->np;
-    bad = !pattn__finite(L);
-    if (!bad) {
-        memcpy(t->back, th, (size_t)np * sizeof(double));
-        pattn__optim_bias(o, t->step, &c1, &c2);
-        for (i = 0; i < np; ++i)
-            if (t->mask[i]) th[i] = pattn__optim_apply(o, lr0 * t->lrs[i], th[i], t->grad[i], t->m1 + i, t->m2 + i, c1, c2);
-        bad = !pattn__all_finite_f64(th, (size_t)np);
-        if (bad) memcpy(th, t->back, (size_t)np * sizeof(double));
-    }
-    t->last_lr = lr0;
-    if (loss) *loss = L;
-    if (bad) {
-        t->diverged_at = t->step;
-        return PATTN__FAIL(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (batch loss %g, lr %g): lower opt.lr; the model holds the last finite iterate", t->step, o->steps, L, lr0);
-    }
-    ++t->step;
-    if (o->progress && (t->step % o->progress_every == 0 || t->step == o->steps)) {
-        pattn_train_rec rec;
-        memset(&rec, 0, sizeof rec);
-        rec.step = t->step - 1;
-        rec.loss = L;
-        rec.acc = NAN;
-        rec.lr = lr0;
-        if (o->progress(o->user, &rec, o->steps)) t->o.opt.steps = t->step; /* stop here */
-    }
-    return PATTN_OK;
+    return pattn__use_avx2() ? pattn_icl_trainer_step_avx2((pattn_icl_trainer_avx2 *)t, loss) : pattn_icl_trainer_step_scalar((pattn_icl_trainer_scalar *)t, loss);
 }
-
-PATTN_DEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl, int n,
-                                       const pattn_icl_train_opts *o, pattn_history *hist)
+PATTN_DEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf)
 {
-    pattn_icl_trainer *t;
-    pattn_status st = pattn_icl_trainer_create(g, mdl, n, o, &t);
-    if (st != PATTN_OK) return st;
-    if (hist) hist->diverged_at = -1;
-    while (t->step < t->o.opt.steps) {
-        double L;
-        long s = t->step;
-        st = pattn_icl_trainer_step(t, &L);
-        if (hist && (st == PATTN_OK || st == PATTN_EDIVERGED)) pattn__hist_push(hist, s, L, NAN, t->last_lr);
-        if (st != PATTN_OK) break;
-    }
-    if (st == PATTN_EDIVERGED) {
-        if (hist) hist->diverged_at = t->diverged_at;
-        pattn__record(__func__, "diverged at step %ld of %ld (lr %g): lower opt.lr; the model holds the last finite iterate", t->diverged_at, t->o.opt.steps, t->last_lr);
-    }
-    pattn_icl_trainer_free(t);
-    return st;
+    return pattn__use_avx2() ? pattn_loss_value_avx2(l, f, y, dldf) : pattn_loss_value_scalar(l, f, y, dldf);
 }
-
-PATTN_DEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_icl_model *mdl,
-                                           int n, int batch, uint64_t seed, double *loss_k,
-                                           double *loss, double *se)
+PATTN_DEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, float *s)
 {
-    pattn__icl_ctx c;
-    pattn_status st;
-    int k, K;
-    long j;
-    double L = 0.0, V = 0.0;
-    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
-    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
-    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
-    PATTN__REQ(batch >= 2, "batch is %d; it must be >= 2 (the standard error needs two samples)", batch);
-    PATTN__REQ(mdl->d == g->d && mdl->K == g->K, "mdl has d = %d, K = %d but the generator's mixture has d = %d, K = %d; they must match", mdl->d, mdl->K, g->d, g->K);
-    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
-    PATTN__REQ(pattn__icl_same_means(g, mdl), "mdl->mu differs from the generator's task means; a PGD model must be made from the same mixture");
-    PATTN__REQ((long)batch * g->K <= 1L << 30, "batch * K = %ld exceeds 2^30", (long)batch * g->K);
-    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
-
-    K = g->K;
-    st = pattn__icl_ctx_init(&c, mdl, n, batch, 0);
-    if (st != PATTN_OK) return st;
-    for (k = 0; k < K; ++k) c.seeds[k] = pattn_icl_step_seed(seed, -1, k);
-    st = pattn__icl_eval(&c, g, mdl);
-    if (st == PATTN_OK) {
-        for (k = 0; k < K; ++k) {
-            double s2 = 0.0, s4 = 0.0, mk, vk;
-            for (j = (long)k * c.nbk; j < (long)(k + 1) * c.nbk; ++j) {
-                s2 += c.ls[2 * j];
-                s4 += c.ls[2 * j + 1];
-            }
-            mk = s2 / batch;
-            vk = (s4 / batch - mk * mk) * batch / (batch - 1.0);
-            L += g->pi[k] * mk;
-            V += g->pi[k] * g->pi[k] * (vk > 0.0 ? vk : 0.0) / batch;
-            if (loss_k) loss_k[k] = mk;
-        }
-        if (loss) *loss = L;
-        if (se) *se = sqrt(V);
-    }
-    pattn__icl_ctx_free(&c);
-    return st;
+    if (pattn__use_avx2()) pattn_matvec_f32_avx2(X, T, d, p, s);
+    else pattn_matvec_f32_scalar(X, T, d, p, s);
 }
+PATTN_DEF void pattn_matvec_t_f32(const float *X, int T, int d, const float *a, float *h)
+{
+    if (pattn__use_avx2()) pattn_matvec_t_f32_avx2(X, T, d, a, h);
+    else pattn_matvec_t_f32_scalar(X, T, d, a, h);
+}
+PATTN_DEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, pattn_loss loss, const float *X, const float *y, int n, int T, pattn_batch_out *out, void *work, size_t work_bytes)
+{
+    return pattn__use_avx2() ? pattn_model_batch_avx2(m, P, loss, X, y, n, T, out, work, work_bytes) : pattn_model_batch_scalar(m, P, loss, X, y, n, T, out, work, work_bytes);
+}
+PATTN_DEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, const float *X, int T, float *f, float *h, float *gp, float *gW)
+{
+    return pattn__use_avx2() ? pattn_model_eval_avx2(m, P, X, T, f, h, gp, gW) : pattn_model_eval_scalar(m, P, X, T, f, h, gp, gW);
+}
+PATTN_DEF const char * pattn_model_name(pattn_model m)
+{
+    return pattn__use_avx2() ? pattn_model_name_avx2(m) : pattn_model_name_scalar(m);
+}
+PATTN_DEF size_t pattn_model_work_size(pattn_model m, int T, int d)
+{
+    return pattn__use_avx2() ? pattn_model_work_size_avx2(m, T, d) : pattn_model_work_size_scalar(m, T, d);
+}
+PATTN_DEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, const float *p, const float *W, float *H)
+{
+    return pattn__use_avx2() ? pattn_pa_features_avx2(X, n, T, d, p, W, H) : pattn_pa_features_scalar(X, n, T, d, p, W, H);
+}
+PATTN_DEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, const float *p, const float *v, float *h, float *grad_p)
+{
+    return pattn__use_avx2() ? pattn_pa_forward_backward_f32_avx2(X, T, d, p, v, h, grad_p) : pattn_pa_forward_backward_f32_scalar(X, T, d, p, v, h, grad_p);
+}
+PATTN_DEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mask, int n, int T, int d, const float *p, const float *W, double *mass)
+{
+    return pattn__use_avx2() ? pattn_pa_relevant_mass_avx2(X, mask, n, T, d, p, W, mass) : pattn_pa_relevant_mass_scalar(X, mask, n, T, d, p, W, mass);
+}
+PATTN_DEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, int d, double lambda, double *w)
+{
+    return pattn__use_avx2() ? pattn_ridge_fit_avx2(H, y, n, d, lambda, w) : pattn_ridge_fit_scalar(H, y, n, d, lambda, w);
+}
+PATTN_DEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n)
+{
+    if (pattn__use_avx2()) pattn_rng8_normal_f32_avx2(r, out, n);
+    else pattn_rng8_normal_f32_scalar(r, out, n);
+}
+PATTN_DEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream)
+{
+    if (pattn__use_avx2()) pattn_rng8_seed_avx2(r, seed, stream);
+    else pattn_rng8_seed_scalar(r, seed, stream);
+}
+PATTN_DEF void pattn_rng8_uniform_f32(pattn_rng8 *r, float *out, int n)
+{
+    if (pattn__use_avx2()) pattn_rng8_uniform_f32_avx2(r, out, n);
+    else pattn_rng8_uniform_f32_scalar(r, out, n);
+}
+PATTN_DEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n)
+{
+    if (pattn__use_avx2()) pattn_rng_normal_f32_avx2(r, out, n);
+    else pattn_rng_normal_f32_scalar(r, out, n);
+}
+PATTN_DEF void pattn_scale_f32(int n, float a, float *x)
+{
+    if (pattn__use_avx2()) pattn_scale_f32_avx2(n, a, x);
+    else pattn_scale_f32_scalar(n, a, x);
+}
+PATTN_DEF void pattn_softmax_f32(const float *x, float *y, int n)
+{
+    if (pattn__use_avx2()) pattn_softmax_f32_avx2(x, y, n);
+    else pattn_softmax_f32_scalar(x, y, n);
+}
+PATTN_DEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
+{
+    if (pattn__use_avx2()) pattn_softmax_rows_f32_avx2(x, y, rows, n);
+    else pattn_softmax_rows_f32_scalar(x, y, rows, n);
+}
+PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X, const float *y, int n, int T, pattn_history *hist)
+{
+    return pattn__use_avx2() ? pattn_train_avx2(o, P, X, y, n, T, hist) : pattn_train_scalar(o, P, X, y, n, T, hist);
+}
+PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y, int n, int T, int d, const float *q, const float *Xte, const float *yte, const uint8_t *mask_te, int nte, float *v1, float *p2, float *v3, pattn_traj_result *res)
+{
+    return pattn__use_avx2() ? pattn_traj3_avx2(o, X, y, n, T, d, q, Xte, yte, mask_te, nte, v1, p2, v3, res) : pattn_traj3_scalar(o, X, y, n, T, d, q, Xte, yte, mask_te, nte, v1, p2, v3, res);
+}
+#else
+#define PATTN__SIMD_PASS PATTN__STATIC_PASS
+#include PATTN_SELF_INCLUDE
+#undef PATTN__SIMD_PASS
+#endif
+
 /* ==== paper 1 theory: normal law, attention weights, feature law ============== */
 
 PATTN_DEF double pattn_norm_cdf(double x) { return 0.5 * erfc(-x * 0.70710678118654752440); }
@@ -5660,30 +2330,62 @@ static double pattn__phi_between(double l, double u)
     return 1.0 - pattn_norm_cdf(-u) - pattn_norm_cdf(l);
 }
 
-/* log C(n, j) as a sum of logs of ratios: lgamma would do, but it writes the global
-   signgam, a data race when theory runs on several threads */
-static double pattn__log_choose(int n, int j)
+/* The binomial log-probability in constant time and to about 1e-15 relative, by Loader's
+   saddle-point form: log C(n,j) p^j q^(n-j) = e(n) - e(j) - e(n-j) - D(j, np) - D(n-j, nq)
+   - log(2 pi j (n-j)/n)/2, with e the error of Stirling's formula for log k! and
+   D(x, m) = x log(x/m) + m - x evaluated without cancellation near x = m. (lgamma would
+   cancel badly for large n, and writes the global signgam: a data race in threads.) */
+static double pattn__stirlerr(double k)
 {
-    int m = j < n - j ? j : n - j, i;
-    double acc = 0.0;
-    for (i = 1; i <= m; ++i) acc += log((double)(n - m + i) / (double)i);
-    return acc;
+    static const double S0 = 1.0 / 12, S1 = 1.0 / 360, S2 = 1.0 / 1260, S3 = 1.0 / 1680, S4 = 1.0 / 1188;
+    double kk, lf = 0.0;
+    int i;
+    if (k > 15.0) {
+        kk = k * k;
+        return (S0 - (S1 - (S2 - (S3 - S4 / kk) / kk) / kk) / kk) / k;
+    }
+    for (i = 2; i <= (int)k; ++i) lf += log((double)i); /* log k!, k <= 15 */
+    return lf - ((k + 0.5) * log(k) - k + 0.91893853320467274178); /* k = 0 never reaches here */
+}
+static double pattn__bd0(double x, double m)
+{
+    if (fabs(x - m) < 0.1 * (x + m)) {
+        double v = (x - m) / (x + m), s = (x - m) * v, ej = 2.0 * x * v, s1;
+        int j;
+        v *= v;
+        for (j = 1; j < 1000; ++j) {
+            ej *= v;
+            s1 = s + ej / (double)(2 * j + 1);
+            if (s1 == s) return s1;
+            s = s1;
+        }
+        return s;
+    }
+    return x * log(x / m) + m - x;
 }
 
 PATTN_DEF double pattn_binom_log_pmf(int n, int j, double p)
 {
-    if (n < 0 || !(p >= 0.0 && p <= 1.0)) return NAN;
+    double q, dn, dj;
+    if (n < 0 || !(p >= 0.0 && p <= 1.0)) return PATTN__NAN;
     if (j < 0 || j > n) return -HUGE_VAL;
     /* the endpoints separately: 0 * log(0) would be NaN */
     if (p == 0.0) return j == 0 ? 0.0 : -HUGE_VAL;
     if (p == 1.0) return j == n ? 0.0 : -HUGE_VAL;
-    return pattn__log_choose(n, j) + (double)j * log(p) + (double)(n - j) * log1p(-p);
+    if (n == 0) return 0.0;
+    q = 1.0 - p;
+    dn = (double)n;
+    dj = (double)j;
+    if (j == 0) return dn * log1p(-p);
+    if (j == n) return dn * log(p);
+    return (pattn__stirlerr(dn) - pattn__stirlerr(dj) - pattn__stirlerr(dn - dj)) - pattn__bd0(dj, dn * p) -
+           pattn__bd0(dn - dj, dn * q) - 0.5 * (1.83787706640934548356 + log(dj) + log1p(-dj / dn));
 }
 
 PATTN_DEF void pattn_cmm_attention_weights(int T, int k, double gamma, double *w_rel,
                                            double *w_irr)
 {
-    double wr = NAN, wi = NAN;
+    double wr = PATTN__NAN, wi = PATTN__NAN;
     if (k >= 1 && k <= T && pattn__finite(gamma)) {
         /* divide Z by the larger of e^gamma and 1 so nothing overflows */
         if (k == T) {
@@ -5741,7 +2443,7 @@ PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m_in, double gamm
 PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, double *b)
 {
     int nirr, J, n = 0;
-    double scale;
+    double scale, lq, lr, lc = 0.0;
     if (!law || !pi || !b || law->k < 1 || law->T < law->k || law->n_atoms != law->T - law->k + 1)
         return 0;
     if (!(law->s > 0.0) || !pattn__finite(law->s) || !pattn__finite(law->c) ||
@@ -5758,8 +2460,12 @@ PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, 
         b[0] = (law->c - law->rho * (double)J * law->w_irr) * scale;
         return 1;
     }
+    lq = log(law->eps);
+    lr = log1p(-law->eps);
     for (J = 0; J <= nirr; ++J) {
-        double p = exp(pattn_binom_log_pmf(nirr, J, law->eps));
+        double p;
+        if (J > 0) lc += log((double)(nirr - J + 1) / (double)J); /* log C(nirr, J), one log a step */
+        p = exp(lc + (double)J * lq + (double)(nirr - J) * lr);
         if (!(p > 0.0)) continue; /* underflowed far tail: no mass in double */
         pi[n] = p;
         b[n] = (law->c - law->rho * (double)J * law->w_irr) * scale;
@@ -5773,7 +2479,7 @@ PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, 
 PATTN_DEF void pattn_ridge_resolvent(double kappa, double ell, double *theta, double *omega,
                                      double *psi, double *sqrt_delta)
 {
-    double th = NAN, om = NAN, ps = NAN, sd = NAN;
+    double th = PATTN__NAN, om = PATTN__NAN, ps = PATTN__NAN, sd = PATTN__NAN;
     if (pattn__finite(kappa) && kappa > 0.0 && pattn__finite(ell) && ell >= 0.0) {
         double B = kappa * ell + 1.0 - kappa;
         sd = hypot(B, 2.0 * kappa * sqrt(ell)); /* sqrt(B^2 + 4 kappa^2 ell), no overflow */
@@ -5889,7 +2595,7 @@ PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const do
 PATTN_DEF void pattn_ridge_nodist_risk(double beta, double kappa, double ell, double *err,
                                        double *mse)
 {
-    double e = NAN, q = NAN;
+    double e = PATTN__NAN, q = PATTN__NAN;
     if (pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0 &&
         pattn__finite(ell) && ell >= 0.0) {
         double om, ps, a;
@@ -5909,7 +2615,7 @@ PATTN_DEF void pattn_ridge_nodist_risk(double beta, double kappa, double ell, do
 
 PATTN_DEF void pattn_ridgeless_nodist_risk(double beta, double kappa, double *err, double *mse)
 {
-    double e = NAN, q = NAN;
+    double e = PATTN__NAN, q = PATTN__NAN;
     if (pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0) {
         if (kappa > 1.0) {
             e = pattn_norm_cdf(-beta * sqrt((kappa - 1.0) / (1.0 + kappa * beta)));
@@ -5932,8 +2638,8 @@ PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const doubl
 {
     int i;
     double B1 = 0.0;
-    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
-    if (!pattn__finite(kappa) || !(kappa > 0.0)) return pattn__bad(__func__, "kappa is %g; it must be finite and > 0", kappa) + NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
+    if (!pattn__finite(kappa) || !(kappa > 0.0)) return pattn__bad(__func__, "kappa is %g; it must be finite and > 0", kappa) + PATTN__NAN;
     for (i = 0; i < n; ++i) B1 += pi[i] * b[i];
     return pattn__law_err(n, pi, b, B1, sqrt(B1 * B1 + 1.0 / kappa));
 }
@@ -5941,7 +2647,7 @@ PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const doubl
 PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x)
 {
     if (!pattn__finite(beta) || !(beta > 0.0) || !pattn__finite(x) || !(x >= 0.0))
-        return pattn__bad(__func__, "%s", !(pattn__finite(beta) && beta > 0.0) ? "beta must be finite and > 0" : "x must be finite and >= 0") + NAN;
+        return pattn__bad(__func__, "%s", !(pattn__finite(beta) && beta > 0.0) ? "beta must be finite and > 0" : "x must be finite and >= 0") + PATTN__NAN;
     if (beta <= x * x) return HUGE_VAL;
     return (x * x + beta * beta) / (beta * (beta - x * x));
 }
@@ -5983,7 +2689,7 @@ PATTN_DEF double pattn_bayes_error(int n, const double *pi, const double *b)
 {
     int i, npos = 0, nneg = 0, N, sgn = 0;
     double bmax = 0.0, X, h, xprev, lo = 0.0, err = 0.0;
-    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
     for (i = 0; i < n; ++i) {
         if (!(pi[i] > 0.0)) continue;
         if (b[i] > 0.0) ++npos;
@@ -6032,8 +2738,8 @@ PATTN_DEF double pattn_ls_pop_error(int n, const double *pi, const double *b, do
 {
     int i;
     double e = 0.0, u;
-    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
-    if (!pattn__finite(direction)) return pattn__bad(__func__, "direction is %g; it must be finite", direction) + NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
+    if (!pattn__finite(direction)) return pattn__bad(__func__, "direction is %g; it must be finite", direction) + PATTN__NAN;
 
     if (direction == 0.0) return 0.5;
     u = direction > 0.0 ? 1.0 : -1.0;
@@ -6056,7 +2762,7 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
     enum { NGRID = 2000 };
     int i, ui, bu = 1;
     double bmax = 0.0, X, best = HUGE_VAL, bt = 0.0;
-    if (!pattn__law_ok(__func__, n, pi, b)) return NAN;
+    if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
     for (i = 0; i < n; ++i)
         if (fabs(b[i]) > bmax) bmax = fabs(b[i]);
     X = bmax + 8.0;
@@ -6132,8 +2838,11 @@ PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m_in, double gamma, 
         int J, J0 = 0, J1 = nirr;
         if (m->eps == 0.0) J1 = 0;
         if (m->eps == 1.0) J0 = nirr;
+        double lq = J0 == J1 ? 0.0 : log(m->eps), lr = J0 == J1 ? 0.0 : log1p(-m->eps), lc = 0.0;
         for (J = J0; J <= J1; ++J) {
-            double pj = (J0 == J1) ? 1.0 : exp(pattn_binom_log_pmf(nirr, J, m->eps));
+            double pj;
+            if (J > 0 && J0 != J1) lc += log((double)(nirr - J + 1) / (double)J); /* log C(nirr, J) */
+            pj = (J0 == J1) ? 1.0 : exp(lc + (double)J * lq + (double)(nirr - J) * lr);
             double Z, wR, wD, w0, M = gamma, eR, eD, e0;
             if (!(pj > 0.0)) continue;
             if (J > 0 && a * gamma > M) M = a * gamma;
@@ -6405,7 +3114,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
             b[i] /= s[i];
         }
         R.mean_alpha = ma;
-        R.theta = R.omega = R.psi = NAN;
+        R.theta = R.omega = R.psi = PATTN__NAN;
         R.wv = m->v_norm * P.w2;
         R.w_norm2 = P.nu2;
         R.err = P.err;
@@ -6922,8 +3631,4138 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #ifdef PATTN__GXX_PR105593
 #pragma GCC diagnostic pop
 #endif
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT DEFAULT
+#elif defined(PATTN__GCC_OPTIONS_PUSHED)
+#pragma GCC pop_options
+#endif
 #endif /* PATTN__IMPLEMENTED */
 #endif /* PATTN_IMPLEMENTATION */
+
+/* ======================================================================================== */
+/*          THE SIMD PART (compiled through PATTN_SELF_INCLUDE, once per path)               */
+/* ======================================================================================== */
+#if defined(PATTN__SIMD_PASS) && defined(PATTN__IMPLEMENTED)
+#undef PATTN__AVX2
+#undef PATTN__AVX512
+#undef PATTN__NEON
+#undef PATTN__KDEF
+#define PATTN__AVX2 (PATTN__SIMD_PASS == 2)
+#define PATTN__NEON (PATTN__SIMD_PASS == 3)
+#define PATTN__AVX512 (PATTN__SIMD_PASS == 2 && PATTN__HAVE_AVX512)
+#if PATTN__DISPATCH
+#define PATTN__KDEF static PATTN__UNUSED
+#else
+#define PATTN__KDEF PATTN_DEF
+#endif
+#if PATTN__DISPATCH && PATTN__SIMD_PASS == 2
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#endif
+
+/* a*b + c with one rounding, the same bits on every path and platform (a C library's fmaf
+   may round twice: mingw-w64's does). The AVX2 path has the instruction; the scalar path
+   computes the product exactly in double, rounds the sum to odd (of the two doubles around
+   the exact sum, the one whose last bit is 1), and rounding that to float is then the
+   correctly rounded result, as double has more than 24 + 2 bits. */
+#if PATTN__AVX2
+PATTN__INLINE float pattn__fmaf(float a, float b, float c)
+{
+    return _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(a), _mm_set_ss(b), _mm_set_ss(c)));
+}
+#elif PATTN__NEON
+PATTN__INLINE float pattn__fmaf(float a, float b, float c) { return vgetq_lane_f32(vfmaq_f32(vdupq_n_f32(c), vdupq_n_f32(a), vdupq_n_f32(b)), 0); }
+#else
+PATTN__INLINE float pattn__fmaf(float a, float b, float c)
+{
+    double p = (double)a * (double)b, cd = (double)c, s = p + cd;
+    double t = s - p, e = (p - (s - t)) + (cd - t); /* s + e == p + c exactly (TwoSum) */
+    if (e != 0.0 && s - s == 0.0) {
+        uint64_t u;
+        memcpy(&u, &s, sizeof u);
+        if (!(u & 1)) u += (e > 0.0) == (s > 0.0) ? 1 : (uint64_t)-1; /* step towards the exact sum */
+        memcpy(&s, &u, sizeof s);
+    }
+    return (float)s;
+}
+#endif
+
+/* the AVX-512 kernels exist in the AVX2 path only */
+PATTN__INLINE int pattn__has_avx512(void) { return PATTN__AVX512 && pattn__cpu_avx512(); }
+
+/* ---- the 8-lane vector abstraction ------------------------------------------------------
+   Every kernel is written once in these operations. The scalar form does per lane exactly
+   what the AVX2 instruction does (same rounding, same NaN choice in min/max, fmaf for FMA),
+   which is what makes the two builds bit-identical. */
+#if PATTN__AVX2
+typedef __m256 pattn__f8;
+typedef __m256i pattn__i8;
+PATTN__INLINE pattn__f8 pattn__f8_set1(float a) { return _mm256_set1_ps(a); }
+PATTN__INLINE pattn__f8 pattn__f8_load(const float *p) { return _mm256_loadu_ps(p); }
+PATTN__INLINE void pattn__f8_store(float *p, pattn__f8 a) { _mm256_storeu_ps(p, a); }
+/* non-temporal store (p 32-byte aligned): skips the read-for-ownership of big outputs */
+PATTN__INLINE void pattn__f8_store_stream(float *p, pattn__f8 a) { _mm256_stream_ps(p, a); }
+PATTN__INLINE void pattn__stream_fence(void) { _mm_sfence(); }
+PATTN__INLINE pattn__i8 pattn__tailmask(int rem)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+/* first rem lanes from p, the others `fill` */
+PATTN__INLINE pattn__f8 pattn__f8_load_part(const float *p, int rem, float fill)
+{
+    pattn__i8 m = pattn__tailmask(rem);
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+}
+PATTN__INLINE void pattn__f8_store_part(float *p, int rem, pattn__f8 a)
+{
+    _mm256_maskstore_ps(p, pattn__tailmask(rem), a);
+}
+PATTN__INLINE pattn__f8 pattn__f8_add(pattn__f8 a, pattn__f8 b) { return _mm256_add_ps(a, b); }
+PATTN__INLINE pattn__f8 pattn__f8_sub(pattn__f8 a, pattn__f8 b) { return _mm256_sub_ps(a, b); }
+PATTN__INLINE pattn__f8 pattn__f8_mul(pattn__f8 a, pattn__f8 b) { return _mm256_mul_ps(a, b); }
+PATTN__INLINE pattn__f8 pattn__f8_div(pattn__f8 a, pattn__f8 b) { return _mm256_div_ps(a, b); }
+PATTN__INLINE pattn__f8 pattn__f8_sqrt(pattn__f8 a) { return _mm256_sqrt_ps(a); }
+/* a*b + c and c - a*b, one rounding */
+PATTN__INLINE pattn__f8 pattn__f8_fma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { return _mm256_fmadd_ps(a, b, c); }
+PATTN__INLINE pattn__f8 pattn__f8_fnma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { return _mm256_fnmadd_ps(a, b, c); }
+/* (a > b ? a : b) and (a < b ? a : b), the instructions' exact semantics */
+PATTN__INLINE pattn__f8 pattn__f8_max(pattn__f8 a, pattn__f8 b) { return _mm256_max_ps(a, b); }
+PATTN__INLINE pattn__f8 pattn__f8_min(pattn__f8 a, pattn__f8 b) { return _mm256_min_ps(a, b); }
+/* lanes where a < b (ordered) take x, the others y */
+PATTN__INLINE pattn__f8 pattn__f8_select_lt(pattn__f8 a, pattn__f8 b, pattn__f8 x, pattn__f8 y)
+{
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+}
+/* lanes where the integer k == c take x, the others y */
+PATTN__INLINE pattn__f8 pattn__f8_select_ieq(pattn__i8 k, int c, pattn__f8 x, pattn__f8 y)
+{
+    return _mm256_blendv_ps(y, x, _mm256_castsi256_ps(_mm256_cmpeq_epi32(k, _mm256_set1_epi32(c))));
+}
+PATTN__INLINE pattn__f8 pattn__f8_neg(pattn__f8 a) { return _mm256_xor_ps(a, _mm256_set1_ps(-0.0f)); }
+/* a (an exact integer in int32 range) as int32 lanes */
+PATTN__INLINE pattn__i8 pattn__f8_to_i8(pattn__f8 a) { return _mm256_cvttps_epi32(a); }
+PATTN__INLINE pattn__f8 pattn__i8_to_f8(pattn__i8 k) { return _mm256_cvtepi32_ps(k); }
+PATTN__INLINE pattn__i8 pattn__i8_and(pattn__i8 k, int m) { return _mm256_and_si256(k, _mm256_set1_epi32(m)); }
+PATTN__INLINE pattn__i8 pattn__i8_add(pattn__i8 k, int c) { return _mm256_add_epi32(k, _mm256_set1_epi32(c)); }
+PATTN__INLINE pattn__i8 pattn__i8_sub(pattn__i8 a, pattn__i8 b) { return _mm256_sub_epi32(a, b); }
+PATTN__INLINE pattn__i8 pattn__f8_bits(pattn__f8 a) { return _mm256_castps_si256(a); }
+PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { return _mm256_castsi256_ps(k); }
+PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { return _mm256_slli_epi32(k, s); }
+PATTN__INLINE pattn__i8 pattn__i8_shr(pattn__i8 k, int s) { return _mm256_srli_epi32(k, s); }
+PATTN__INLINE pattn__i8 pattn__i8_load(const uint32_t *p) { return _mm256_loadu_si256((const __m256i *)(const void *)p); }
+PATTN__INLINE void pattn__i8_store(uint32_t *p, pattn__i8 k) { _mm256_storeu_si256((__m256i *)(void *)p, k); }
+PATTN__INLINE pattn__i8 pattn__i8_addv(pattn__i8 a, pattn__i8 b) { return _mm256_add_epi32(a, b); }
+PATTN__INLINE pattn__i8 pattn__i8_xor(pattn__i8 a, pattn__i8 b) { return _mm256_xor_si256(a, b); }
+PATTN__INLINE pattn__i8 pattn__i8_or(pattn__i8 a, pattn__i8 b) { return _mm256_or_si256(a, b); }
+/* Horizontal sum in the canonical order ((v0+v4)+(v1+v5)) + ((v2+v6)+(v3+v7)); hsum8 gives
+   eight such sums at once (lane j = hsum(a[j])) by a transposing hadd tree with exactly the
+   same additions, so a kernel may reduce tokens one at a time or eight at a time. */
+PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_hadd_ps(s, s);
+    s = _mm_hadd_ps(s, s);
+    return _mm_cvtss_f32(s);
+}
+PATTN__INLINE pattn__f8 pattn__f8_hsum8(pattn__f8 a0, pattn__f8 a1, pattn__f8 a2, pattn__f8 a3, pattn__f8 a4,
+                                         pattn__f8 a5, pattn__f8 a6, pattn__f8 a7)
+{
+    __m256 p0 = _mm256_add_ps(_mm256_permute2f128_ps(a0, a4, 0x20), _mm256_permute2f128_ps(a0, a4, 0x31));
+    __m256 p1 = _mm256_add_ps(_mm256_permute2f128_ps(a1, a5, 0x20), _mm256_permute2f128_ps(a1, a5, 0x31));
+    __m256 p2 = _mm256_add_ps(_mm256_permute2f128_ps(a2, a6, 0x20), _mm256_permute2f128_ps(a2, a6, 0x31));
+    __m256 p3 = _mm256_add_ps(_mm256_permute2f128_ps(a3, a7, 0x20), _mm256_permute2f128_ps(a3, a7, 0x31));
+    return _mm256_hadd_ps(_mm256_hadd_ps(p0, p1), _mm256_hadd_ps(p2, p3));
+}
+PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+}
+PATTN__INLINE float pattn__f8_first(pattn__f8 a) { return _mm256_cvtss_f32(a); }
+/* lo = (a0..a3, b0..b3), hi = (a4..a7, b4..b7) */
+PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pattn__f8 *hi)
+{
+    *lo = _mm256_permute2f128_ps(a, b, 0x20);
+    *hi = _mm256_permute2f128_ps(a, b, 0x31);
+}
+#elif PATTN__NEON
+/* Two 128-bit NEON registers per 8 lanes. min, max and the conversions are written to give
+   exactly what the AVX2 instructions give (NEON's own vmaxq and vcvtq differ on NaN and on
+   out-of-range inputs); vfmaq is the same single-rounding fma. */
+typedef struct pattn__f8 { float32x4_t lo, hi; } pattn__f8;
+typedef struct pattn__i8 { int32x4_t lo, hi; } pattn__i8;
+#define PATTN__N2(op, a, b) do { r.lo = op((a).lo, (b).lo); r.hi = op((a).hi, (b).hi); } while (0)
+PATTN__INLINE pattn__f8 pattn__f8_set1(float a) { pattn__f8 r; r.lo = r.hi = vdupq_n_f32(a); return r; }
+PATTN__INLINE pattn__f8 pattn__f8_load(const float *p) { pattn__f8 r; r.lo = vld1q_f32(p); r.hi = vld1q_f32(p + 4); return r; }
+PATTN__INLINE void pattn__f8_store(float *p, pattn__f8 a) { vst1q_f32(p, a.lo); vst1q_f32(p + 4, a.hi); }
+PATTN__INLINE void pattn__f8_store_stream(float *p, pattn__f8 a) { pattn__f8_store(p, a); }
+PATTN__INLINE void pattn__stream_fence(void) {}
+PATTN__INLINE pattn__f8 pattn__f8_load_part(const float *p, int rem, float fill)
+{
+    float t[8];
+    int j;
+    for (j = 0; j < 8; ++j) t[j] = j < rem ? p[j] : fill;
+    return pattn__f8_load(t);
+}
+PATTN__INLINE void pattn__f8_store_part(float *p, int rem, pattn__f8 a)
+{
+    float t[8];
+    int j;
+    pattn__f8_store(t, a);
+    for (j = 0; j < rem && j < 8; ++j) p[j] = t[j];
+}
+PATTN__INLINE pattn__f8 pattn__f8_add(pattn__f8 a, pattn__f8 b) { pattn__f8 r; PATTN__N2(vaddq_f32, a, b); return r; }
+PATTN__INLINE pattn__f8 pattn__f8_sub(pattn__f8 a, pattn__f8 b) { pattn__f8 r; PATTN__N2(vsubq_f32, a, b); return r; }
+PATTN__INLINE pattn__f8 pattn__f8_mul(pattn__f8 a, pattn__f8 b) { pattn__f8 r; PATTN__N2(vmulq_f32, a, b); return r; }
+PATTN__INLINE pattn__f8 pattn__f8_div(pattn__f8 a, pattn__f8 b) { pattn__f8 r; PATTN__N2(vdivq_f32, a, b); return r; }
+PATTN__INLINE pattn__f8 pattn__f8_sqrt(pattn__f8 a) { a.lo = vsqrtq_f32(a.lo); a.hi = vsqrtq_f32(a.hi); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_fma(pattn__f8 a, pattn__f8 b, pattn__f8 c)
+{
+    c.lo = vfmaq_f32(c.lo, a.lo, b.lo);
+    c.hi = vfmaq_f32(c.hi, a.hi, b.hi);
+    return c;
+}
+PATTN__INLINE pattn__f8 pattn__f8_fnma(pattn__f8 a, pattn__f8 b, pattn__f8 c)
+{
+    c.lo = vfmsq_f32(c.lo, a.lo, b.lo);
+    c.hi = vfmsq_f32(c.hi, a.hi, b.hi);
+    return c;
+}
+/* a > b ? a : b (b when either is NaN), as vmaxps */
+PATTN__INLINE pattn__f8 pattn__f8_max(pattn__f8 a, pattn__f8 b)
+{
+    a.lo = vbslq_f32(vcgtq_f32(a.lo, b.lo), a.lo, b.lo);
+    a.hi = vbslq_f32(vcgtq_f32(a.hi, b.hi), a.hi, b.hi);
+    return a;
+}
+PATTN__INLINE pattn__f8 pattn__f8_min(pattn__f8 a, pattn__f8 b)
+{
+    a.lo = vbslq_f32(vcltq_f32(a.lo, b.lo), a.lo, b.lo);
+    a.hi = vbslq_f32(vcltq_f32(a.hi, b.hi), a.hi, b.hi);
+    return a;
+}
+PATTN__INLINE pattn__f8 pattn__f8_select_lt(pattn__f8 a, pattn__f8 b, pattn__f8 x, pattn__f8 y)
+{
+    y.lo = vbslq_f32(vcltq_f32(a.lo, b.lo), x.lo, y.lo);
+    y.hi = vbslq_f32(vcltq_f32(a.hi, b.hi), x.hi, y.hi);
+    return y;
+}
+PATTN__INLINE pattn__f8 pattn__f8_select_ieq(pattn__i8 k, int c, pattn__f8 x, pattn__f8 y)
+{
+    int32x4_t cc = vdupq_n_s32(c);
+    y.lo = vbslq_f32(vceqq_s32(k.lo, cc), x.lo, y.lo);
+    y.hi = vbslq_f32(vceqq_s32(k.hi, cc), x.hi, y.hi);
+    return y;
+}
+PATTN__INLINE pattn__f8 pattn__f8_neg(pattn__f8 a) { a.lo = vnegq_f32(a.lo); a.hi = vnegq_f32(a.hi); return a; }
+/* truncation; NaN and |a| >= 2^31 give INT32_MIN, as vcvttps2dq */
+PATTN__INLINE int32x4_t pattn__neon_cvtt(float32x4_t a)
+{
+    uint32x4_t ok = vcltq_f32(vabsq_f32(a), vdupq_n_f32(2147483648.0f));
+    return vbslq_s32(ok, vcvtq_s32_f32(a), vdupq_n_s32(INT32_MIN));
+}
+PATTN__INLINE pattn__i8 pattn__f8_to_i8(pattn__f8 a) { pattn__i8 k; k.lo = pattn__neon_cvtt(a.lo); k.hi = pattn__neon_cvtt(a.hi); return k; }
+PATTN__INLINE pattn__f8 pattn__i8_to_f8(pattn__i8 k) { pattn__f8 a; a.lo = vcvtq_f32_s32(k.lo); a.hi = vcvtq_f32_s32(k.hi); return a; }
+PATTN__INLINE pattn__i8 pattn__i8_and(pattn__i8 k, int m) { int32x4_t v = vdupq_n_s32(m); k.lo = vandq_s32(k.lo, v); k.hi = vandq_s32(k.hi, v); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_add(pattn__i8 k, int c) { int32x4_t v = vdupq_n_s32(c); k.lo = vaddq_s32(k.lo, v); k.hi = vaddq_s32(k.hi, v); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_sub(pattn__i8 a, pattn__i8 b) { pattn__i8 r; PATTN__N2(vsubq_s32, a, b); return r; }
+PATTN__INLINE pattn__i8 pattn__f8_bits(pattn__f8 a) { pattn__i8 k; k.lo = vreinterpretq_s32_f32(a.lo); k.hi = vreinterpretq_s32_f32(a.hi); return k; }
+PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { pattn__f8 a; a.lo = vreinterpretq_f32_s32(k.lo); a.hi = vreinterpretq_f32_s32(k.hi); return a; }
+PATTN__INLINE int32x4_t pattn__neon_shift(int32x4_t k, int s) { return vreinterpretq_s32_u32(vshlq_u32(vreinterpretq_u32_s32(k), vdupq_n_s32(s))); }
+PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { k.lo = pattn__neon_shift(k.lo, s); k.hi = pattn__neon_shift(k.hi, s); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_shr(pattn__i8 k, int s) { k.lo = pattn__neon_shift(k.lo, -s); k.hi = pattn__neon_shift(k.hi, -s); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_load(const uint32_t *p) { pattn__i8 k; k.lo = vreinterpretq_s32_u32(vld1q_u32(p)); k.hi = vreinterpretq_s32_u32(vld1q_u32(p + 4)); return k; }
+PATTN__INLINE void pattn__i8_store(uint32_t *p, pattn__i8 k) { vst1q_u32(p, vreinterpretq_u32_s32(k.lo)); vst1q_u32(p + 4, vreinterpretq_u32_s32(k.hi)); }
+PATTN__INLINE pattn__i8 pattn__i8_addv(pattn__i8 a, pattn__i8 b) { pattn__i8 r; PATTN__N2(vaddq_s32, a, b); return r; }
+PATTN__INLINE pattn__i8 pattn__i8_xor(pattn__i8 a, pattn__i8 b) { pattn__i8 r; PATTN__N2(veorq_s32, a, b); return r; }
+PATTN__INLINE pattn__i8 pattn__i8_or(pattn__i8 a, pattn__i8 b) { pattn__i8 r; PATTN__N2(vorrq_s32, a, b); return r; }
+/* ((v0+v4)+(v1+v5)) + ((v2+v6)+(v3+v7)), the canonical order */
+PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
+{
+    float32x4_t t = vaddq_f32(a.lo, a.hi);
+    return (vgetq_lane_f32(t, 0) + vgetq_lane_f32(t, 1)) + (vgetq_lane_f32(t, 2) + vgetq_lane_f32(t, 3));
+}
+PATTN__INLINE pattn__f8 pattn__f8_hsum8(pattn__f8 a0, pattn__f8 a1, pattn__f8 a2, pattn__f8 a3, pattn__f8 a4,
+                                         pattn__f8 a5, pattn__f8 a6, pattn__f8 a7)
+{
+    /* the same additions as hsum, eight columns at once: pairwise sums of the halves, then
+       two rounds of pairwise adds (vpaddq adds neighbours, as hadd does) */
+    float32x4_t t0 = vaddq_f32(a0.lo, a0.hi), t1 = vaddq_f32(a1.lo, a1.hi), t2 = vaddq_f32(a2.lo, a2.hi);
+    float32x4_t t3 = vaddq_f32(a3.lo, a3.hi), t4 = vaddq_f32(a4.lo, a4.hi), t5 = vaddq_f32(a5.lo, a5.hi);
+    float32x4_t t6 = vaddq_f32(a6.lo, a6.hi), t7 = vaddq_f32(a7.lo, a7.hi);
+    pattn__f8 r;
+    r.lo = vpaddq_f32(vpaddq_f32(t0, t1), vpaddq_f32(t2, t3));
+    r.hi = vpaddq_f32(vpaddq_f32(t4, t5), vpaddq_f32(t6, t7));
+    return r;
+}
+PATTN__INLINE float pattn__f8_hmax1(float a, float b) { return a > b ? a : b; }
+PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
+{
+    float32x4_t m = vbslq_f32(vcgtq_f32(a.lo, a.hi), a.lo, a.hi); /* max(v0, v4), ... */
+    return pattn__f8_hmax1(pattn__f8_hmax1(vgetq_lane_f32(m, 0), vgetq_lane_f32(m, 2)),
+                           pattn__f8_hmax1(vgetq_lane_f32(m, 1), vgetq_lane_f32(m, 3)));
+}
+PATTN__INLINE float pattn__f8_first(pattn__f8 a) { return vgetq_lane_f32(a.lo, 0); }
+PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pattn__f8 *hi)
+{
+    lo->lo = a.lo;
+    lo->hi = b.lo;
+    hi->lo = a.hi;
+    hi->hi = b.hi;
+}
+#else
+typedef struct pattn__f8 { float v[8]; } pattn__f8;
+typedef struct pattn__i8 { int32_t v[8]; } pattn__i8;
+#define PATTN__LANES(expr) do { int j_; for (j_ = 0; j_ < 8; ++j_) { expr; } } while (0)
+PATTN__INLINE pattn__f8 pattn__f8_set1(float a) { pattn__f8 r; PATTN__LANES(r.v[j_] = a); return r; }
+PATTN__INLINE pattn__f8 pattn__f8_load(const float *p) { pattn__f8 r; memcpy(r.v, p, sizeof r.v); return r; }
+PATTN__INLINE void pattn__f8_store(float *p, pattn__f8 a) { memcpy(p, a.v, sizeof a.v); }
+PATTN__INLINE void pattn__f8_store_stream(float *p, pattn__f8 a) { memcpy(p, a.v, sizeof a.v); }
+PATTN__INLINE void pattn__stream_fence(void) {}
+PATTN__INLINE pattn__f8 pattn__f8_load_part(const float *p, int rem, float fill)
+{
+    pattn__f8 r;
+    PATTN__LANES(r.v[j_] = j_ < rem ? p[j_] : fill);
+    return r;
+}
+PATTN__INLINE void pattn__f8_store_part(float *p, int rem, pattn__f8 a)
+{
+    PATTN__LANES(if (j_ < rem) p[j_] = a.v[j_]);
+}
+PATTN__INLINE pattn__f8 pattn__f8_add(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] + b.v[j_]); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_sub(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] - b.v[j_]); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_mul(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] * b.v[j_]); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_div(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] / b.v[j_]); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_sqrt(pattn__f8 a) { PATTN__LANES(a.v[j_] = sqrtf(a.v[j_])); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_fma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { PATTN__LANES(a.v[j_] = pattn__fmaf(a.v[j_], b.v[j_], c.v[j_])); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_fnma(pattn__f8 a, pattn__f8 b, pattn__f8 c) { PATTN__LANES(a.v[j_] = pattn__fmaf(-a.v[j_], b.v[j_], c.v[j_])); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_max(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] > b.v[j_] ? a.v[j_] : b.v[j_]); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_min(pattn__f8 a, pattn__f8 b) { PATTN__LANES(a.v[j_] = a.v[j_] < b.v[j_] ? a.v[j_] : b.v[j_]); return a; }
+PATTN__INLINE pattn__f8 pattn__f8_select_lt(pattn__f8 a, pattn__f8 b, pattn__f8 x, pattn__f8 y)
+{
+    PATTN__LANES(y.v[j_] = a.v[j_] < b.v[j_] ? x.v[j_] : y.v[j_]);
+    return y;
+}
+PATTN__INLINE pattn__f8 pattn__f8_select_ieq(pattn__i8 k, int c, pattn__f8 x, pattn__f8 y)
+{
+    PATTN__LANES(y.v[j_] = k.v[j_] == c ? x.v[j_] : y.v[j_]);
+    return y;
+}
+PATTN__INLINE pattn__f8 pattn__f8_neg(pattn__f8 a) { PATTN__LANES(a.v[j_] = -a.v[j_]); return a; }
+/* truncation; NaN and |a| >= 2^31 give INT32_MIN, as vcvttps2dq (a plain cast would be
+   undefined there) */
+PATTN__INLINE pattn__i8 pattn__f8_to_i8(pattn__f8 a)
+{
+    pattn__i8 k;
+    PATTN__LANES(k.v[j_] = fabsf(a.v[j_]) < 2147483648.0f ? (int32_t)a.v[j_] : INT32_MIN);
+    return k;
+}
+PATTN__INLINE pattn__f8 pattn__i8_to_f8(pattn__i8 k) { pattn__f8 a; PATTN__LANES(a.v[j_] = (float)k.v[j_]); return a; }
+PATTN__INLINE pattn__i8 pattn__i8_and(pattn__i8 k, int m) { PATTN__LANES(k.v[j_] &= m); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_add(pattn__i8 k, int c) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] + (uint32_t)c)); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_sub(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] = (int32_t)((uint32_t)a.v[j_] - (uint32_t)b.v[j_])); return a; }
+PATTN__INLINE pattn__i8 pattn__f8_bits(pattn__f8 a) { pattn__i8 k; memcpy(k.v, a.v, sizeof k.v); return k; }
+PATTN__INLINE pattn__f8 pattn__f8_from_bits(pattn__i8 k) { pattn__f8 a; memcpy(a.v, k.v, sizeof a.v); return a; }
+PATTN__INLINE pattn__i8 pattn__i8_shl(pattn__i8 k, int s) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] << s)); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_shr(pattn__i8 k, int s) { PATTN__LANES(k.v[j_] = (int32_t)((uint32_t)k.v[j_] >> s)); return k; }
+PATTN__INLINE pattn__i8 pattn__i8_load(const uint32_t *p) { pattn__i8 k; memcpy(k.v, p, sizeof k.v); return k; }
+PATTN__INLINE void pattn__i8_store(uint32_t *p, pattn__i8 k) { memcpy(p, k.v, sizeof k.v); }
+PATTN__INLINE pattn__i8 pattn__i8_addv(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] = (int32_t)((uint32_t)a.v[j_] + (uint32_t)b.v[j_])); return a; }
+PATTN__INLINE pattn__i8 pattn__i8_xor(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] ^= b.v[j_]); return a; }
+PATTN__INLINE pattn__i8 pattn__i8_or(pattn__i8 a, pattn__i8 b) { PATTN__LANES(a.v[j_] |= b.v[j_]); return a; }
+PATTN__INLINE float pattn__f8_hsum(pattn__f8 a)
+{
+    const float *v = a.v;
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+PATTN__INLINE pattn__f8 pattn__f8_hsum8(pattn__f8 a0, pattn__f8 a1, pattn__f8 a2, pattn__f8 a3, pattn__f8 a4,
+                                         pattn__f8 a5, pattn__f8 a6, pattn__f8 a7)
+{
+    pattn__f8 r;
+    r.v[0] = pattn__f8_hsum(a0); r.v[1] = pattn__f8_hsum(a1); r.v[2] = pattn__f8_hsum(a2); r.v[3] = pattn__f8_hsum(a3);
+    r.v[4] = pattn__f8_hsum(a4); r.v[5] = pattn__f8_hsum(a5); r.v[6] = pattn__f8_hsum(a6); r.v[7] = pattn__f8_hsum(a7);
+    return r;
+}
+PATTN__INLINE float pattn__f8_hmax1(float a, float b) { return a > b ? a : b; }
+PATTN__INLINE float pattn__f8_hmax(pattn__f8 a)
+{
+    const float *v = a.v;
+    return pattn__f8_hmax1(pattn__f8_hmax1(pattn__f8_hmax1(v[0], v[4]), pattn__f8_hmax1(v[2], v[6])),
+                           pattn__f8_hmax1(pattn__f8_hmax1(v[1], v[5]), pattn__f8_hmax1(v[3], v[7])));
+}
+PATTN__INLINE float pattn__f8_first(pattn__f8 a) { return a.v[0]; }
+PATTN__INLINE void pattn__f8_halves(pattn__f8 a, pattn__f8 b, pattn__f8 *lo, pattn__f8 *hi)
+{
+    memcpy(lo->v, a.v, 4 * sizeof(float));
+    memcpy(lo->v + 4, b.v, 4 * sizeof(float));
+    memcpy(hi->v, a.v + 4, 4 * sizeof(float));
+    memcpy(hi->v + 4, b.v + 4, 4 * sizeof(float));
+}
+#endif
+PATTN__INLINE pattn__f8 pattn__f8_zero(void) { return pattn__f8_set1(0.0f); }
+
+#if PATTN__AVX512
+/* ---- 16 lanes (AVX-512), for the run-time dispatched kernels -----------------------------
+   The same operations as pattn__f8 on 16 lanes; a kernel puts two canonical 8-lane vectors
+   (lo, hi) side by side, or 16 independent columns, so every lane sees the same ops. */
+typedef __m512 pattn__f16;
+typedef __m512i pattn__i16;
+#define PATTN__D512 PATTN__T512 PATTN__INLINE
+PATTN__D512 pattn__f16 pattn__f16_set1(float a) { return _mm512_set1_ps(a); }
+PATTN__D512 pattn__f16 pattn__f16_zero(void) { return _mm512_setzero_ps(); }
+PATTN__D512 pattn__f16 pattn__f16_load(const float *p) { return _mm512_loadu_ps(p); }
+PATTN__D512 void pattn__f16_store(float *p, pattn__f16 a) { _mm512_storeu_ps(p, a); }
+PATTN__D512 pattn__f16 pattn__f16_add(pattn__f16 a, pattn__f16 b) { return _mm512_add_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_sub(pattn__f16 a, pattn__f16 b) { return _mm512_sub_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_mul(pattn__f16 a, pattn__f16 b) { return _mm512_mul_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_sqrt(pattn__f16 a) { return _mm512_sqrt_ps(a); }
+PATTN__D512 pattn__f16 pattn__f16_fma(pattn__f16 a, pattn__f16 b, pattn__f16 c) { return _mm512_fmadd_ps(a, b, c); }
+PATTN__D512 pattn__f16 pattn__f16_fnma(pattn__f16 a, pattn__f16 b, pattn__f16 c) { return _mm512_fnmadd_ps(a, b, c); }
+PATTN__D512 pattn__f16 pattn__f16_max(pattn__f16 a, pattn__f16 b) { return _mm512_max_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_min(pattn__f16 a, pattn__f16 b) { return _mm512_min_ps(a, b); }
+PATTN__D512 pattn__f16 pattn__f16_select_lt(pattn__f16 a, pattn__f16 b, pattn__f16 x, pattn__f16 y)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
+}
+PATTN__D512 pattn__f16 pattn__f16_select_ieq(pattn__i16 k, int c, pattn__f16 x, pattn__f16 y)
+{
+    return _mm512_mask_blend_ps(_mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(c)), y, x);
+}
+PATTN__D512 pattn__f16 pattn__f16_neg(pattn__f16 a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
+PATTN__D512 pattn__i16 pattn__f16_toi(pattn__f16 a) { return _mm512_cvttps_epi32(a); }
+PATTN__D512 pattn__f16 pattn__i16_tof(pattn__i16 k) { return _mm512_cvtepi32_ps(k); }
+PATTN__D512 pattn__i16 pattn__f16_bits(pattn__f16 a) { return _mm512_castps_si512(a); }
+PATTN__D512 pattn__f16 pattn__f16_from_bits(pattn__i16 k) { return _mm512_castsi512_ps(k); }
+PATTN__D512 pattn__i16 pattn__i16_and(pattn__i16 k, int m) { return _mm512_and_si512(k, _mm512_set1_epi32(m)); }
+PATTN__D512 pattn__i16 pattn__i16_add(pattn__i16 k, int c) { return _mm512_add_epi32(k, _mm512_set1_epi32(c)); }
+PATTN__D512 pattn__i16 pattn__i16_addv(pattn__i16 a, pattn__i16 b) { return _mm512_add_epi32(a, b); }
+PATTN__D512 pattn__i16 pattn__i16_shl(pattn__i16 k, int s) { return _mm512_slli_epi32(k, (unsigned)s); }
+PATTN__D512 pattn__i16 pattn__i16_shr(pattn__i16 k, int s) { return _mm512_srli_epi32(k, (unsigned)s); }
+/* (lo, hi) side by side, and back */
+PATTN__D512 pattn__f16 pattn__f16_join(pattn__f8 lo, pattn__f8 hi) { return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1); }
+PATTN__D512 pattn__i16 pattn__i16_join(pattn__i8 lo, pattn__i8 hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
+PATTN__D512 pattn__f8 pattn__f16_lo(pattn__f16 a) { return _mm512_castps512_ps256(a); }
+PATTN__D512 pattn__f8 pattn__f16_hi(pattn__f16 a) { return _mm512_extractf32x8_ps(a, 1); }
+/* an 8-float vector in both halves */
+PATTN__D512 pattn__f16 pattn__f16_dup8(const float *p) { return _mm512_broadcast_f32x8(_mm256_loadu_ps(p)); }
+#endif
+
+/* ---- elementary functions on 8 lanes ---------------------------------------------------- */
+
+/* exp: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, degree-6 polynomial (Cephes
+   coefficients). 2^n is applied as 2^(n1) * 2^(n2) with n1 = floor(n/2): both factors are
+   normal floats, the first product is exact and the second rounds once, so results in the
+   subnormal range (x down to -103.97) are as accurate as the format allows. Inputs below
+   -104 give 0, above 88.38 are clamped. */
+PATTN__INLINE pattn__f8 pattn__f8_exp(pattn__f8 x)
+{
+    const pattn__f8 lo = pattn__f8_set1(-104.0f);
+    pattn__f8 xc = pattn__f8_min(pattn__f8_set1(88.3762626647949f), x); /* NaN x stays NaN */
+    pattn__f8 n, r, p, r2, y;
+    pattn__i8 ni, n1;
+    xc = pattn__f8_max(lo, xc);
+    /* round to nearest through the 1.5*2^23 shifter: exact for |t| < 2^22 */
+    n = pattn__f8_sub(pattn__f8_add(pattn__f8_mul(xc, pattn__f8_set1(1.44269504088896341f)),
+                                    pattn__f8_set1(12582912.0f)), pattn__f8_set1(12582912.0f));
+    r = pattn__f8_fnma(n, pattn__f8_set1(0.693359375f), xc);
+    r = pattn__f8_fnma(n, pattn__f8_set1(-2.12194440e-4f), r);
+    p = pattn__f8_set1(1.9875691500e-4f);
+    p = pattn__f8_fma(p, r, pattn__f8_set1(1.3981999507e-3f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(8.3334519073e-3f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(4.1665795894e-2f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(1.6666665459e-1f));
+    p = pattn__f8_fma(p, r, pattn__f8_set1(5.0000001201e-1f));
+    r2 = pattn__f8_mul(r, r);
+    y = pattn__f8_add(pattn__f8_fma(p, r2, r), pattn__f8_set1(1.0f));
+    ni = pattn__f8_to_i8(n);                                         /* -150 .. 128 */
+    n1 = pattn__i8_add(pattn__i8_shr(pattn__i8_add(ni, 256), 1), -128); /* floor(n/2) */
+    y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(n1, 127), 23)));
+    n1 = pattn__i8_sub(ni, n1);
+    y = pattn__f8_mul(y, pattn__f8_from_bits(pattn__i8_shl(pattn__i8_add(n1, 127), 23)));
+    return pattn__f8_select_lt(x, lo, pattn__f8_zero(), y);
+}
+
+/* The functions below are written once as bodies over a lane type F with integer type I
+   (F##_fma, I##_add, ...) and instantiated for pattn__f8 and, where AVX-512 is compiled in,
+   pattn__f16: both widths run literally the same operations. */
+#define pattn__f8_toi pattn__f8_to_i8
+#define pattn__i8_tof pattn__i8_to_f8
+
+/* A cheaper exp for softmax rows whose arguments are known to lie in [-87.33, 0] (normal
+   results): degree-5 minimax polynomial (relative error 7.5e-8 before rounding, fitted by
+   Lawson's algorithm for this library) and 2^n written straight into the exponent field:
+   11 operations instead of 24. The shifter k holds 0x4b400000 + n in its bits; shifted by
+   23 only n << 23 remains. */
+#define PATTN__DEF_EXP_NORMAL(ATTR, F, I)                                                    \
+    ATTR PATTN__INLINE F F##_exp_normal(F x)                                                  \
+    {                                                                                         \
+        F k = F##_fma(x, F##_set1(1.44269504088896341f), F##_set1(12582912.0f));             \
+        F n = F##_sub(k, F##_set1(12582912.0f)), r, p;                                        \
+        r = F##_fnma(n, F##_set1(0.693359375f), x);                                          \
+        r = F##_fnma(n, F##_set1(-2.12194440e-4f), r);                                       \
+        p = F##_fma(F##_set1(8.297647350e-3f), r, F##_set1(4.191543162e-2f));                \
+        p = F##_fma(p, r, F##_set1(1.666757464e-1f));                                        \
+        p = F##_fma(p, r, F##_set1(4.999889433e-1f));                                        \
+        p = F##_fma(p, r, F##_set1(9.999997020e-1f));                                        \
+        p = F##_fma(p, r, F##_set1(1.000000119e+00f));                                       \
+        return F##_from_bits(I##_addv(F##_bits(p), I##_shl(F##_bits(k), 23)));               \
+    }
+
+/* natural log for x in (0, 1] (all Box-Muller needs): x = 2^e m, m in [sqrt(1/2), sqrt(2)),
+   Cephes degree-8 polynomial in m - 1; m < sqrt(1/2) becomes 2m - 1. */
+#define PATTN__DEF_LOG01(ATTR, F, I)                                                         \
+    ATTR PATTN__INLINE F F##_log01(F x)                                                       \
+    {                                                                                         \
+        I bits = F##_bits(x);                                                                 \
+        F e = I##_tof(I##_add(I##_shr(bits, 23), -126));                                      \
+        F m = F##_from_bits(I##_add(I##_and(bits, 0x007fffff), 0x3f000000));                 \
+        F one = F##_set1(1.0f), z, y, mlow;                                                   \
+        mlow = F##_select_lt(m, F##_set1(0.707106781186547524f), one, F##_zero());           \
+        e = F##_sub(e, mlow);                                                                 \
+        m = F##_sub(F##_add(m, F##_mul(m, mlow)), one);                                       \
+        z = F##_mul(m, m);                                                                    \
+        y = F##_set1(7.0376836292e-2f);                                                       \
+        y = F##_fma(y, m, F##_set1(-1.1514610310e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(1.1676998740e-1f));                                        \
+        y = F##_fma(y, m, F##_set1(-1.2420140846e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(1.4249322787e-1f));                                        \
+        y = F##_fma(y, m, F##_set1(-1.6668057665e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(2.0000714765e-1f));                                        \
+        y = F##_fma(y, m, F##_set1(-2.4999993993e-1f));                                       \
+        y = F##_fma(y, m, F##_set1(3.3333331174e-1f));                                        \
+        y = F##_mul(F##_mul(y, m), z);                                                        \
+        y = F##_fma(e, F##_set1(-2.12194440e-4f), y);                                         \
+        y = F##_fnma(F##_set1(0.5f), z, y);                                                   \
+        return F##_fma(e, F##_set1(0.693359375f), F##_add(m, y));                             \
+    }
+
+/* sin and cos of 2*pi*u for u in [0, 1): u = j/4 + f exactly, |f| <= 1/8, so the polynomial
+   argument 2*pi*f stays in [-pi/4, pi/4] and the quadrant j swaps and negates:
+   sin = (s, c, -s, -c)[j], cos = (c, -s, -c, s)[j]. */
+#define PATTN__DEF_SINCOS2PI(ATTR, F, I)                                                     \
+    ATTR PATTN__INLINE void F##_sincos2pi(F u, F *s, F *c)                                    \
+    {                                                                                         \
+        F jf = F##_sub(F##_add(F##_mul(u, F##_set1(4.0f)), F##_set1(12582912.0f)), F##_set1(12582912.0f)); \
+        F x = F##_mul(F##_fnma(jf, F##_set1(0.25f), u), F##_set1(6.28318530717958648f));     \
+        F z = F##_mul(x, x), ps, pc, ns, nc;                                                  \
+        I j = I##_and(F##_toi(jf), 3);                                                        \
+        ps = F##_set1(-1.9515295891e-4f);                                                     \
+        ps = F##_fma(ps, z, F##_set1(8.3321608736e-3f));                                      \
+        ps = F##_fma(ps, z, F##_set1(-1.6666654611e-1f));                                     \
+        ps = F##_fma(F##_mul(ps, z), x, x);                                                   \
+        pc = F##_set1(2.443315711809948e-5f);                                                 \
+        pc = F##_fma(pc, z, F##_set1(-1.388731625493765e-3f));                                \
+        pc = F##_fma(pc, z, F##_set1(4.166664568298827e-2f));                                 \
+        pc = F##_fma(F##_mul(pc, z), z, F##_fnma(F##_set1(0.5f), z, F##_set1(1.0f)));        \
+        ns = F##_neg(ps);                                                                     \
+        nc = F##_neg(pc);                                                                     \
+        *s = F##_select_ieq(j, 1, pc, F##_select_ieq(j, 2, ns, F##_select_ieq(j, 3, nc, ps))); \
+        *c = F##_select_ieq(j, 1, ns, F##_select_ieq(j, 2, nc, F##_select_ieq(j, 3, ps, pc))); \
+    }
+
+/* Box-Muller on uniforms u1 in (0, 1], u2 in [0, 1): c = r cos(2 pi u2), s = r sin(2 pi u2)
+   with r = sqrt(-2 log u1) */
+#define PATTN__DEF_BOXMULLER(ATTR, F, I)                                                     \
+    ATTR PATTN__INLINE void F##_boxmuller(F u1, F u2, F *c, F *s)                             \
+    {                                                                                         \
+        F rad = F##_sqrt(F##_mul(F##_set1(-2.0f), F##_log01(u1))), sn, cs;                    \
+        F##_sincos2pi(u2, &sn, &cs);                                                          \
+        *c = F##_mul(rad, cs);                                                                \
+        *s = F##_mul(rad, sn);                                                                \
+    }
+
+PATTN__DEF_EXP_NORMAL(, pattn__f8, pattn__i8)
+PATTN__DEF_LOG01(, pattn__f8, pattn__i8)
+PATTN__DEF_SINCOS2PI(, pattn__f8, pattn__i8)
+PATTN__DEF_BOXMULLER(, pattn__f8, pattn__i8)
+#if PATTN__AVX512
+PATTN__DEF_EXP_NORMAL(PATTN__T512, pattn__f16, pattn__i16)
+PATTN__DEF_LOG01(PATTN__T512, pattn__f16, pattn__i16)
+PATTN__DEF_SINCOS2PI(PATTN__T512, pattn__f16, pattn__i16)
+PATTN__DEF_BOXMULLER(PATTN__T512, pattn__f16, pattn__i16)
+#endif
+
+/* ---- normals -----------------------------------------------------------------------------
+   Box-Muller rather than ziggurat: it is branch-free, so all 8 lanes do identical work and
+   the scalar twin is the same straight-line code; one log, one sqrt and one sincos give 2
+   normals, and its tails are exact up to the 24-bit uniforms (|z| <= 5.9). */
+static void pattn__normal16(pattn_rng *r, float *out)
+{
+    uint32_t a[8], b[8];
+    pattn__f8 u1, u2, s, c;
+    int j;
+    for (j = 0; j < 8; ++j) {
+        uint64_t w = pattn_rng_u64(r);
+        a[j] = (uint32_t)(w >> 40) + 1u;          /* 1 .. 2^24 */
+        b[j] = (uint32_t)(w >> 8) & 0xffffffu;    /* 0 .. 2^24-1 */
+    }
+    u1 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_load(a)), pattn__f8_set1(1.0f / 16777216.0f));
+    u2 = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_load(b)), pattn__f8_set1(1.0f / 16777216.0f));
+    pattn__f8_boxmuller(u1, u2, &c, &s);
+    pattn__f8_store(out, c);
+    pattn__f8_store(out + 8, s);
+}
+
+PATTN__KDEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n)
+{
+    int i;
+    float tmp[16];
+    if (!r || !out || n <= 0) return;
+    for (i = 0; i <= n - 16; i += 16) pattn__normal16(r, out + i);
+    if (i < n) {
+        pattn__normal16(r, tmp);
+        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
+    }
+}
+
+/* ---- eight-lane generator ------------------------------------------------------------- */
+
+PATTN__KDEF void pattn_rng8_seed(pattn_rng8 *r, uint64_t seed, uint64_t stream)
+{
+    pattn_rng base;
+    int j, w;
+    if (!r) return;
+    pattn_rng_stream(&base, seed, stream);
+    for (j = 0; j < 8; ++j) {
+        uint64_t a = pattn_rng_u64(&base), b = pattn_rng_u64(&base);
+        if (!(a | b)) a = 0x9e3779b97f4a7c15ULL; /* the all-zero state is a fixed point */
+        for (w = 0; w < 4; ++w) r->s[w][j] = (uint32_t)((w < 2 ? a : b) >> (32 * (w & 1)));
+    }
+}
+
+PATTN__INLINE pattn__i8 pattn__i8_rotl(pattn__i8 x, int k) { return pattn__i8_or(pattn__i8_shl(x, k), pattn__i8_shr(x, 32 - k)); }
+
+/* One xoshiro128** step in every lane (the state stays in registers across a fill): _raw
+   advances the state and returns the word the output is made from, _starstar is the output
+   function rotl(5 x, 7) 9 (lane-wise, so it may run on 16 lanes holding two steps). */
+#define PATTN__DEF_STARSTAR(ATTR, I, V)                                                      \
+    ATTR PATTN__INLINE V I##_starstar(V x)                                                    \
+    {                                                                                         \
+        V rot = I##_rotl(I##_addv(I##_shl(x, 2), x), 7);                                      \
+        return I##_addv(I##_shl(rot, 3), rot);                                                \
+    }
+#define PATTN__DEF_RNG8_NEXT(ATTR, I)                                                        \
+    ATTR PATTN__INLINE pattn__i8 I##_rng8_raw(pattn__i8 *s)                                   \
+    {                                                                                         \
+        pattn__i8 x = s[1], t = I##_shl(s[1], 9);                                             \
+        s[2] = I##_xor(s[2], s[0]);                                                           \
+        s[3] = I##_xor(s[3], s[1]);                                                           \
+        s[1] = I##_xor(s[1], s[2]);                                                           \
+        s[0] = I##_xor(s[0], s[3]);                                                           \
+        s[2] = I##_xor(s[2], t);                                                              \
+        s[3] = I##_rotl(s[3], 11);                                                            \
+        return x;                                                                             \
+    }                                                                                         \
+    ATTR PATTN__INLINE pattn__i8 I##_rng8_next(pattn__i8 *s) { return I##_starstar(I##_rng8_raw(s)); }
+/* (instantiated at file level only: a macro argument handed on to another macro would be
+   expanded, and the dispatching build renames these names per path) */
+PATTN__DEF_STARSTAR(, pattn__i8, pattn__i8)
+PATTN__DEF_RNG8_NEXT(, pattn__i8)
+#define pattn__rng8_next pattn__i8_rng8_next
+
+/* the two uniforms of Box-Muller from two 32-bit draws: u1 in (0, 1], u2 in [0, 1) */
+#define PATTN__RNG8_U1(F, I, a) F##_mul(I##_tof(I##_add(I##_shr(a, 8), 1)), F##_set1(1.0f / 16777216.0f))
+#define PATTN__RNG8_U2(F, I, b) F##_mul(I##_tof(I##_shr(b, 8)), F##_set1(1.0f / 16777216.0f))
+
+/* 16 normals from two steps: Box-Muller as in pattn__normal16 */
+PATTN__INLINE void pattn__rng8_normal16(pattn__i8 *s, float *out)
+{
+    pattn__i8 a = pattn__rng8_next(s), b = pattn__rng8_next(s);
+    pattn__f8 c, sn;
+    pattn__f8_boxmuller(PATTN__RNG8_U1(pattn__f8, pattn__i8, a), PATTN__RNG8_U2(pattn__f8, pattn__i8, b), &c, &sn);
+    pattn__f8_store(out, c);
+    pattn__f8_store(out + 8, sn);
+}
+
+#if PATTN__AVX512
+/* The same stream 32 normals at a time: four 8-lane steps (with AVX-512VL's one-instruction
+   rotate), then Box-Muller on 16 lanes holding two consecutive 16-normal blocks side by
+   side. A tail of under 32 normals takes the 8-lane code's steps, so the stream advances
+   exactly as there. */
+#define pattn__v8_addv pattn__i8_addv
+#define pattn__v8_shl pattn__i8_shl
+#define pattn__v8_xor pattn__i8_xor
+#define pattn__v8_rotl(x, k) _mm256_rol_epi32(x, k)
+#define pattn__i16_rotl(x, k) _mm512_rol_epi32(x, k)
+PATTN__DEF_STARSTAR(PATTN__T512, pattn__v8, pattn__i8)
+PATTN__DEF_RNG8_NEXT(PATTN__T512, pattn__v8)
+PATTN__DEF_STARSTAR(PATTN__T512, pattn__i16, pattn__i16)
+/* four steps; a = outputs of steps 1 and 3 side by side, b = of steps 2 and 4 */
+PATTN__T512 PATTN__INLINE void pattn__rng8_four_512(pattn__i8 *s, pattn__i16 *a, pattn__i16 *b)
+{
+    pattn__i8 r0 = pattn__v8_rng8_raw(s), r1 = pattn__v8_rng8_raw(s);
+    pattn__i8 r2 = pattn__v8_rng8_raw(s), r3 = pattn__v8_rng8_raw(s);
+    *a = pattn__i16_starstar(pattn__i16_join(r0, r2));
+    *b = pattn__i16_starstar(pattn__i16_join(r1, r3));
+}
+PATTN__T512 static void pattn__rng8_normal_512(pattn__i8 *st, float *out, int n)
+{
+    pattn__i8 s[4];
+    float tmp[16];
+    int i, w;
+    for (w = 0; w < 4; ++w) s[w] = st[w];
+    for (i = 0; i <= n - 32; i += 32) {
+        pattn__i16 a, b;
+        pattn__f16 c, sn;
+        pattn__rng8_four_512(s, &a, &b);
+        pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
+        pattn__f8_store(out + i, pattn__f16_lo(c));
+        pattn__f8_store(out + i + 8, pattn__f16_lo(sn));
+        pattn__f8_store(out + i + 16, pattn__f16_hi(c));
+        pattn__f8_store(out + i + 24, pattn__f16_hi(sn));
+    }
+    for (; i <= n - 16; i += 16) pattn__rng8_normal16(s, out + i);
+    if (i < n) {
+        pattn__rng8_normal16(s, tmp);
+        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
+    }
+    for (w = 0; w < 4; ++w) st[w] = s[w];
+}
+#endif
+
+PATTN__KDEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n)
+{
+    pattn__i8 s[4];
+    float tmp[16];
+    int i = 0, w;
+    if (!r || !out || n <= 0) return;
+    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
+#if PATTN__AVX512
+    if (n >= 32 && pattn__has_avx512()) {
+        pattn__rng8_normal_512(s, out, n);
+        i = n;
+    }
+#endif
+    for (; i <= n - 16; i += 16) pattn__rng8_normal16(s, out + i);
+    if (i < n) {
+        pattn__rng8_normal16(s, tmp);
+        memcpy(out + i, tmp, (size_t)(n - i) * sizeof(float));
+    }
+    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
+}
+
+PATTN__KDEF void pattn_rng8_uniform_f32(pattn_rng8 *r, float *out, int n)
+{
+    pattn__i8 s[4];
+    int i, w;
+    if (!r || !out || n <= 0) return;
+    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
+    for (i = 0; i < n; i += 8) {
+        pattn__f8 u = pattn__f8_mul(pattn__i8_to_f8(pattn__i8_shr(pattn__rng8_next(s), 8)), pattn__f8_set1(1.0f / 16777216.0f));
+        if (i + 8 <= n) pattn__f8_store(out + i, u);
+        else pattn__f8_store_part(out + i, n - i, u);
+    }
+    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
+}
+
+/* ---- SIMD primitives -------------------------------------------------------------------- */
+
+PATTN__INLINE float pattn__dot(const float *x, const float *y, int n)
+{
+    pattn__f8 acc = pattn__f8_zero();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = pattn__f8_fma(pattn__f8_load(x + i), pattn__f8_load(y + i), acc);
+    if (i < n) acc = pattn__f8_fma(pattn__f8_load_part(x + i, n - i, 0.0f), pattn__f8_load_part(y + i, n - i, 0.0f), acc);
+    return pattn__f8_hsum(acc);
+}
+
+/* y += a x */
+PATTN__INLINE void pattn__axpy(int n, float a, const float *x, float *y)
+{
+    pattn__f8 va = pattn__f8_set1(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) pattn__f8_store(y + i, pattn__f8_fma(va, pattn__f8_load(x + i), pattn__f8_load(y + i)));
+    if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_fma(va, pattn__f8_load_part(x + i, n - i, 0.0f), pattn__f8_load_part(y + i, n - i, 0.0f)));
+}
+
+PATTN__INLINE void pattn__scale(int n, float a, float *x)
+{
+    pattn__f8 va = pattn__f8_set1(a);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) pattn__f8_store(x + i, pattn__f8_mul(va, pattn__f8_load(x + i)));
+    if (i < n) pattn__f8_store_part(x + i, n - i, pattn__f8_mul(va, pattn__f8_load_part(x + i, n - i, 0.0f)));
+}
+
+PATTN__KDEF float pattn_dot_f32(const float *x, const float *y, int n)
+{
+    if (!x || !y || n < 0) {
+        pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative; it must be >= 0");
+        return PATTN__NAN;
+    }
+    return pattn__dot(x, y, n);
+}
+PATTN__KDEF void pattn_axpy_f32(int n, float a, const float *x, float *y)
+{
+    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
+    else if (n > 0) pattn__axpy(n, a, x, y);
+}
+PATTN__KDEF void pattn_scale_f32(int n, float a, float *x)
+{
+    if (!x || n < 0) pattn__bad(__func__, !x ? "x is NULL" : "n is negative");
+    else if (n > 0) pattn__scale(n, a, x);
+}
+
+PATTN__KDEF float pattn_expf(float x) { return pattn__f8_first(pattn__f8_exp(pattn__f8_set1(x))); }
+
+PATTN__KDEF void pattn_exp_f32(const float *x, float *y, int n)
+{
+    int i = 0;
+    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
+    if (!x || !y || n <= 0) return;
+    for (; i + 8 <= n; i += 8) pattn__f8_store(y + i, pattn__f8_exp(pattn__f8_load(x + i)));
+    if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_exp(pattn__f8_load_part(x + i, n - i, 0.0f)));
+}
+
+PATTN__INLINE float pattn__max(const float *x, int n)
+{
+    pattn__f8 m = pattn__f8_set1(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) m = pattn__f8_max(pattn__f8_load(x + i), m);
+    if (i < n) m = pattn__f8_max(pattn__f8_load_part(x + i, n - i, -INFINITY), m);
+    return pattn__f8_hmax(m);
+}
+
+/* rows up to this length keep their exponentials on the stack between the two passes */
+#define PATTN__SOFTMAX_STACK 1024
+
+/* Three passes over the row: max (and min), exponentials and their sum, scaling; each
+   unrolled twice with two accumulators, since a row is a short dependent chain. When the
+   row's spread is under 87 no exponential can be subnormal and the cheaper exp_normal
+   applies. `stream`: y is 32-byte aligned and the caller wants
+   non-temporal stores. */
+#define PATTN__SOFTMAX_EXP_PASS(EXP)                                                      \
+    for (; i + 16 <= n; i += 16) {                                                       \
+        t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
+        u = EXP(pattn__f8_sub(pattn__f8_load(x + i + 8), vm));                           \
+        s0 = pattn__f8_add(s0, t);                                                       \
+        s1 = pattn__f8_add(s1, u);                                                       \
+        pattn__f8_store(e + i, t);                                                       \
+        pattn__f8_store(e + i + 8, u);                                                   \
+    }                                                                                    \
+    if (i + 8 <= n) {                                                                    \
+        t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
+        s0 = pattn__f8_add(s0, t);                                                       \
+        pattn__f8_store(e + i, t);                                                       \
+        i += 8;                                                                          \
+    }
+
+static void pattn__softmax_row(const float *x, float *y, int n, int stream)
+{
+    float buf[PATTN__SOFTMAX_STACK], *e = n <= PATTN__SOFTMAX_STACK ? buf : y, mx, mn, inv;
+    pattn__f8 a0 = pattn__f8_set1(-INFINITY), a1 = a0, b0 = pattn__f8_set1(INFINITY), b1 = b0;
+    pattn__f8 vm, s0 = pattn__f8_zero(), s1 = s0, t, u;
+    int i;
+    for (i = 0; i + 16 <= n; i += 16) {
+        t = pattn__f8_load(x + i);
+        u = pattn__f8_load(x + i + 8);
+        a0 = pattn__f8_max(t, a0);
+        a1 = pattn__f8_max(u, a1);
+        b0 = pattn__f8_min(t, b0);
+        b1 = pattn__f8_min(u, b1);
+    }
+    if (i + 8 <= n) {
+        t = pattn__f8_load(x + i);
+        a0 = pattn__f8_max(t, a0);
+        b0 = pattn__f8_min(t, b0);
+        i += 8;
+    }
+    if (i < n) {
+        a1 = pattn__f8_max(pattn__f8_load_part(x + i, n - i, -INFINITY), a1);
+        b1 = pattn__f8_min(pattn__f8_load_part(x + i, n - i, INFINITY), b1);
+    }
+    mx = pattn__f8_hmax(pattn__f8_max(a0, a1));
+    mn = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(b0, b1)));
+    /* the max skips NaN lanes; a NaN input surfaces as a NaN sum below */
+    if (!pattn__finite((double)mx)) {
+        for (i = 0; i < n; ++i) y[i] = PATTN__NAN;
+        return;
+    }
+    vm = pattn__f8_set1(mx);
+    i = 0;
+    if (mn - mx >= -87.0f) {
+        PATTN__SOFTMAX_EXP_PASS(pattn__f8_exp_normal)
+    } else {
+        PATTN__SOFTMAX_EXP_PASS(pattn__f8_exp)
+    }
+    if (i < n) {
+        t = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
+        s1 = pattn__f8_add(s1, t);
+        pattn__f8_store_part(e + i, n - i, t);
+    }
+    inv = 1.0f / pattn__f8_hsum(pattn__f8_add(s0, s1));
+    if (inv != inv) { /* a NaN among the inputs */
+        for (i = 0; i < n; ++i) y[i] = PATTN__NAN;
+        return;
+    }
+    vm = pattn__f8_set1(inv);
+    i = 0;
+    if (stream) {
+        for (; i + 8 <= n; i += 8) pattn__f8_store_stream(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
+    } else {
+        for (; i + 16 <= n; i += 16) {
+            t = pattn__f8_mul(vm, pattn__f8_load(e + i));
+            u = pattn__f8_mul(vm, pattn__f8_load(e + i + 8));
+            pattn__f8_store(y + i, t);
+            pattn__f8_store(y + i + 8, u);
+        }
+        if (i + 8 <= n) {
+            pattn__f8_store(y + i, pattn__f8_mul(vm, pattn__f8_load(e + i)));
+            i += 8;
+        }
+    }
+    if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_mul(vm, pattn__f8_load_part(e + i, n - i, 0.0f)));
+}
+#undef PATTN__SOFTMAX_EXP_PASS
+
+#if PATTN__AVX512
+/* Two rows of 16k floats (k <= 32) at once on 16 lanes, for finite rows of spread under 87
+   (the common case): a row alone is a chain of dependent steps (max, exponentials, sum,
+   division) too long for the out-of-order window to overlap with the next row, so the two
+   rows' passes are interleaved. Half lo of each vector carries the first accumulator's 8
+   floats and half hi the second's, as in the two-accumulator loops of pattn__softmax_row,
+   so each row gets exactly its bits. `stream`: y 64-byte aligned. Returns 0, having
+   written nothing, when either row needs the general path. */
+PATTN__T512 static int pattn__softmax_pair_512(const float *x, float *y, int n, int stream)
+{
+    float eA[PATTN__SOFTMAX_STACK / 2], eB[PATTN__SOFTMAX_STACK / 2], mx[2], mn[2], inv[2];
+    const float *xB = x + n;
+    float *yB = y + n;
+    pattn__f16 aA = pattn__f16_set1(-INFINITY), aB = aA, bA = pattn__f16_set1(INFINITY), bB = bA;
+    pattn__f16 sA = pattn__f16_zero(), sB = sA, t, u, vA, vB;
+    int i;
+    for (i = 0; i < n; i += 16) {
+        t = pattn__f16_load(x + i); u = pattn__f16_load(xB + i);
+        aA = pattn__f16_max(t, aA); bA = pattn__f16_min(t, bA);
+        aB = pattn__f16_max(u, aB); bB = pattn__f16_min(u, bB);
+    }
+    mx[0] = pattn__f8_hmax(pattn__f8_max(pattn__f16_lo(aA), pattn__f16_hi(aA)));
+    mx[1] = pattn__f8_hmax(pattn__f8_max(pattn__f16_lo(aB), pattn__f16_hi(aB)));
+    mn[0] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bA), pattn__f16_hi(bA))));
+    mn[1] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bB), pattn__f16_hi(bB))));
+    if (!pattn__finite((double)mx[0]) || !pattn__finite((double)mx[1]) || !(mn[0] - mx[0] >= -87.0f) ||
+        !(mn[1] - mx[1] >= -87.0f))
+        return 0;
+    vA = pattn__f16_set1(mx[0]); vB = pattn__f16_set1(mx[1]);
+    for (i = 0; i < n; i += 16) {
+        t = pattn__f16_exp_normal(pattn__f16_sub(pattn__f16_load(x + i), vA));
+        u = pattn__f16_exp_normal(pattn__f16_sub(pattn__f16_load(xB + i), vB));
+        sA = pattn__f16_add(sA, t); sB = pattn__f16_add(sB, u);
+        pattn__f16_store(eA + i, t); pattn__f16_store(eB + i, u);
+    }
+    inv[0] = 1.0f / pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(sA), pattn__f16_hi(sA)));
+    inv[1] = 1.0f / pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(sB), pattn__f16_hi(sB)));
+    if (inv[0] != inv[0] || inv[1] != inv[1]) return 0;
+    vA = pattn__f16_set1(inv[0]); vB = pattn__f16_set1(inv[1]);
+    for (i = 0; i < n; i += 16) {
+        t = pattn__f16_mul(vA, pattn__f16_load(eA + i));
+        u = pattn__f16_mul(vB, pattn__f16_load(eB + i));
+        if (stream) {
+            _mm512_stream_ps(y + i, t);
+            _mm512_stream_ps(yB + i, u);
+        } else {
+            pattn__f16_store(y + i, t);
+            pattn__f16_store(yB + i, u);
+        }
+    }
+    return 1;
+}
+#endif
+
+/* softmax of one row held in cache (no streaming stores); y may alias x */
+PATTN__INLINE void pattn__softmax(const float *x, float *y, int n) { pattn__softmax_row(x, y, n, 0); }
+
+PATTN__KDEF void pattn_softmax_f32(const float *x, float *y, int n)
+{
+    if (!x || !y || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "n is negative");
+    if (!x || !y || n <= 0) return;
+    pattn__softmax(x, y, n);
+}
+
+PATTN__KDEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int n)
+{
+    int stream, pairs = 0;
+    if (!x || !y || rows < 0 || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "rows or n is negative");
+    if (!x || !y || rows <= 0 || n <= 0) return;
+    /* outputs far larger than the caches go around them, when every row stays aligned */
+    stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
+#if PATTN__AVX512
+    pairs = n % 16 == 0 && n <= PATTN__SOFTMAX_STACK / 2 && rows >= 2 && (!stream || ((uintptr_t)y & 63) == 0) &&
+            pattn__has_avx512();
+#endif
+    /* every thread fences its own streaming stores */
+    PATTN__OMP_PAR
+    {
+        long r;
+        if (pairs) {
+#if PATTN__AVX512
+            PATTN__OMP_FOR_NOWAIT
+            for (r = 0; r < (long)rows / 2; ++r) {
+                const float *xr = x + (size_t)(2 * r) * (size_t)n;
+                float *yr = y + (size_t)(2 * r) * (size_t)n;
+                if (!pattn__softmax_pair_512(xr, yr, n, stream)) {
+                    pattn__softmax_row(xr, yr, n, stream);
+                    pattn__softmax_row(xr + n, yr + n, n, stream);
+                }
+            }
+#endif
+        } else {
+            PATTN__OMP_FOR_NOWAIT
+            for (r = 0; r < (long)rows; ++r)
+                pattn__softmax_row(x + (size_t)r * (size_t)n, y + (size_t)r * (size_t)n, n, stream);
+        }
+        if (stream) pattn__stream_fence();
+    }
+    if (pairs && (rows & 1))
+        pattn__softmax_row(x + (size_t)(rows - 1) * (size_t)n, y + (size_t)(rows - 1) * (size_t)n, n, stream);
+    if (stream) pattn__stream_fence();
+}
+
+PATTN__KDEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, float *s)
+{
+    int t;
+    if (!X || !p || !s || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !p ? "p is NULL" : !s ? "s is NULL" : "T or d is negative");
+    if (!X || !p || !s || T <= 0 || d <= 0) return;
+    for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
+}
+
+PATTN__KDEF void pattn_matvec_t_f32(const float *X, int T, int d, const float *a, float *h)
+{
+    int t;
+    if (!X || !a || !h || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !a ? "a is NULL" : !h ? "h is NULL" : "T or d is negative");
+    if (!X || !a || !h || T <= 0 || d <= 0) return;
+    memset(h, 0, (size_t)d * sizeof(float));
+    for (t = 0; t < T; ++t) pattn__axpy(d, a[t], X + (size_t)t * (size_t)d, h);
+}
+
+/* ---- prompt-attention kernel ------------------------------------------------------------ */
+
+/* Both scores of one token in one sweep over its row: s = x.p and u = x.v. */
+PATTN__INLINE void pattn__dot2(const float *x, const float *p, const float *v, int d, float *s, float *u)
+{
+    pattn__f8 as = pattn__f8_zero(), au = pattn__f8_zero(), xv;
+    int i = 0;
+    for (; i + 8 <= d; i += 8) {
+        xv = pattn__f8_load(x + i);
+        as = pattn__f8_fma(xv, pattn__f8_load(p + i), as);
+        au = pattn__f8_fma(xv, pattn__f8_load(v + i), au);
+    }
+    if (i < d) {
+        xv = pattn__f8_load_part(x + i, d - i, 0.0f);
+        as = pattn__f8_fma(xv, pattn__f8_load_part(p + i, d - i, 0.0f), as);
+        au = pattn__f8_fma(xv, pattn__f8_load_part(v + i, d - i, 0.0f), au);
+    }
+    *s = pattn__f8_hsum(as);
+    *u = pattn__f8_hsum(au);
+}
+
+/* H += e x and (if G) G += eu x, over d coordinates */
+PATTN__INLINE void pattn__acc2(const float *x, int d, float e, float eu, float *H, float *G)
+{
+    pattn__f8 ve = pattn__f8_set1(e), veu = pattn__f8_set1(eu), xv;
+    int i = 0;
+    for (; i + 8 <= d; i += 8) {
+        xv = pattn__f8_load(x + i);
+        pattn__f8_store(H + i, pattn__f8_fma(ve, xv, pattn__f8_load(H + i)));
+        if (G) pattn__f8_store(G + i, pattn__f8_fma(veu, xv, pattn__f8_load(G + i)));
+    }
+    if (i < d) {
+        int rem = d - i;
+        xv = pattn__f8_load_part(x + i, rem, 0.0f);
+        pattn__f8_store_part(H + i, rem, pattn__f8_fma(ve, xv, pattn__f8_load_part(H + i, rem, 0.0f)));
+        if (G) pattn__f8_store_part(G + i, rem, pattn__f8_fma(veu, xv, pattn__f8_load_part(G + i, rem, 0.0f)));
+    }
+}
+
+/* the stack accumulator for e^(s-max) x when the caller does not want h */
+#define PATTN__PA_STACK 1024
+
+PATTN__KDEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, const float *p,
+                                              const float *v, float *h, float *grad_p)
+{
+    float Hbuf[PATTN__PA_STACK];
+    float *H, mx = -INFINITY, Z = 0.0f, F = 0.0f, s, u, e, f, invZ;
+    int t;
+    if (!X || !p || !v) return (float)pattn__bad(__func__, "%s is NULL", !X ? "X" : !p ? "p" : "v") + PATTN__NAN;
+    if (T < 1 || d < 1) return (float)pattn__bad(__func__, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d) + PATTN__NAN;
+    if (!pattn__all_finite_f32(p, d) || !pattn__all_finite_f32(v, d))
+        return (float)pattn__bad(__func__, "%s holds a NaN or infinite value", pattn__all_finite_f32(p, d) ? "v" : "p") + PATTN__NAN;
+    if (!h && !grad_p) { /* f alone: scalars only */
+        for (t = 0; t < T; ++t) {
+            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
+            if (s > mx) { e = pattn_expf(mx - s); Z *= e; F *= e; mx = s; }
+            e = pattn_expf(s - mx);
+            Z += e;
+            F = pattn__fmaf(e, u, F);
+        }
+        return F / Z;
+    }
+    if (!h && d > PATTN__PA_STACK) {
+        /* no room for H: get f first, then accumulate grad_p with the final weights */
+        f = pattn_pa_forward_backward_f32(X, T, d, p, v, NULL, NULL);
+        for (t = 0; t < T; ++t) {
+            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
+            if (s > mx) mx = s;
+        }
+        for (t = 0; t < T; ++t) {
+            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
+            Z += pattn_expf(s - mx);
+        }
+        memset(grad_p, 0, (size_t)d * sizeof(float));
+        for (t = 0; t < T; ++t) {
+            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
+            pattn__axpy(d, pattn_expf(s - mx) / Z * (u - f), X + (size_t)t * (size_t)d, grad_p);
+        }
+        return f;
+    }
+    H = h ? h : Hbuf;
+    memset(H, 0, (size_t)d * sizeof(float));
+    if (grad_p) memset(grad_p, 0, (size_t)d * sizeof(float));
+    for (t = 0; t < T; ++t) {
+        const float *x = X + (size_t)t * (size_t)d;
+        pattn__dot2(x, p, v, d, &s, &u);
+        if (s > mx) { /* the maximum moved: rescale what was summed under the old one */
+            e = pattn_expf(mx - s);
+            Z *= e;
+            F *= e;
+            if (t > 0) {
+                pattn__scale(d, e, H);
+                if (grad_p) pattn__scale(d, e, grad_p);
+            }
+            mx = s;
+        }
+        e = pattn_expf(s - mx);
+        Z += e;
+        F = pattn__fmaf(e, u, F);
+        pattn__acc2(x, d, e, e * u, H, grad_p);
+    }
+    invZ = 1.0f / Z;
+    f = F * invZ;
+    /* grad_p = (G - f H)/Z, since u-bar = a'u = f */
+    if (grad_p) {
+        pattn__axpy(d, -f, H, grad_p);
+        pattn__scale(d, invZ, grad_p);
+    }
+    if (h) pattn__scale(d, invZ, h);
+    return f;
+}
+
+/* ==== paper 1 models: PA, LPA, SA, LIN ========================================== */
+
+/* Samples per block: the unit of partial gradient sums (added in block order, so results do
+   not depend on the thread count). Blocks per group: partials held at once, which bounds the
+   workspace independently of n; each group ends in a barrier, so groups are made large (a
+   barrier costs a whole time slice when another process holds a core). SA's partials carry
+   a d x d gradient, hence its smaller groups. */
+#define PATTN__P1_BLK 64
+#define PATTN__P1_GROUP 256
+#define PATTN__P1_GROUP_SA 32
+
+
+PATTN__INLINE size_t pattn__p1_round16(size_t x) { return (x + 15) & ~(size_t)15; }
+
+/* Threads for a loop over `units` independent pieces touching about `work` floats: one
+   below ~256K (tens of microseconds: a fork/join costs microseconds when idle, and a whole
+   time slice when another process holds the other core), never more than there are pieces.
+   The results never depend on this choice. */
+static int pattn__p1_threads(int nth, double work, long units)
+{
+    if (work < 262144.0 || units < 2) return 1;
+    return units < (long)nth ? (int)units : nth;
+}
+
+/* H (+)= X'a for a T x d sample. Column chunks outer, tokens inner: the accumulators stay in
+   registers (four independent chains per chunk of 32), and each lane sums over t in order, so
+   the result does not depend on the chunking. */
+static void pattn__p1_xt1(const float *X, int T, int d, const float *a, float *H, int add)
+{
+    int j = 0, t;
+    for (; j + 32 <= d; j += 32) {
+        pattn__f8 h0 = pattn__f8_zero(), h1 = h0, h2 = h0, h3 = h0;
+        if (add) {
+            h0 = pattn__f8_load(H + j); h1 = pattn__f8_load(H + j + 8);
+            h2 = pattn__f8_load(H + j + 16); h3 = pattn__f8_load(H + j + 24);
+        }
+        for (t = 0; t < T; ++t) {
+            const float *x = X + (size_t)t * (size_t)d + j;
+            pattn__f8 va = pattn__f8_set1(a[t]);
+            h0 = pattn__f8_fma(va, pattn__f8_load(x), h0);
+            h1 = pattn__f8_fma(va, pattn__f8_load(x + 8), h1);
+            h2 = pattn__f8_fma(va, pattn__f8_load(x + 16), h2);
+            h3 = pattn__f8_fma(va, pattn__f8_load(x + 24), h3);
+        }
+        pattn__f8_store(H + j, h0); pattn__f8_store(H + j + 8, h1);
+        pattn__f8_store(H + j + 16, h2); pattn__f8_store(H + j + 24, h3);
+    }
+    for (; j + 8 <= d; j += 8) {
+        pattn__f8 h0 = add ? pattn__f8_load(H + j) : pattn__f8_zero();
+        for (t = 0; t < T; ++t) h0 = pattn__f8_fma(pattn__f8_set1(a[t]), pattn__f8_load(X + (size_t)t * (size_t)d + j), h0);
+        pattn__f8_store(H + j, h0);
+    }
+    if (j < d) {
+        int rem = d - j;
+        pattn__f8 h0 = add ? pattn__f8_load_part(H + j, rem, 0.0f) : pattn__f8_zero();
+        for (t = 0; t < T; ++t) h0 = pattn__f8_fma(pattn__f8_set1(a[t]), pattn__f8_load_part(X + (size_t)t * (size_t)d + j, rem, 0.0f), h0);
+        pattn__f8_store_part(H + j, rem, h0);
+    }
+}
+
+/* A cache hint: no effect on any result. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PATTN__P1_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+#else
+#define PATTN__P1_PREFETCH(p) ((void)(p))
+#endif
+
+#if PATTN__AVX512
+/* The column chunks of pattn__p1_xt2 on 16 lanes, 64 columns per sweep: each column is a
+   lane of its own with the same chain over t as in the 8-lane code, so the grouping cannot
+   change a bit. Returns the first column it left for the 8-lane code. */
+PATTN__T512 static int pattn__p1_xt2_512(const float *X, int T, int d, const float *a, const float *b, float *H,
+                                         float *G, const float *nx)
+{
+    int j = 0, t, k;
+    for (; j + 64 <= d; j += 64) {
+        pattn__f16 h[4], g[4];
+        for (k = 0; k < 4; ++k) h[k] = g[k] = pattn__f16_zero();
+        for (t = 0; t < T; ++t) {
+            const float *x = X + (size_t)t * (size_t)d + j;
+            pattn__f16 va = pattn__f16_set1(a[t]), vb = pattn__f16_set1(b[t]);
+            for (k = 0; k < 4; ++k) {
+                pattn__f16 xk = pattn__f16_load(x + 16 * k);
+                PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16 * k);
+                h[k] = pattn__f16_fma(va, xk, h[k]);
+                g[k] = pattn__f16_fma(vb, xk, g[k]);
+            }
+        }
+        for (k = 0; k < 4; ++k) {
+            pattn__f16_store(H + j + 16 * k, h[k]);
+            pattn__f16_store(G + j + 16 * k, g[k]);
+        }
+    }
+    for (; j + 16 <= d; j += 16) {
+        pattn__f16 h0 = pattn__f16_zero(), g0 = h0;
+        for (t = 0; t < T; ++t) {
+            pattn__f16 x0 = pattn__f16_load(X + (size_t)t * (size_t)d + j);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
+            h0 = pattn__f16_fma(pattn__f16_set1(a[t]), x0, h0);
+            g0 = pattn__f16_fma(pattn__f16_set1(b[t]), x0, g0);
+        }
+        pattn__f16_store(H + j, h0);
+        pattn__f16_store(G + j, g0);
+    }
+    return j;
+}
+#endif
+
+/* H = X'a and G = X'b in one sweep over the sample (eight chains per chunk of 32). This
+   second pass runs on L1-resident data and leaves the memory bus idle, so it prefetches the
+   rows of a later sample nx (a T x d sample; X itself when there is none). */
+static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const float *b, float *H, float *G,
+                          const float *nx)
+{
+    int j = 0, t;
+#if PATTN__AVX512
+    if (pattn__has_avx512()) j = pattn__p1_xt2_512(X, T, d, a, b, H, G, nx);
+#endif
+    for (; j + 32 <= d; j += 32) {
+        pattn__f8 h0 = pattn__f8_zero(), h1 = h0, h2 = h0, h3 = h0, g0 = h0, g1 = h0, g2 = h0, g3 = h0;
+        for (t = 0; t < T; ++t) {
+            const float *x = X + (size_t)t * (size_t)d + j;
+            pattn__f8 va = pattn__f8_set1(a[t]), vb = pattn__f8_set1(b[t]);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
+            PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16);
+            pattn__f8 x0 = pattn__f8_load(x), x1 = pattn__f8_load(x + 8);
+            pattn__f8 x2 = pattn__f8_load(x + 16), x3 = pattn__f8_load(x + 24);
+            h0 = pattn__f8_fma(va, x0, h0); g0 = pattn__f8_fma(vb, x0, g0);
+            h1 = pattn__f8_fma(va, x1, h1); g1 = pattn__f8_fma(vb, x1, g1);
+            h2 = pattn__f8_fma(va, x2, h2); g2 = pattn__f8_fma(vb, x2, g2);
+            h3 = pattn__f8_fma(va, x3, h3); g3 = pattn__f8_fma(vb, x3, g3);
+        }
+        pattn__f8_store(H + j, h0); pattn__f8_store(H + j + 8, h1);
+        pattn__f8_store(H + j + 16, h2); pattn__f8_store(H + j + 24, h3);
+        pattn__f8_store(G + j, g0); pattn__f8_store(G + j + 8, g1);
+        pattn__f8_store(G + j + 16, g2); pattn__f8_store(G + j + 24, g3);
+    }
+    for (; j + 8 <= d; j += 8) {
+        pattn__f8 h0 = pattn__f8_zero(), g0 = h0;
+        for (t = 0; t < T; ++t) {
+            pattn__f8 x0 = pattn__f8_load(X + (size_t)t * (size_t)d + j);
+            h0 = pattn__f8_fma(pattn__f8_set1(a[t]), x0, h0);
+            g0 = pattn__f8_fma(pattn__f8_set1(b[t]), x0, g0);
+        }
+        pattn__f8_store(H + j, h0);
+        pattn__f8_store(G + j, g0);
+    }
+    if (j < d) {
+        int rem = d - j;
+        pattn__f8 h0 = pattn__f8_zero(), g0 = h0;
+        for (t = 0; t < T; ++t) {
+            pattn__f8 x0 = pattn__f8_load_part(X + (size_t)t * (size_t)d + j, rem, 0.0f);
+            h0 = pattn__f8_fma(pattn__f8_set1(a[t]), x0, h0);
+            g0 = pattn__f8_fma(pattn__f8_set1(b[t]), x0, g0);
+        }
+        pattn__f8_store_part(H + j, rem, h0);
+        pattn__f8_store_part(G + j, rem, g0);
+    }
+}
+
+/* x = (x o (u - c)) k over n floats: SA's backward weights a_t o (u - f_t) scale/T */
+static void pattn__p1_mul_shift(float *x, const float *u, float c, float k, int n)
+{
+    pattn__f8 vc = pattn__f8_set1(c), vk = pattn__f8_set1(k);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        pattn__f8_store(x + i, pattn__f8_mul(pattn__f8_mul(pattn__f8_load(x + i), pattn__f8_sub(pattn__f8_load(u + i), vc)), vk));
+    if (i < n) {
+        int rem = n - i;
+        pattn__f8 r = pattn__f8_mul(pattn__f8_mul(pattn__f8_load_part(x + i, rem, 0.0f), pattn__f8_sub(pattn__f8_load_part(u + i, rem, 0.0f), vc)), vk);
+        pattn__f8_store_part(x + i, rem, r);
+    }
+}
+
+/* (s_t..s_t+3, u_t..u_t+3) of four consecutive rows: four tokens share each load of p and
+   v (eight independent chains), and each dot is one 8-lane chain over d followed by a
+   horizontal sum (hsum8 = eight hsums at once). */
+PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p, const float *v)
+{
+    const float *x0 = X, *x1 = x0 + d, *x2 = x1 + d, *x3 = x2 + d;
+    pattn__f8 s0 = pattn__f8_zero(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, vp, vv, xv;
+    int j;
+    for (j = 0; j + 8 <= d; j += 8) {
+        vp = pattn__f8_load(p + j);
+        vv = pattn__f8_load(v + j);
+        xv = pattn__f8_load(x0 + j); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
+        xv = pattn__f8_load(x1 + j); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
+        xv = pattn__f8_load(x2 + j); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
+        xv = pattn__f8_load(x3 + j); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+    }
+    if (j < d) {
+        int rem = d - j;
+        vp = pattn__f8_load_part(p + j, rem, 0.0f);
+        vv = pattn__f8_load_part(v + j, rem, 0.0f);
+        xv = pattn__f8_load_part(x0 + j, rem, 0.0f); s0 = pattn__f8_fma(xv, vp, s0); u0 = pattn__f8_fma(xv, vv, u0);
+        xv = pattn__f8_load_part(x1 + j, rem, 0.0f); s1 = pattn__f8_fma(xv, vp, s1); u1 = pattn__f8_fma(xv, vv, u1);
+        xv = pattn__f8_load_part(x2 + j, rem, 0.0f); s2 = pattn__f8_fma(xv, vp, s2); u2 = pattn__f8_fma(xv, vv, u2);
+        xv = pattn__f8_load_part(x3 + j, rem, 0.0f); s3 = pattn__f8_fma(xv, vp, s3); u3 = pattn__f8_fma(xv, vv, u3);
+    }
+    return pattn__f8_hsum8(s0, s1, s2, s3, u0, u1, u2, u3);
+}
+
+#if PATTN__AVX512
+/* The eight-token steps of pattn__p1_scores2 on 16 lanes, for d a multiple of 8: lane half
+   lo of pair k holds token t+k's 8-lane chain of pattn__p1_scores4 and half hi token
+   t+4+k's, so the two halves feed the same hsum8 reductions. Returns the tokens done. */
+PATTN__T512 static int pattn__p1_scores_512(const float *X, int T, int d, const float *p, const float *v, float *s,
+                                            float *u, const float *nx)
+{
+    int t = 0, j, k, t8 = T - T % 8;
+    if (d % 8) return 0;
+    for (; t < t8; t += 8) {
+        const float *x = X + (size_t)t * (size_t)d;
+        pattn__f16 sz[4], uz[4];
+        pattn__f8 lo, hi;
+        for (k = 0; k < 4; ++k) sz[k] = uz[k] = pattn__f16_zero();
+        if (nx)
+            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
+        for (j = 0; j < d; j += 8) {
+            pattn__f16 vp = pattn__f16_dup8(p + j), vv = pattn__f16_dup8(v + j);
+            for (k = 0; k < 4; ++k) {
+                pattn__f16 xz = pattn__f16_join(pattn__f8_load(x + (size_t)k * (size_t)d + j),
+                                                pattn__f8_load(x + (size_t)(k + 4) * (size_t)d + j));
+                sz[k] = pattn__f16_fma(xz, vp, sz[k]);
+                uz[k] = pattn__f16_fma(xz, vv, uz[k]);
+            }
+        }
+        pattn__f8_halves(pattn__f8_hsum8(pattn__f16_lo(sz[0]), pattn__f16_lo(sz[1]), pattn__f16_lo(sz[2]), pattn__f16_lo(sz[3]),
+                                         pattn__f16_lo(uz[0]), pattn__f16_lo(uz[1]), pattn__f16_lo(uz[2]), pattn__f16_lo(uz[3])),
+                         pattn__f8_hsum8(pattn__f16_hi(sz[0]), pattn__f16_hi(sz[1]), pattn__f16_hi(sz[2]), pattn__f16_hi(sz[3]),
+                                         pattn__f16_hi(uz[0]), pattn__f16_hi(uz[1]), pattn__f16_hi(uz[2]), pattn__f16_hi(uz[3])),
+                         &lo, &hi);
+        pattn__f8_store(s + t, lo);
+        pattn__f8_store(u + t, hi);
+    }
+    return t;
+}
+#endif
+
+/* s = Xp and u = Xv for all T tokens, eight rows per step stored as whole vectors (so later
+   vector loads of s and u do not stall on partial store forwarding); the last T mod 4
+   tokens the same way one at a time, so a token gets the same bits wherever it falls.
+   Each step prefetches the same rows of the sample nx (may be NULL). */
+static void pattn__p1_scores2(const float *X, int T, int d, const float *p, const float *v, float *s, float *u,
+                              const float *nx)
+{
+    int t = 0, t8 = T - T % 8, t4 = T - T % 4;
+#if PATTN__AVX512
+    if (pattn__has_avx512()) t = pattn__p1_scores_512(X, T, d, p, v, s, u, nx);
+#endif
+    for (; t < t8; t += 8) {
+        pattn__f8 lo, hi;
+        int j;
+        if (nx)
+            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
+        pattn__f8_halves(pattn__p1_scores4(X + (size_t)t * (size_t)d, d, p, v),
+                         pattn__p1_scores4(X + (size_t)(t + 4) * (size_t)d, d, p, v), &lo, &hi);
+        pattn__f8_store(s + t, lo);
+        pattn__f8_store(u + t, hi);
+    }
+    if (t8 < t4) {
+        float r8[8];
+        pattn__f8_store(r8, pattn__p1_scores4(X + (size_t)t8 * (size_t)d, d, p, v));
+        memcpy(s + t8, r8, 4 * sizeof(float));
+        memcpy(u + t8, r8 + 4, 4 * sizeof(float));
+    }
+    for (t = t4; t < T; ++t) pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, s + t, u + t);
+}
+
+/* In-place softmax of a short row (SA's T keys): one max pass, one exp-and-sum pass, one
+   scaling pass, without the bookkeeping a long-row softmax pays for. */
+static void pattn__p1_softmax(float *x, int n)
+{
+    pattn__f8 vm = pattn__f8_set1(pattn__max(x, n)), sum = pattn__f8_zero(), e;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(x + i), vm));
+        pattn__f8_store(x + i, e);
+        sum = pattn__f8_add(sum, e);
+    }
+    if (i < n) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(x + i, n - i, -INFINITY), vm));
+        pattn__f8_store_part(x + i, n - i, e);
+        sum = pattn__f8_add(sum, e);
+    }
+    pattn__scale(n, 1.0f / pattn__f8_hsum(sum), x);
+}
+
+/* PA on one sample, p already W p. Two passes over the (L1-resident) sample rather than one
+   online-softmax pass: the first computes the scores s = Xp and u = Xv, so the T exponentials
+   are taken 8 at a time and f is known before the second pass, which then accumulates
+   h = X'a and G = X'(a o (u - f)) = df/d(Wp) directly, with no rescaling.
+   sc: 2T floats. v NULL: features only (returns 0). */
+static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, const float *v,
+                              float *sc, float *H, float *G, const float *nx, const float *nx2)
+{
+    float *s = sc, *u = sc + T, mx, invZ, f;
+    pattn__f8 vm, vz = pattn__f8_zero(), vf = pattn__f8_zero(), e, vi, vfv;
+    int t, i = 0;
+    if (v)
+        pattn__p1_scores2(X, T, d, p, v, s, u, nx);
+    else
+        for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
+    mx = pattn__max(s, T);
+    vm = pattn__f8_set1(mx);
+    for (; i + 8 <= T; i += 8) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(s + i), vm));
+        pattn__f8_store(s + i, e);
+        vz = pattn__f8_add(vz, e);
+        if (v) vf = pattn__f8_fma(e, pattn__f8_load(u + i), vf);
+    }
+    if (i < T) {
+        e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(s + i, T - i, -INFINITY), vm));
+        pattn__f8_store_part(s + i, T - i, e);
+        vz = pattn__f8_add(vz, e);
+        if (v) vf = pattn__f8_fma(e, pattn__f8_load_part(u + i, T - i, 0.0f), vf);
+    }
+    invZ = 1.0f / pattn__f8_hsum(vz);
+    f = v ? pattn__f8_hsum(vf) * invZ : 0.0f;
+    vi = pattn__f8_set1(invZ);
+    vfv = pattn__f8_set1(f);
+    for (i = 0; i + 8 <= T; i += 8) {
+        pattn__f8 a = pattn__f8_mul(pattn__f8_load(s + i), vi);
+        pattn__f8_store(s + i, a);
+        if (G) pattn__f8_store(u + i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load(u + i), vfv)));
+    }
+    if (i < T) {
+        pattn__f8 a = pattn__f8_mul(pattn__f8_load_part(s + i, T - i, 0.0f), vi);
+        pattn__f8_store_part(s + i, T - i, a);
+        if (G) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
+    }
+    if (G) pattn__p1_xt2(X, T, d, s, u, H, G, nx2);
+    else pattn__p1_xt1(X, T, d, s, H, 0);
+    return f;
+}
+
+/* LPA on one sample (p already W p): f = s'u/T, h = X's/T, df/d(Wp) = X'u/T. */
+static float pattn__p1_lpa_one(const float *X, int T, int d, const float *p, const float *v,
+                               float *sc, float *H, float *G)
+{
+    float *s = sc, *u = sc + T, invT = 1.0f / (float)T, f;
+    pattn__p1_scores2(X, T, d, p, v, s, u, NULL);
+    f = pattn__dot(s, u, T) * invT;
+    pattn__scale(T, invT, s);
+    if (G) {
+        pattn__scale(T, invT, u);
+        pattn__p1_xt2(X, T, d, s, u, H, G, X);
+    } else {
+        pattn__p1_xt1(X, T, d, s, H, 0);
+    }
+    return f;
+}
+
+/* LIN on one sample: h = mean token, f = v'h. */
+static float pattn__p1_lin_one(const float *X, int T, int d, const float *v, float *sc, float *H)
+{
+    float invT = 1.0f / (float)T;
+    int t;
+    for (t = 0; t < T; ++t) sc[t] = invT;
+    pattn__p1_xt1(X, T, d, sc, H, 0);
+    return pattn__dot(v, H, d);
+}
+
+/* SA works on rows of Tp = T rounded up to 8 floats: padded keys score -inf (weight 0),
+   so no vector op needs a masked tail. Scratch: Kt (d Tp), A (T Tp), u, ft, abar, tmp (Tp
+   each), C (T d), krow (d). */
+PATTN__INLINE int pattn__p1_pad8(int T) { return (T + 7) & ~7; }
+PATTN__INLINE size_t pattn__p1_sa_floats(int T, int d)
+{
+    size_t Tp = (size_t)pattn__p1_pad8(T);
+    return (size_t)d * Tp + (size_t)T * Tp + 4 * Tp + (size_t)T * (size_t)d + (size_t)d;
+}
+
+/* SA forward on one sample: row t of A is the attention of query t over the keys s, scores
+   x_s'W x_t = K_s . x_t with K_s = W'x_s. The keys are kept transposed (Kt = K', d x Tp), so
+   a query's scores are one register-resident pass A_t = sum_j x_t[j] Kt_j with no horizontal
+   sums. f = abar'u with abar the mean attention and u = Xv; h = X'abar. Leaves A, u, ft in
+   the scratch for the backward pass. */
+static float pattn__p1_sa_fwd(const float *X, int T, int d, const float *W, const float *v,
+                              float *sc, float *H)
+{
+    int Tp = pattn__p1_pad8(T), s, t, j;
+    float *Kt = sc, *A = Kt + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp;
+    float *ft = u + Tp, *ab = ft + Tp, *krow = ab + 2 * (size_t)Tp + (size_t)T * (size_t)d;
+    float invT = 1.0f / (float)T;
+    for (s = T; s < Tp; ++s) { /* padding keys: zero columns, no value */
+        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = 0.0f;
+        u[s] = 0.0f;
+    }
+    for (s = 0; s < T; ++s) {
+        const float *xs = X + (size_t)s * (size_t)d;
+        if (W) {
+            pattn__p1_xt1(W, d, d, xs, krow, 0);
+            xs = krow;
+        }
+        for (j = 0; j < d; ++j) Kt[(size_t)j * (size_t)Tp + s] = xs[j];
+        u[s] = pattn__dot(X + (size_t)s * (size_t)d, v, d);
+    }
+    memset(ab, 0, (size_t)Tp * sizeof(float));
+    for (t = 0; t < T; ++t) {
+        float *At = A + (size_t)t * (size_t)Tp;
+        pattn__p1_xt1(Kt, d, Tp, X + (size_t)t * (size_t)d, At, 0);
+        for (s = T; s < Tp; ++s) At[s] = -INFINITY;
+        pattn__p1_softmax(At, Tp);
+        ft[t] = pattn__dot(At, u, Tp);
+        pattn__axpy(Tp, invT, At, ab);
+    }
+    pattn__p1_xt1(X, T, d, ab, H, 0);
+    return pattn__dot(ab, u, Tp);
+}
+
+/* gW += (scale/T) X' B X with B[s][t] = A[t][s] (u_s - ft_t): the T x (d x d) part of SA,
+   as C = B X (row C_s = sum_t B[s][t] x_t) and then gW row i += sum_s x_s[i] C_s, both
+   register-resident passes. */
+static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scale, float *gW)
+{
+    int Tp = pattn__p1_pad8(T), s, t, i;
+    float *A = sc + (size_t)d * (size_t)Tp, *u = A + (size_t)T * (size_t)Tp, *ft = u + Tp;
+    float *tmp = ft + 2 * (size_t)Tp, *C = tmp + Tp;
+    float k = scale / (float)T;
+    for (t = 0; t < T; ++t) pattn__p1_mul_shift(A + (size_t)t * (size_t)Tp, u, ft[t], k, Tp);
+    for (s = 0; s < T; ++s) {
+        for (t = 0; t < T; ++t) tmp[t] = A[(size_t)t * (size_t)Tp + s];
+        pattn__p1_xt1(X, T, d, tmp, C + (size_t)s * (size_t)d, 0);
+    }
+    for (i = 0; i < d; ++i) {
+        for (s = 0; s < T; ++s) tmp[s] = X[(size_t)s * (size_t)d + i];
+        pattn__p1_xt1(C, T, d, tmp, gW + (size_t)i * (size_t)d, 1);
+    }
+}
+
+/* scratch floats of one sample of model m (besides the H and G vectors) */
+static size_t pattn__p1_scratch(pattn_model m, int T, int d)
+{
+    return m == PATTN_SA ? pattn__p1_sa_floats(T, d) : 2 * (size_t)T;
+}
+
+/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
+   the next two samples, for prefetching (X itself when there are none). */
+static float pattn__p1_fwd(pattn_model m, const float *X, int T, int d, const float *pe,
+                           const float *v, const float *W, float *sc, float *H, float *G,
+                           const float *nx, const float *nx2)
+{
+    switch (m) {
+    case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G, nx, nx2);
+    case PATTN_LPA: return pattn__p1_lpa_one(X, T, d, pe, v, sc, H, G);
+    case PATTN_SA: return pattn__p1_sa_fwd(X, T, d, W, v, sc, H);
+    default: return pattn__p1_lin_one(X, T, d, v, sc, H);
+    }
+}
+
+PATTN__KDEF const char *pattn_model_name(pattn_model m)
+{
+    switch (m) {
+    case PATTN_PA: return "PA";
+    case PATTN_LPA: return "LPA";
+    case PATTN_SA: return "SA";
+    case PATTN_LIN: return "LIN";
+    }
+    return "?";
+}
+
+static double pattn__p1_loss(pattn_loss l, double f, double y, double *dl)
+{
+    double m, e, sg;
+    if (l == PATTN_LOSS_SQUARED) {
+        *dl = f - y;
+        return 0.5 * (y - f) * (y - f);
+    }
+    /* log(1 + e^m), m = -y f, as max(m, 0) + log1p(e^-|m|): no overflow for any f */
+    m = -y * f;
+    e = exp(-fabs(m));
+    sg = m > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e); /* sigmoid(m) */
+    *dl = -y * sg;
+    return (m > 0 ? m : 0.0) + log1p(e);
+}
+
+PATTN__KDEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf)
+{
+    double dl;
+    if (l != PATTN_LOSS_SQUARED && l != PATTN_LOSS_LOGISTIC) {
+        pattn__bad(__func__, "l is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)l);
+        if (dldf) *dldf = PATTN__NAN;
+
+        return PATTN__NAN;
+    }
+    f = pattn__p1_loss(l, f, y, &dl);
+    if (dldf) *dldf = dl;
+    return f;
+}
+
+PATTN__INLINE int pattn__p1_correct(double f, double y) { return (f > 0 && y > 0) || (f < 0 && y < 0); }
+
+static int pattn__p1_model_ok(pattn_model m)
+{
+    return m == PATTN_PA || m == PATTN_LPA || m == PATTN_SA || m == PATTN_LIN;
+}
+
+static int pattn__p1_params_ok(const char *fn, pattn_model m, const pattn_params *P)
+{
+    int i;
+    PATTN__OK(pattn__p1_model_ok(m), "model is %d; it must be PATTN_PA, PATTN_LPA, PATTN_SA or PATTN_LIN", (int)m);
+    PATTN__OK(P, "P (the parameters) is NULL");
+    PATTN__OK(P->d >= 1, "P->d is %d; it must be >= 1", P->d);
+    PATTN__OK(P->v, "P->v is NULL; every model needs a head of P->d floats");
+    PATTN__OK(pattn__all_finite_f32(P->v, P->d), "P->v holds a NaN or infinite value");
+    if (m == PATTN_PA || m == PATTN_LPA) {
+        PATTN__OK(P->p, "P->p is NULL; model %s needs a prompt of P->d floats", pattn_model_name(m));
+        PATTN__OK(pattn__all_finite_f32(P->p, P->d), "P->p holds a NaN or infinite value");
+    }
+    if (P->W)
+        for (i = 0; i < P->d; ++i)
+            PATTN__OK(pattn__all_finite_f32(P->W + (size_t)i * (size_t)P->d, P->d), "P->W row %d holds a NaN or infinite value", i);
+    return 1;
+}
+
+/* out = W x (or W'x), accumulated in double; W NULL copies x */
+static void pattn__p1_matvec(const float *W, int d, const float *x, int transpose, float *out)
+{
+    int i, j;
+    if (!W) {
+        memcpy(out, x, (size_t)d * sizeof(float));
+        return;
+    }
+    for (i = 0; i < d; ++i) {
+        double acc = 0.0;
+        for (j = 0; j < d; ++j)
+            acc += (double)(transpose ? W[(size_t)j * (size_t)d + i] : W[(size_t)i * (size_t)d + j]) * (double)x[j];
+        out[i] = (float)acc;
+    }
+}
+
+/* one-sample scratch sizes above this many floats come from the heap */
+#define PATTN__P1_STACK 4096
+
+PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, const float *X,
+                                        int T, float *f, float *h, float *gp, float *gW)
+{
+    float stackbuf[PATTN__P1_STACK], *buf, *pe, *sc, *H, *G, fv;
+    size_t need;
+    int d, i, j, wantg;
+    PATTN__REQ(X, "X is NULL");
+    PATTN__REQ(T >= 1, "T is %d; it must be >= 1", T);
+    if (!pattn__p1_params_ok(__func__, m, P)) return PATTN_EINVAL;
+    PATTN__REQ(!gp || m == PATTN_PA || m == PATTN_LPA, "gp is given but model %s has no prompt; pass NULL", pattn_model_name(m));
+    PATTN__REQ(!gW || m != PATTN_LIN, "gW is given but model LIN has no W; pass NULL");
+    d = P->d;
+    wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA);
+    need = 4 * (size_t)d + pattn__p1_scratch(m, T, d);
+    buf = need <= PATTN__P1_STACK ? stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
+    if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
+    fv = pattn__p1_fwd(m, X, T, d, pe, P->v, P->W, sc, H, wantg ? G : NULL, NULL, X);
+    if (f) *f = fv;
+    if (h) memcpy(h, H, (size_t)d * sizeof(float));
+    if (wantg) {
+        /* d f/d p = W' G and d f/d W = G p' with G = d f/d(Wp) */
+        if (gW)
+            for (i = 0; i < d; ++i)
+                for (j = 0; j < d; ++j) gW[(size_t)i * (size_t)d + j] = G[i] * P->p[j];
+        if (gp) pattn__p1_matvec(P->W, d, G, 1, gp);
+    }
+    if (gW && m == PATTN_SA) {
+        memset(gW, 0, (size_t)d * (size_t)d * sizeof(float));
+        pattn__p1_sa_bwd(X, T, d, sc, 1.0f, gW);
+    }
+    if (buf != stackbuf) PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+/* workspace layout, in this order:
+   doubles: accumulators gp (d), gv (d), gW (d*d, SA only); per-block loss and hits (2 group)
+   floats:  W p (d); group block partials of pstride floats; nth slots of slot floats */
+typedef struct pattn__p1_layout {
+    size_t nacc, pstride, slot, fixed_bytes;
+    long group;
+} pattn__p1_layout;
+
+static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d)
+{
+    pattn__p1_layout L;
+    size_t dd = (size_t)d * (size_t)d;
+    L.group = m == PATTN_SA ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
+    L.nacc = 2 * (size_t)d + (m == PATTN_SA ? dd : 0);
+    L.pstride = pattn__p1_round16(L.nacc);
+    L.slot = pattn__p1_round16(2 * (size_t)d + pattn__p1_scratch(m, T, d));
+    L.fixed_bytes = (L.nacc + 2 * (size_t)L.group) * sizeof(double) +
+                    (pattn__p1_round16((size_t)d) + (size_t)L.group * L.pstride) * sizeof(float);
+    return L;
+}
+
+PATTN__KDEF size_t pattn_model_work_size(pattn_model m, int T, int d)
+{
+    pattn__p1_layout L;
+    if (!pattn__p1_model_ok(m) || T < 1 || d < 1) return 0;
+    L = pattn__p1_layout_of(m, T, d);
+    return L.fixed_bytes + (size_t)pattn__max_threads() * L.slot * sizeof(float);
+}
+
+typedef struct pattn__p1_ctx {
+    pattn_model m;
+    pattn_loss loss;
+    int d, T, n, need_g, want_gv, want_gW;
+    const float *X, *y, *pe, *v, *W;
+    float *fout, *hout;
+} pattn__p1_ctx;
+
+/* one block of samples: its partial gradient sums (float) and loss/hits (double) */
+static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *part, double *dp,
+                            size_t pstride)
+{
+    int d = c->d, T = c->T;
+    long i, i0 = b * PATTN__P1_BLK, i1 = i0 + PATTN__P1_BLK < c->n ? i0 + PATTN__P1_BLK : c->n;
+    float *Hs = slot, *G = c->need_g ? slot + d : NULL, *sc = slot + 2 * (size_t)d;
+    float *pgp = part, *pgv = part + d, *pgW = part + 2 * (size_t)d;
+    memset(part, 0, pstride * sizeof(float));
+    dp[0] = dp[1] = 0.0;
+    for (i = i0; i < i1; ++i) {
+        const float *Xi = c->X + (size_t)i * (size_t)T * (size_t)d;
+        float *H = c->hout ? c->hout + (size_t)i * (size_t)d : Hs, f, coef;
+        double dl;
+        /* memory-bound at scale: the first pass prefetches the next sample, the second
+           the one after it, so the loads stay spread over the whole sample's work */
+        f = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, G,
+                          i + 1 < c->n ? Xi + (size_t)T * (size_t)d : NULL,
+                          i + 2 < c->n ? Xi + 2 * (size_t)T * (size_t)d : Xi);
+        if (c->fout) c->fout[i] = f;
+        if (!c->y) continue;
+        dp[0] += pattn__p1_loss(c->loss, (double)f, (double)c->y[i], &dl);
+        dp[1] += pattn__p1_correct((double)f, (double)c->y[i]);
+        coef = (float)dl;
+        if (c->want_gv) pattn__axpy(d, coef, H, pgv);
+        if (G) pattn__axpy(d, coef, G, pgp);
+        if (c->want_gW) pattn__p1_sa_bwd(Xi, T, d, sc, coef, pgW);
+    }
+}
+
+PATTN__KDEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P, pattn_loss loss,
+                                         const float *X, const float *y, int n, int T,
+                                         pattn_batch_out *out, void *work, size_t work_bytes)
+{
+    pattn__p1_layout L;
+    pattn__p1_ctx c;
+    void *mem = NULL;
+    double *acc, *dparts, lsum = 0.0, hits = 0.0;
+    float *pe, *parts, *slots;
+    long nb, g0, bi;
+    int d, nth, i, j, is_pl;
+    PATTN__REQ(out, "out is NULL");
+    PATTN__REQ(X, "X is NULL");
+    PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
+    if (!pattn__p1_params_ok(__func__, m, P)) return PATTN_EINVAL;
+    PATTN__REQ(loss == PATTN_LOSS_SQUARED || loss == PATTN_LOSS_LOGISTIC, "loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)loss);
+    is_pl = m == PATTN_PA || m == PATTN_LPA;
+    PATTN__REQ(!out->gp || is_pl, "out->gp is given but model %s has no prompt; set it to NULL", pattn_model_name(m));
+    PATTN__REQ(!out->gW || m != PATTN_LIN, "out->gW is given but model LIN has no W; set it to NULL");
+    PATTN__REQ(y || !(out->gp || out->gv || out->gW), "y is NULL but a gradient is asked for; gradients need labels");
+    PATTN__REQ(!y || pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
+    d = P->d;
+    L = pattn__p1_layout_of(m, T, d);
+    nth = pattn__max_threads();
+    if (work) {
+        size_t fit;
+        PATTN__REQ(work_bytes >= L.fixed_bytes + L.slot * sizeof(float), "work_bytes is %lu; it must be at least %lu (pattn_model_work_size gives the size for every thread)", (unsigned long)work_bytes, (unsigned long)(L.fixed_bytes + L.slot * sizeof(float)));
+
+        fit = (work_bytes - L.fixed_bytes) / (L.slot * sizeof(float));
+        if (fit < (size_t)nth) nth = (int)fit;
+    } else {
+        mem = work = PATTN_MALLOC(L.fixed_bytes + (size_t)nth * L.slot * sizeof(float));
+        if (!mem) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    }
+    acc = (double *)work;
+    dparts = acc + L.nacc;
+    pe = (float *)(void *)(dparts + 2 * L.group);
+    parts = pe + pattn__p1_round16((size_t)d);
+    slots = parts + (size_t)L.group * L.pstride;
+    memset(acc, 0, L.nacc * sizeof(double));
+    if (is_pl) pattn__p1_matvec(P->W, d, P->p, 0, pe);
+
+    c.m = m; c.loss = loss; c.d = d; c.T = T; c.n = n;
+    c.need_g = is_pl && (out->gp || out->gW);
+    c.want_gv = out->gv != NULL;
+    c.want_gW = m == PATTN_SA && out->gW;
+    c.X = X; c.y = y; c.pe = pe; c.v = P->v; c.W = P->W;
+    c.fout = out->f; c.hout = out->h;
+
+    nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
+    nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : 1.0), nb);
+    for (g0 = 0; g0 < nb; g0 += L.group) {
+        long gb = nb - g0 < L.group ? nb - g0 : L.group;
+        PATTN__OMP_FOR_NT(nth)
+        for (bi = 0; bi < gb; ++bi)
+            pattn__p1_block(&c, g0 + bi, slots + (size_t)pattn__tid() * L.slot,
+                            parts + (size_t)bi * L.pstride, dparts + 2 * bi, L.pstride);
+        for (bi = 0; bi < gb; ++bi) { /* block order: the thread count cannot matter */
+            const float *pp = parts + (size_t)bi * L.pstride;
+            size_t k;
+            lsum += dparts[2 * bi];
+            hits += dparts[2 * bi + 1];
+            if (y)
+                for (k = 0; k < L.nacc; ++k) acc[k] += (double)pp[k];
+        }
+    }
+    out->loss = y ? lsum / n : PATTN__NAN;
+    out->acc = y ? hits / n : PATTN__NAN;
+    if (out->gv)
+        for (i = 0; i < d; ++i) out->gv[i] = (float)(acc[d + i] / n);
+    if (c.need_g) {
+        /* mean d loss / d(Wp) -> gp = W'(...), gW = (...) p' */
+        float *g = slots; /* slot 0 is free again */
+        for (i = 0; i < d; ++i) g[i] = (float)(acc[i] / n);
+        if (out->gW)
+            for (i = 0; i < d; ++i)
+                for (j = 0; j < d; ++j) out->gW[(size_t)i * (size_t)d + j] = (float)((acc[i] / n) * (double)P->p[j]);
+        if (out->gp) pattn__p1_matvec(P->W, d, g, 1, out->gp);
+    }
+    if (c.want_gW)
+        for (i = 0; i < d * d; ++i) out->gW[i] = (float)(acc[2 * d + i] / n);
+    if (mem) PATTN_FREE(mem);
+    return PATTN_OK;
+}
+
+/* ==== paper 1: contextual mixture generator ===================================== */
+
+/* unbiased integer in [0, n), n < 2^32, from the top 32 bits: Lemire's multiply-shift with
+   rejection, so the common path has no division */
+PATTN__INLINE uint32_t pattn__p1_below32(pattn_rng *r, uint32_t n)
+{
+    uint64_t mm = (pattn_rng_u64(r) >> 32) * (uint64_t)n;
+    uint32_t lo = (uint32_t)mm;
+    if (lo < n) {
+        uint32_t th = (uint32_t)(0u - n) % n;
+        while (lo < th) {
+            mm = (pattn_rng_u64(r) >> 32) * (uint64_t)n;
+            lo = (uint32_t)mm;
+        }
+    }
+    return (uint32_t)(mm >> 32);
+}
+
+/* dst = s src + add (one rounding), or s src when add is NULL; dst may be src. `stream`:
+   dst 32-byte aligned and n a multiple of 8, written around the caches. */
+static void pattn__p1_scale_add(int n, float s, const float *src, const float *add, float *dst, int stream)
+{
+    pattn__f8 vs = pattn__f8_set1(s), r;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        r = add ? pattn__f8_fma(vs, pattn__f8_load(src + i), pattn__f8_load(add + i)) : pattn__f8_mul(vs, pattn__f8_load(src + i));
+        if (stream) pattn__f8_store_stream(dst + i, r);
+        else pattn__f8_store(dst + i, r);
+    }
+    if (i < n) {
+        r = pattn__f8_load_part(src + i, n - i, 0.0f);
+        r = add ? pattn__f8_fma(vs, r, pattn__f8_load_part(add + i, n - i, 0.0f)) : pattn__f8_mul(vs, r);
+        pattn__f8_store_part(dst + i, n - i, r);
+    }
+}
+
+static int pattn__p1_cmm_ok(const char *fn, const pattn_cmm *m, const pattn_cmm_ext *ext)
+{
+    const float *q = ext ? ext->q : NULL, *v = ext ? ext->vstar : NULL;
+    if (!pattn__cmm_fields_ok(fn, m, 0)) return 0;
+    /* one sample's T*d noise normals are drawn in one int-sized call */
+    PATTN__OK((double)m->T * (double)m->d <= 2147483647.0, "m->T * m->d = %d * %d exceeds INT_MAX", m->T, m->d);
+    if (q || v) {
+        double qq = 0, vv = 0, qv = 0, qj, vj;
+        int j;
+        PATTN__OK(!q || pattn__all_finite_f32(q, m->d), "ext->q holds a NaN or infinite value");
+        PATTN__OK(!v || pattn__all_finite_f32(v, m->d), "ext->vstar holds a NaN or infinite value");
+        for (j = 0; j < m->d; ++j) {
+            qj = q ? (double)q[j] : (j == 0 ? m->q_norm : 0.0);
+            vj = v ? (double)v[j] : (j == 1 ? m->v_norm : 0.0);
+            qq += qj * qj;
+            vv += vj * vj;
+            qv += qj * vj;
+        }
+        PATTN__OK(qq > 0.0 && vv > 0.0, "ext->%s is zero; it must be a non-zero vector", qq > 0.0 ? "vstar" : "q");
+        PATTN__OK(fabs(qv) <= 1e-5 * sqrt(qq * vv), "ext->q and ext->vstar have cosine %g; they must be orthogonal (|cos| <= 1e-5)", qv / sqrt(qq * vv));
+    }
+    return 1;
+}
+
+/* q and v* in double-then-float, either output may be NULL */
+static void pattn__p1_cmm_qv(const pattn_cmm *m, const pattn_cmm_ext *ext, float *q, float *v)
+{
+    int j;
+    for (j = 0; j < m->d; ++j) {
+        if (q) q[j] = (ext && ext->q) ? ext->q[j] : (j == 0 ? (float)m->q_norm : 0.0f);
+        if (v) v[j] = (ext && ext->vstar) ? ext->vstar[j] : (j == 1 ? (float)m->v_norm : 0.0f);
+    }
+}
+
+PATTN__KDEF pattn_status pattn_cmm_vectors(const pattn_cmm *m_in, const pattn_cmm_ext *ext, float *q,
+                                         float *vstar)
+{
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
+    if (!pattn__p1_cmm_ok(__func__, m, ext)) return PATTN_EINVAL;
+    pattn__p1_cmm_qv(m, ext, q, vstar);
+    return PATTN_OK;
+}
+
+/* The discrete draws of one sample: its label, then relevant / distractor / plain for each
+   row, from the sample's own scalar stream (which also seeds the eight-lane generator of its
+   T d normals). `none` is the signal of a plain row (NULL, or a row of -0). */
+typedef struct pattn__p1_draws {
+    pattn_rng r;
+    const float *rel[2], *dis[2], *none, **adds;
+    uint8_t *mask;
+    double eps;
+    uint64_t noise_seed;
+    int T, k, leading, sel, t, yp;
+} pattn__p1_draws;
+
+PATTN__INLINE void pattn__p1_draws_begin(pattn__p1_draws *D, uint64_t seed, uint64_t idx, float *y,
+                                         uint8_t *mask, const float **adds)
+{
+    pattn_rng_stream(&D->r, seed, idx);
+    D->noise_seed = pattn_rng_u64(&D->r);
+    D->yp = (int)(pattn_rng_u64(&D->r) >> 63);
+    *y = D->yp ? 1.0f : -1.0f;
+    D->sel = D->t = 0;
+    D->mask = mask;
+    D->adds = adds;
+}
+
+static void pattn__p1_draws_row(pattn__p1_draws *D)
+{
+    int t = D->t, type = 0, isrel;
+    const float *add = D->none;
+    /* selection sampling: token t is relevant with probability (k - sel)/(T - t) */
+    isrel = D->leading ? t < D->k : (int)pattn__p1_below32(&D->r, (uint32_t)(D->T - t)) < D->k - D->sel;
+    if (isrel) {
+        ++D->sel;
+        type = 1;
+        add = D->rel[D->yp];
+    } else if (D->eps > 0.0 && pattn_rng_uniform_f64(&D->r) < D->eps) {
+        type = 2;
+        add = D->dis[D->yp];
+    }
+    D->adds[t] = add;
+    if (D->mask) D->mask[t] = (uint8_t)type;
+    D->t = t + 1;
+}
+
+#if PATTN__AVX512
+/* The generator's inner loop fused, for d a multiple of 16: a sample's normals come 32 at a
+   time as in pattn__rng8_normal_512 and leave as finished rows x = sigma z + a_t, a_t the
+   row's signal or -0 for none (which makes the fma exactly sigma z), with coordinate 0 of
+   every row zeroed first for the default ORTHO noise. Same bits as drawing all T d normals
+   and then forming the rows, without the second pass; the stores spread over the drawing
+   instead of coming in a burst. `stream`: X 64-byte aligned, non-temporal stores. */
+PATTN__T512 static void pattn__p1_noise_rows_512(pattn_rng8 *r, float *X, const float *const *adds, int Td, int d,
+                                                 float sig, int drop0, int stream)
+{
+    pattn__i8 s[4];
+    pattn__f16 vs = pattn__f16_set1(sig), v[2], z;
+    const float *sgn = adds[0];
+    int i = 0, w, h, nh, col = 0, row = 0, T = Td / d;
+    for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
+    while (i < Td) {
+        if (Td - i >= 32) {
+            pattn__i16 a, b;
+            pattn__f16 c, sn;
+            pattn__rng8_four_512(s, &a, &b);
+            pattn__f16_boxmuller(PATTN__RNG8_U1(pattn__f16, pattn__i16, a), PATTN__RNG8_U2(pattn__f16, pattn__i16, b), &c, &sn);
+            v[0] = _mm512_shuffle_f32x4(c, sn, 0x44); /* (c lo, s lo): normals i .. i+15 */
+            v[1] = _mm512_shuffle_f32x4(c, sn, 0xEE); /* (c hi, s hi): i+16 .. i+31 */
+            nh = 2;
+        } else { /* 16 left: two 8-lane steps, as in pattn__rng8_normal16 */
+            pattn__i8 a = pattn__v8_rng8_next(s), b = pattn__v8_rng8_next(s);
+            pattn__f8 c, sn;
+            pattn__f8_boxmuller(PATTN__RNG8_U1(pattn__f8, pattn__i8, a), PATTN__RNG8_U2(pattn__f8, pattn__i8, b), &c, &sn);
+            v[0] = pattn__f16_join(c, sn);
+            nh = 1;
+        }
+        for (h = 0; h < nh; ++h, i += 16) {
+            z = drop0 && col == 0 ? _mm512_maskz_mov_ps((__mmask16)0xfffe, v[h]) : v[h];
+            z = pattn__f16_fma(vs, z, pattn__f16_load(sgn + col));
+            if (stream) _mm512_stream_ps(X + i, z);
+            else pattn__f16_store(X + i, z);
+            col += 16;
+            if (col == d && ++row < T) {
+                col = 0;
+                sgn = adds[row];
+            }
+        }
+    }
+    for (w = 0; w < 4; ++w) pattn__i8_store(r->s[w], s[w]);
+}
+#endif
+
+/* What every sample of one pattn_cmm_sample call shares. */
+typedef struct pattn__p1_gen {
+    pattn__p1_draws D0;   /* the draw state before a sample's first draw */
+    const float *qh;      /* q/|q| */
+    float sig;            /* sigma */
+    int d, ortho, userq;  /* ORTHO noise; a user q (else q is along e1) */
+    int fused, nt;        /* AVX-512 fused noise rows; streaming stores */
+} pattn__p1_gen;
+
+/* One sample: its discrete draws from stream `index` of `seed`, then its T*d noise normals,
+   projected off q for ORTHO noise, and x = sigma z + signal written row by row. Z is the
+   thread's noise buffer (NULL: noise is drawn into Xi itself), adds its row-signal table. */
+static void pattn__p1_cmm_one(const pattn__p1_gen *G, uint64_t seed, uint64_t index, float *Xi, float *yi,
+                              uint8_t *mask, float *Z, const float **adds)
+{
+    pattn_rng8 r8;
+    pattn__p1_draws D = G->D0;
+    int t, d = G->d, T = G->D0.T, Td = T * d;
+    pattn__p1_draws_begin(&D, seed, index, yi, mask, adds);
+    while (D.t < T) pattn__p1_draws_row(&D);
+    if (G->sig <= 0.0f) {
+        for (t = 0; t < T; ++t) {
+            float *row = Xi + (size_t)t * (size_t)d;
+            if (D.adds[t]) memcpy(row, D.adds[t], (size_t)d * sizeof(float));
+            else memset(row, 0, (size_t)d * sizeof(float));
+        }
+        return;
+    }
+    pattn_rng8_seed(&r8, D.noise_seed, 0);
+#if PATTN__AVX512
+    if (G->fused) {
+        pattn__p1_noise_rows_512(&r8, Xi, D.adds, Td, d, G->sig, G->ortho, G->nt);
+        return;
+    }
+#endif
+    if (!Z) Z = Xi;
+    pattn_rng8_normal_f32(&r8, Z, Td);
+    for (t = 0; t < T; ++t) {
+        float *row = Z + (size_t)t * (size_t)d;
+        /* z ~ N(0, s^2 (I - qq'/|q|^2)): the default q = |q| e1 just drops coordinate 0 */
+        if (G->ortho) {
+            if (G->userq) pattn__axpy(d, -pattn__dot(row, G->qh, d), G->qh, row);
+            else row[0] = 0.0f;
+        }
+        pattn__p1_scale_add(d, G->sig, row, D.adds[t], Xi + (size_t)t * (size_t)d, G->nt); /* x = sigma z + signal */
+    }
+}
+
+PATTN__KDEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm_ext *ext,
+                                        uint64_t seed, uint64_t first, int n, float *X,
+                                        float *y, uint8_t *mask)
+{
+    pattn_cmm mc;
+    const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
+    float *buf, *rel[2], *dis[2], *qh, *qf, *vf, *nz, *zbuf, sig;
+    const float **adds;
+    pattn__p1_gen G;
+    int d, T, k, ortho, userq, leading, j, nth, nt, fused;
+    size_t Td, astride;
+    long i;
+    double qn = 0.0;
+    PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    if (!pattn__p1_cmm_ok(__func__, m, ext)) return PATTN_EINVAL;
+    d = m->d;
+    T = m->T;
+    Td = (size_t)T * (size_t)d;
+    k = (int)lround(m->zeta * T);
+    buf = (float *)PATTN_MALLOC(8 * (size_t)d * sizeof(float));
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    qf = buf; vf = qf + d; qh = vf + d;
+    rel[0] = qh + d; rel[1] = rel[0] + d; dis[0] = rel[1] + d; dis[1] = dis[0] + d; nz = dis[1] + d;
+    for (j = 0; j < d; ++j) nz[j] = -0.0f;
+    pattn__p1_cmm_qv(m, ext, qf, vf);
+    for (j = 0; j < d; ++j) qn += (double)qf[j] * (double)qf[j];
+    qn = sqrt(qn);
+    /* index 0: y = -1, index 1: y = +1; signal rows formed in double, rounded once */
+    for (j = 0; j < d; ++j) {
+        double qj = (double)qf[j], vj = (double)vf[j];
+        qh[j] = (float)(qj / qn);
+        rel[1][j] = (float)(qj + vj);
+        rel[0][j] = (float)(qj - vj);
+        dis[1][j] = (float)(m->dist_q * qj - m->rho * vj);
+        dis[0][j] = (float)(m->dist_q * qj + m->rho * vj);
+    }
+    ortho = m->noise == PATTN_NOISE_ORTHO;
+    userq = ext && ext->q;
+    leading = ext && ext->leading;
+    sig = (float)m->sigma;
+    nth = pattn__p1_threads(pattn__max_threads(), 8.0 * (double)n * (double)Td, n);
+    /* The noise of a sample is drawn into a per-thread buffer that stays in L1 and written
+       to X once, finished (sigma z + signal); an output far larger than the caches is
+       written around them, when every row stays aligned. */
+    fused = sig > 0.0f && d % 16 == 0 && !(ortho && userq) && pattn__has_avx512();
+    zbuf = sig > 0.0f && !fused && Td <= 16384 ? (float *)PATTN_MALLOC((size_t)nth * Td * sizeof(float)) : NULL;
+    nt = (fused || zbuf) && (double)n * (double)Td * sizeof(float) > 16e6 && d % 8 == 0 &&
+         ((uintptr_t)X & (fused ? 63 : 31)) == 0;
+    /* per-thread row-signal tables, a cache line apart so the threads never share one */
+    astride = (((size_t)T + 7) & ~(size_t)7) + 8;
+    adds = (const float **)PATTN_MALLOC((size_t)nth * astride * sizeof(*adds));
+    if (!adds) {
+        PATTN_FREE(zbuf);
+        PATTN_FREE(buf);
+        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    }
+    memset(&G, 0, sizeof G);
+    G.D0.rel[0] = rel[0]; G.D0.rel[1] = rel[1]; G.D0.dis[0] = dis[0]; G.D0.dis[1] = dis[1];
+    G.D0.none = fused ? nz : NULL;
+    G.D0.eps = m->eps;
+    G.D0.T = T; G.D0.k = k; G.D0.leading = leading;
+    G.qh = qh;
+    G.sig = sig;
+    G.d = d;
+    G.ortho = ortho;
+    G.userq = userq;
+    G.fused = fused;
+    G.nt = nt;
+
+    { /* PATTN__OMP_PAR_NT is a statement of its own without OpenMP: keep the braces */
+        PATTN__OMP_PAR_NT(nth)
+        {
+            PATTN__OMP_FOR_NOWAIT
+            for (i = 0; i < (long)n; ++i) {
+                int tid = pattn__tid();
+                pattn__p1_cmm_one(&G, seed, first + (uint64_t)i, X + (size_t)i * Td, y + i,
+                                  mask ? mask + (size_t)i * (size_t)T : NULL,
+                                  zbuf ? zbuf + (size_t)tid * Td : NULL, adds + (size_t)tid * astride);
+            }
+            if (nt) pattn__stream_fence(); /* this thread's streaming stores */
+        }
+    }
+    if (nt) pattn__stream_fence();
+    PATTN_FREE(adds);
+    PATTN_FREE(zbuf);
+    PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+/* ==== paper 1: training, ridge head, initial trajectory ========================== */
+
+PATTN__KDEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, const float *p,
+                                         const float *W, float *H)
+{
+    float *buf, *pe, *sc;
+    int nth = pattn__max_threads();
+    size_t slot = pattn__p1_round16(2 * (size_t)T);
+    long i;
+    PATTN__REQ(X && p && H, "%s is NULL", !X ? "X" : !p ? "p" : "H");
+    PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
+    PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
+    if (W)
+        for (i = 0; i < d; ++i)
+            PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %ld holds a NaN or infinite value", i);
+    buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float));
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    pe = buf;
+    sc = buf + pattn__p1_round16((size_t)d);
+    pattn__p1_matvec(W, d, p, 0, pe);
+    nth = pattn__p1_threads(nth, (double)n * T * d, n);
+    PATTN__OMP_FOR_NT(nth)
+    for (i = 0; i < (long)n; ++i)
+        (void)pattn__p1_pa_one(X + (size_t)i * (size_t)T * (size_t)d, T, d, pe, NULL,
+                               sc + (size_t)pattn__tid() * slot, H + (size_t)i * (size_t)d, NULL, NULL, NULL);
+    PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+PATTN__KDEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *mask, int n, int T,
+                                              int d, const float *p, const float *W,
+                                              double *mass)
+{
+    float *buf, *pe, *sc;
+    double *per, total = 0.0;
+    int nth = pattn__max_threads();
+    size_t slot = pattn__p1_round16((size_t)T);
+    long i;
+    PATTN__REQ(X && mask && p && mass, "%s is NULL", !X ? "X" : !mask ? "mask" : !p ? "p" : "mass");
+    PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
+    PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
+    if (W)
+        for (i = 0; i < d; ++i)
+            PATTN__REQ(pattn__all_finite_f32(W + (size_t)i * (size_t)d, d), "W row %d holds a NaN or infinite value", (int)i);
+    buf = (float *)PATTN_MALLOC((pattn__p1_round16((size_t)d) + (size_t)nth * slot) * sizeof(float) + (size_t)n * sizeof(double));
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    pe = buf;
+    sc = buf + pattn__p1_round16((size_t)d);
+    per = (double *)(void *)(sc + (size_t)nth * slot);
+    pattn__p1_matvec(W, d, p, 0, pe);
+    nth = pattn__p1_threads(nth, (double)n * T * d, n);
+    PATTN__OMP_FOR_NT(nth)
+    for (i = 0; i < (long)n; ++i) {
+        const float *Xi = X + (size_t)i * (size_t)T * (size_t)d;
+        float *s = sc + (size_t)pattn__tid() * slot;
+        double mr = 0.0;
+        int t;
+        for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
+        pattn__p1_softmax(s, T);
+        for (t = 0; t < T; ++t)
+            if (mask[(size_t)i * (size_t)T + t] == 1) mr += (double)s[t];
+        per[i] = mr;
+    }
+    for (i = 0; i < (long)n; ++i) total += per[i];
+    *mass = total / n;
+    PATTN_FREE(buf);
+    return PATTN_OK;
+}
+
+/* x . y in double with four partial sums (fixed order) */
+static double pattn__p1_ddot(const double *x, const double *y, int n)
+{
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += x[i] * y[i];
+        s1 += x[i + 1] * y[i + 1];
+        s2 += x[i + 2] * y[i + 2];
+        s3 += x[i + 3] * y[i + 3];
+    }
+    for (; i < n; ++i) s0 += x[i] * y[i];
+    return (s0 + s2) + (s1 + s3);
+}
+
+/* x = A^+ b for symmetric PSD A (m x m) through its eigen-decomposition; eigenvalues below
+   m * eps * max are treated as zero (the minimum-norm solution) */
+static pattn_status pattn__p1_pinv_solve(const double *A, int m, const double *b, double *x)
+{
+    double *ev = (double *)PATTN_MALLOC(((size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
+    double *V, *c, top = 0.0, tol;
+    pattn_status st;
+    int i, j;
+    if (!ev) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    V = ev + m;
+    c = V + (size_t)m * (size_t)m;
+    st = pattn_sym_eig(A, m, ev, V);
+    if (st != PATTN_OK) {
+        PATTN_FREE(ev);
+        return st;
+    }
+    for (i = 0; i < m; ++i) top = fabs(ev[i]) > top ? fabs(ev[i]) : top;
+    tol = (double)m * DBL_EPSILON * top;
+    for (j = 0; j < m; ++j) {
+        double s = 0.0;
+        for (i = 0; i < m; ++i) s += V[(size_t)i * (size_t)m + j] * b[i];
+        c[j] = ev[j] > tol ? s / ev[j] : 0.0;
+    }
+    for (i = 0; i < m; ++i) {
+        double s = 0.0;
+        for (j = 0; j < m; ++j) s += V[(size_t)i * (size_t)m + j] * c[j];
+        x[i] = s;
+    }
+    PATTN_FREE(ev);
+    return PATTN_OK;
+}
+
+/* Solve A x = b for SPD-or-singular PSD A: Cholesky, else the pseudo-inverse. A is kept. */
+static pattn_status pattn__p1_psd_solve(const double *A, int m, const double *b, double *x)
+{
+    double *L = (double *)PATTN_MALLOC((size_t)m * (size_t)m * sizeof(double));
+    pattn_status st;
+    if (!L) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    memcpy(L, A, (size_t)m * (size_t)m * sizeof(double));
+    st = pattn_chol(L, m);
+    if (st == PATTN_OK) {
+        memcpy(x, b, (size_t)m * sizeof(double));
+        st = pattn_chol_solve(L, m, x, 1);
+    } else if (st == PATTN_ENUM) {
+        st = pattn__p1_pinv_solve(A, m, b, x);
+    }
+    PATTN_FREE(L);
+    return st;
+}
+
+PATTN__KDEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, int d,
+                                       double lambda, double *w)
+{
+    double *Hd, *A, *b, *x;
+    pattn_status st;
+    int m, nth;
+    long i;
+    PATTN__REQ(H && y && w, "%s is NULL", !H ? "H" : !y ? "y" : "w");
+    PATTN__REQ(n >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "d", n < 1 ? n : d);
+    PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
+    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
+    for (i = 0; i < n; ++i)
+        PATTN__REQ(pattn__all_finite_f32(H + (size_t)i * (size_t)d, d), "H row %d holds a NaN or infinite value", (int)i);
+    m = n >= d ? d : n;
+    Hd = (double *)PATTN_MALLOC(((size_t)n * (size_t)d + (size_t)m * (size_t)m + 2 * (size_t)m) * sizeof(double));
+    if (!Hd) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    A = Hd + (size_t)n * (size_t)d;
+    b = A + (size_t)m * (size_t)m;
+    x = b + m;
+    if (n >= d) {
+        /* primal: (H'H/n + lambda I) w = H'y/n, from the transposed features so that every
+           entry is one contiguous dot product */
+        for (i = 0; i < n; ++i) {
+            int j;
+            for (j = 0; j < d; ++j) Hd[(size_t)j * (size_t)n + i] = (double)H[(size_t)i * (size_t)d + j];
+        }
+        nth = pattn__p1_threads(pattn__max_threads(), 0.5 * (double)n * d * d, d);
+        PATTN__OMP_FOR_NT(nth)
+        for (i = 0; i < (long)d; ++i) {
+            const double *hi = Hd + (size_t)i * (size_t)n;
+            double s = 0.0;
+            int j, t;
+            for (j = 0; j <= (int)i; ++j) {
+                double a = pattn__p1_ddot(hi, Hd + (size_t)j * (size_t)n, n) / n;
+                A[(size_t)i * (size_t)d + j] = A[(size_t)j * (size_t)d + i] = a;
+            }
+            A[(size_t)i * (size_t)d + i] += lambda;
+            for (t = 0; t < n; ++t) s += hi[t] * (double)y[t];
+            b[i] = s / n;
+        }
+        st = pattn__p1_psd_solve(A, d, b, x);
+        if (st == PATTN_OK) memcpy(w, x, (size_t)d * sizeof(double));
+    } else {
+        /* dual: w = H'a with (HH'/n + lambda I) a = y/n */
+        for (i = 0; i < (long)n * d; ++i) Hd[i] = (double)H[i];
+        nth = pattn__p1_threads(pattn__max_threads(), 0.5 * (double)n * n * d, n);
+        PATTN__OMP_FOR_NT(nth)
+        for (i = 0; i < (long)n; ++i) {
+            int j;
+            for (j = 0; j <= (int)i; ++j) {
+                double a = pattn__p1_ddot(Hd + (size_t)i * (size_t)d, Hd + (size_t)j * (size_t)d, d) / n;
+                A[(size_t)i * (size_t)n + j] = A[(size_t)j * (size_t)n + i] = a;
+            }
+            A[(size_t)i * (size_t)n + i] += lambda;
+            b[i] = (double)y[i] / n;
+        }
+        st = pattn__p1_psd_solve(A, n, b, x);
+        if (st == PATTN_OK) {
+            int j;
+            for (j = 0; j < d; ++j) {
+                double s = 0.0;
+                for (i = 0; i < n; ++i) s += Hd[(size_t)i * (size_t)d + j] * x[i];
+                w[j] = s;
+            }
+        }
+    }
+    PATTN_FREE(Hd);
+    return st;
+}
+
+/* ---- training: the optimiser both papers share ----------------------------------------- */
+
+PATTN__KDEF void pattn_history_free(pattn_history *h)
+{
+    if (!h) return;
+    stbds_arrfree(h->rec);
+    h->rec = NULL;
+    h->len = 0;
+}
+
+static void pattn__hist_push(pattn_history *h, long step, double loss, double acc, double lr)
+{
+    pattn_train_rec r;
+    memset(&r, 0, sizeof r); /* padding too: histories can be compared bytewise */
+    r.step = step;
+    r.loss = loss;
+    r.acc = acc;
+    r.lr = lr;
+    stbds_arrput(h->rec, r);
+    h->len = (long)stbds_arrlen(h->rec);
+}
+
+static int pattn__optim_ok(const char *fn, const pattn_optim *o)
+{
+    PATTN__OK(o->steps >= 0, "opt.steps is %ld; it must be >= 0 (0 = default)", o->steps);
+    PATTN__OK(pattn__finite(o->lr) && o->lr >= 0.0, "opt.lr is %g; it must be finite and >= 0 (0 = default)", o->lr);
+    PATTN__OK(pattn__finite(o->lr_final) && o->lr_final >= 0.0, "opt.lr_final is %g; it must be finite and >= 0", o->lr_final);
+    PATTN__OK(o->optimizer >= PATTN_OPT_DEFAULT && o->optimizer <= PATTN_OPT_GD, "opt.optimizer is %d; it must be a pattn_optimizer value", (int)o->optimizer);
+    PATTN__OK(o->schedule >= PATTN_SCHED_DEFAULT && o->schedule <= PATTN_SCHED_COSINE, "opt.schedule is %d; it must be a pattn_schedule value", (int)o->schedule);
+    PATTN__OK(pattn__finite(o->beta1) && o->beta1 >= 0.0 && o->beta1 < 1.0, "opt.beta1 is %g; it must lie in [0, 1)", o->beta1);
+    PATTN__OK(pattn__finite(o->beta2) && o->beta2 >= 0.0 && o->beta2 < 1.0, "opt.beta2 is %g; it must lie in [0, 1)", o->beta2);
+    PATTN__OK(pattn__finite(o->eps) && o->eps >= 0.0, "opt.eps is %g; it must be finite and >= 0", o->eps);
+    PATTN__OK(pattn__finite(o->weight_decay) && o->weight_decay >= 0.0, "opt.weight_decay is %g; it must be finite and >= 0", o->weight_decay);
+    PATTN__OK(o->progress_every >= 0, "opt.progress_every is %ld; it must be >= 0", o->progress_every);
+    return 1;
+}
+
+/* zero fields take the defaults; the trainer supplies its own steps, lr and schedule */
+static void pattn__optim_resolve(pattn_optim *o, long steps, double lr, pattn_schedule sched)
+{
+    if (o->steps == 0) o->steps = steps;
+    if (o->lr == 0.0) o->lr = lr;
+    if (o->optimizer == PATTN_OPT_DEFAULT) o->optimizer = PATTN_OPT_ADAM;
+    if (o->schedule == PATTN_SCHED_DEFAULT) o->schedule = sched;
+    if (o->lr_final == 0.0) o->lr_final = o->lr / 1000.0;
+    if (o->beta1 == 0.0) o->beta1 = 0.9;
+    if (o->beta2 == 0.0) o->beta2 = 0.999;
+    if (o->eps == 0.0) o->eps = 1e-8;
+    if (o->progress_every == 0) o->progress_every = o->steps / 100 > 0 ? o->steps / 100 : 1;
+}
+
+/* the learning rate of step `step` (0-based) */
+static double pattn__optim_lr(const pattn_optim *o, long step)
+{
+    double f;
+    if (o->schedule != PATTN_SCHED_COSINE || o->steps < 2) return o->lr;
+    f = step >= o->steps - 1 ? 1.0 : (double)step / (double)(o->steps - 1);
+    return o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
+}
+
+/* Bias corrections of Adam at step `step`: c1 = 1 - beta1^(step+1), c2 likewise. */
+static void pattn__optim_bias(const pattn_optim *o, long step, double *c1, double *c2)
+{
+    *c1 = 1.0 - pow(o->beta1, (double)(step + 1));
+    *c2 = 1.0 - pow(o->beta2, (double)(step + 1));
+}
+
+/* The one update rule: the new value of a parameter th with gradient g, learning rate lr and
+   Adam moments m1, m2 (untouched by GD). */
+PATTN__INLINE double pattn__optim_apply(const pattn_optim *o, double lr, double th, double g,
+                                        double *m1, double *m2, double c1, double c2)
+{
+    if (o->optimizer == PATTN_OPT_GD) return th - lr * (g + o->weight_decay * th);
+    if (o->decoupled) th -= lr * o->weight_decay * th;
+    else g += o->weight_decay * th;
+    *m1 = o->beta1 * *m1 + (1.0 - o->beta1) * g;
+    *m2 = o->beta2 * *m2 + (1.0 - o->beta2) * g * g;
+    return th - lr * (*m1 / c1) / (sqrt(*m2 / c2) + o->eps);
+}
+
+/* ---- paper 1: the trainer ------------------------------------------------------------- */
+
+/* the model's own trained set */
+static int pattn__p1_default_train(pattn_model m, const pattn_params *P)
+{
+    switch (m) {
+    case PATTN_PA:
+    case PATTN_LPA: return PATTN_TRAIN_P | PATTN_TRAIN_V;
+    case PATTN_SA: return P->W ? (PATTN_TRAIN_W | PATTN_TRAIN_V) : PATTN_TRAIN_V;
+    default: return PATTN_TRAIN_V;
+    }
+}
+
+/* theta (float) updated in place with gradient g; m1, m2 its Adam moments */
+static void pattn__p1_update(const pattn_optim *o, double lr, float *theta, const float *g,
+                             size_t len, double *m1, double *m2, double c1, double c2)
+{
+    size_t i;
+    for (i = 0; i < len; ++i)
+        theta[i] = (float)pattn__optim_apply(o, lr, (double)theta[i], (double)g[i], m1 + i, m2 + i, c1, c2);
+}
+
+static int pattn__p1_train_opts_ok(const char *fn, const pattn_train_opts *o, const pattn_params *P, int *flags)
+{
+    if (!pattn__optim_ok(fn, &o->opt)) return 0;
+    PATTN__OK(o->loss == PATTN_LOSS_SQUARED || o->loss == PATTN_LOSS_LOGISTIC, "o->loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)o->loss);
+    PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = full batch)", o->batch);
+    *flags = o->train ? o->train : pattn__p1_default_train(o->model, P);
+    PATTN__OK(!(*flags & ~(PATTN_TRAIN_P | PATTN_TRAIN_V | PATTN_TRAIN_W)), "o->train is %d; it must combine PATTN_TRAIN_P, _V and _W", o->train);
+    PATTN__OK(!((*flags & PATTN_TRAIN_P) && (o->model == PATTN_SA || o->model == PATTN_LIN)), "o->train asks for p; model %s has no prompt", pattn_model_name(o->model));
+    PATTN__OK(!((*flags & PATTN_TRAIN_W) && o->model == PATTN_LIN), "o->train asks for W; model LIN has none");
+    PATTN__OK(!((*flags & PATTN_TRAIN_W) && !P->W), "o->train asks for W but P->W is NULL; give a d*d matrix to train");
+    return 1;
+}
+
+/* Fisher-Yates over perm when the next mini-batch would run past the epoch's end */
+static void pattn__p1_next_batch(pattn_rng *rng, int *perm, int n, int bs, int *pos)
+{
+    int i;
+    if (*pos + bs <= n) return;
+    for (i = n - 1; i > 0; --i) {
+        int j = (int)pattn__p1_below32(rng, (uint32_t)(i + 1)), tmp = perm[i];
+        perm[i] = perm[j];
+        perm[j] = tmp;
+    }
+    *pos = 0;
+}
+
+PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params *P, const float *X,
+                                   const float *y, int n, int T, pattn_history *hist)
+{
+    pattn_train_opts o;
+    pattn_optim *op = &o.opt;
+    pattn_batch_out bo;
+    pattn_status st = PATTN_OK;
+    pattn_rng rng;
+    size_t wbytes, dd, Td, np;
+    void *work = NULL;
+    float *gbuf = NULL, *back = NULL, *Xb = NULL, *yb = NULL;
+    double *m1 = NULL, *m2;
+    int *perm = NULL, flags = 0, bs, pos, d, i;
+    long it;
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    PATTN__REQ(P, "P is NULL");
+    PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
+    PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
+    if (!pattn__p1_params_ok(__func__, o.model, P)) return PATTN_EINVAL;
+    if (!pattn__p1_train_opts_ok(__func__, &o, P, &flags)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
+    d = P->d;
+    dd = (size_t)d * (size_t)d;
+    Td = (size_t)T * (size_t)d;
+    PATTN__REQ(pattn_model_work_size(o.model, T, d) > 0, "T*d = %d*%d is too large", T, d);
+    pattn__optim_resolve(op, 300, 0.05, PATTN_SCHED_COSINE);
+    bs = (o.batch == 0 || o.batch >= n) ? n : o.batch;
+
+    np = 2 * (size_t)d + dd;
+    wbytes = pattn_model_work_size(o.model, T, d);
+    work = PATTN_MALLOC(wbytes);
+    gbuf = (float *)PATTN_MALLOC(2 * np * sizeof(float));
+    m1 = (double *)PATTN_MALLOC(2 * np * sizeof(double));
+    if (bs < n) {
+        Xb = (float *)PATTN_MALLOC((size_t)bs * Td * sizeof(float));
+        yb = (float *)PATTN_MALLOC((size_t)bs * sizeof(float));
+        perm = (int *)PATTN_MALLOC((size_t)n * sizeof(int));
+    }
+    if (!work || !gbuf || !m1 || (bs < n && (!Xb || !yb || !perm))) {
+        st = PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the training workspace");
+        goto done;
+    }
+    back = gbuf + np; /* the parameters before the step, restored if it diverges */
+    m2 = m1 + np;
+    memset(m1, 0, 2 * np * sizeof(double));
+    memset(&bo, 0, sizeof bo);
+    bo.gp = (flags & PATTN_TRAIN_P) ? gbuf : NULL;
+    bo.gv = (flags & PATTN_TRAIN_V) ? gbuf + d : NULL;
+    bo.gW = (flags & PATTN_TRAIN_W) ? gbuf + 2 * (size_t)d : NULL;
+    pattn_rng_seed(&rng, op->seed);
+    pos = n; /* forces a shuffle before the first mini-batch */
+    if (perm)
+        for (i = 0; i < n; ++i) perm[i] = i;
+    if (hist) hist->diverged_at = -1;
+
+    for (it = 0; it < op->steps; ++it) {
+        const float *Xu = X, *yu = y;
+        double lr = pattn__optim_lr(op, it), c1, c2;
+        int bad;
+        if (bs < n) {
+            pattn__p1_next_batch(&rng, perm, n, bs, &pos);
+            for (i = 0; i < bs; ++i) {
+                memcpy(Xb + (size_t)i * Td, X + (size_t)perm[pos + i] * Td, Td * sizeof(float));
+                yb[i] = y[perm[pos + i]];
+            }
+            pos += bs;
+            Xu = Xb;
+            yu = yb;
+        }
+        st = pattn_model_batch(o.model, P, o.loss, Xu, yu, bs, T, &bo, work, wbytes);
+        if (st != PATTN_OK) goto done;
+        if (hist) pattn__hist_push(hist, it, bo.loss, bo.acc, lr);
+        if (flags & PATTN_TRAIN_P) memcpy(back, P->p, (size_t)d * sizeof(float));
+        memcpy(back + d, P->v, (size_t)d * sizeof(float));
+        if (flags & PATTN_TRAIN_W) memcpy(back + 2 * (size_t)d, P->W, dd * sizeof(float));
+        bad = !pattn__finite(bo.loss) || ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(gbuf, d)) ||
+              ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(gbuf + d, d)) ||
+              ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(gbuf + 2 * (size_t)d, (int)dd));
+        if (!bad) {
+            pattn__optim_bias(op, it, &c1, &c2);
+            if (flags & PATTN_TRAIN_P) pattn__p1_update(op, lr, P->p, gbuf, (size_t)d, m1, m2, c1, c2);
+            if (flags & PATTN_TRAIN_V) pattn__p1_update(op, lr, P->v, gbuf + d, (size_t)d, m1 + d, m2 + d, c1, c2);
+            if (flags & PATTN_TRAIN_W) pattn__p1_update(op, lr, P->W, gbuf + 2 * (size_t)d, dd, m1 + 2 * d, m2 + 2 * d, c1, c2);
+            bad = ((flags & PATTN_TRAIN_P) && !pattn__all_finite_f32(P->p, d)) ||
+                  ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(P->v, d)) ||
+                  ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(P->W, (int)dd));
+            if (bad) { /* the step overflowed float: give back the last finite iterate */
+                if (flags & PATTN_TRAIN_P) memcpy(P->p, back, (size_t)d * sizeof(float));
+                memcpy(P->v, back + d, (size_t)d * sizeof(float));
+                if (flags & PATTN_TRAIN_W) memcpy(P->W, back + 2 * (size_t)d, dd * sizeof(float));
+            }
+        }
+        if (bad) {
+            if (hist) hist->diverged_at = it;
+            st = PATTN__FAIL(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (loss %g, lr %g): lower opt.lr; P holds the last finite iterate", it, op->steps, bo.loss, lr);
+            goto done;
+        }
+        if (op->progress && (((it + 1) % op->progress_every) == 0 || it + 1 == op->steps)) {
+            pattn_train_rec rec;
+            memset(&rec, 0, sizeof rec);
+            rec.step = it;
+            rec.loss = bo.loss;
+            rec.acc = bo.acc;
+            rec.lr = lr;
+            if (op->progress(op->user, &rec, op->steps)) break;
+        }
+    }
+done:
+    PATTN_FREE(work);
+    PATTN_FREE(gbuf);
+    PATTN_FREE(m1);
+    PATTN_FREE(Xb);
+    PATTN_FREE(yb);
+    PATTN_FREE(perm);
+    return st;
+}
+
+PATTN__KDEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y,
+                                   int n, int T, int d, const float *q, const float *Xte,
+                                   const float *yte, const uint8_t *mask_te, int nte,
+                                   float *v1, float *p2, float *v3, pattn_traj_result *res)
+{
+    pattn_params P;
+    pattn_batch_out bo;
+    pattn_traj_result R;
+    pattn_status st;
+    float *buf, *zero, *pv1, *pp2, *pv3, *g, *Hf = NULL;
+    double *w = NULL, pq = 0.0, pp = 0.0, qq = 0.0;
+    size_t Td = (size_t)T * (size_t)d;
+    int n1, n2, j, i0[3], ni[3];
+    pattn_traj_opts oz;
+    if (!o) {
+        memset(&oz, 0, sizeof oz);
+        o = &oz;
+    }
+    PATTN__REQ(X && y && Xte && yte && res, "%s is NULL", !X ? "X" : !y ? "y" : !Xte ? "Xte" : !yte ? "yte" : "res");
+    PATTN__REQ(T >= 1 && d >= 1 && nte >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : d < 1 ? "d" : "nte", T < 1 ? T : d < 1 ? d : nte);
+    PATTN__REQ(n >= (o->split ? 3 : 1), "n is %d; it must be >= %d", n, o->split ? 3 : 1);
+    PATTN__REQ(pattn__finite(o->eta_v) && o->eta_v >= 0.0, "o->eta_v is %g; it must be finite and > 0 (0 = default 1)", o->eta_v);
+    PATTN__REQ(pattn__finite(o->eta_p) && o->eta_p >= 0.0, "o->eta_p is %g; it must be finite and > 0 (0 = default 1)", o->eta_p);
+    PATTN__REQ(pattn__finite(o->lambda) && o->lambda >= 0.0, "o->lambda is %g; it must be finite and >= 0", o->lambda);
+    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
+    PATTN__REQ(pattn__all_finite_f32(yte, nte), "yte holds a NaN or infinite value");
+    PATTN__REQ(!q || pattn__all_finite_f32(q, d), "q holds a NaN or infinite value");
+    if (o->eta_v == 0.0 || o->eta_p == 0.0) {
+        oz = *o;
+        if (oz.eta_v == 0.0) oz.eta_v = 1.0;
+        if (oz.eta_p == 0.0) oz.eta_p = 1.0;
+        o = &oz;
+    }
+
+    if (o->split) {
+        n1 = n / 3;
+        n2 = 2 * n / 3;
+        i0[0] = 0; ni[0] = n1;
+        i0[1] = n1; ni[1] = n2 - n1;
+        i0[2] = n2; ni[2] = n - n2;
+    } else {
+        i0[0] = i0[1] = i0[2] = 0;
+        ni[0] = ni[1] = ni[2] = n;
+    }
+    buf = (float *)PATTN_MALLOC(5 * (size_t)d * sizeof(float));
+    if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    zero = buf; pv1 = zero + d; pp2 = pv1 + d; pv3 = pp2 + d; g = pv3 + d;
+    memset(zero, 0, (size_t)d * sizeof(float));
+    P.d = d;
+    P.W = NULL;
+    memset(&bo, 0, sizeof bo);
+
+    /* step 1: at v = 0, p = 0 only the head moves */
+    P.p = zero; P.v = zero; bo.gv = g;
+    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[0] * Td, y + i0[0], ni[0], T, &bo, NULL, 0);
+    if (st != PATTN_OK) goto done;
+    for (j = 0; j < d; ++j) pv1[j] = (float)(-o->eta_v * (double)g[j]);
+    /* step 2: the prompt, from the gradient at (v1, 0) */
+    P.v = pv1; bo.gv = NULL; bo.gp = g;
+    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[1] * Td, y + i0[1], ni[1], T, &bo, NULL, 0);
+    if (st != PATTN_OK) goto done;
+    for (j = 0; j < d; ++j) pp2[j] = (float)(-o->eta_p * (double)g[j]);
+    /* step 3: the head under p2 */
+    if (o->refit) {
+        Hf = (float *)PATTN_MALLOC((size_t)ni[2] * (size_t)d * sizeof(float));
+        w = (double *)PATTN_MALLOC((size_t)d * sizeof(double));
+        if (!Hf || !w) { st = PATTN_ENOMEM; goto done; }
+        st = pattn_pa_features(X + (size_t)i0[2] * Td, ni[2], T, d, pp2, NULL, Hf);
+        if (st == PATTN_OK) st = pattn_ridge_fit(Hf, y + i0[2], ni[2], d, o->lambda, w);
+        if (st != PATTN_OK) goto done;
+        for (j = 0; j < d; ++j) pv3[j] = (float)w[j];
+    } else {
+        P.p = pp2; bo.gp = NULL; bo.gv = g;
+        st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[2] * Td, y + i0[2], ni[2], T, &bo, NULL, 0);
+        if (st != PATTN_OK) goto done;
+        for (j = 0; j < d; ++j) pv3[j] = (float)((double)pv1[j] - o->eta_v * (double)g[j]);
+    }
+    /* evaluation on the test set */
+    P.p = pp2; P.v = pv3; bo.gp = bo.gv = NULL;
+    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, Xte, yte, nte, T, &bo, NULL, 0);
+    if (st != PATTN_OK) goto done;
+    R.acc = bo.acc;
+    R.loss = bo.loss;
+    R.mass_r = PATTN__NAN;
+    if (mask_te) {
+        st = pattn_pa_relevant_mass(Xte, mask_te, nte, T, d, pp2, NULL, &R.mass_r);
+        if (st != PATTN_OK) goto done;
+    }
+    for (j = 0; j < d; ++j) {
+        double qj = q ? (double)q[j] : (j == 0 ? 1.0 : 0.0);
+        pq += (double)pp2[j] * qj;
+        pp += (double)pp2[j] * (double)pp2[j];
+        qq += qj * qj;
+    }
+    R.gamma = pq;
+    R.cos_pq = pp > 0.0 && qq > 0.0 ? pq / sqrt(pp * qq) : 0.0;
+    *res = R;
+    if (v1) memcpy(v1, pv1, (size_t)d * sizeof(float));
+    if (p2) memcpy(p2, pp2, (size_t)d * sizeof(float));
+    if (v3) memcpy(v3, pv3, (size_t)d * sizeof(float));
+done:
+    PATTN_FREE(buf);
+    PATTN_FREE(Hf);
+    PATTN_FREE(w);
+    return st;
+}
+
+/* ==== paper 2 models: reduced, known-mean PGD, LinearAttn ================================== */
+
+/* regimes by number (the closed forms' PATTN_ICL_PT .. PATTN_ICL_LB) */
+
+/* sizes a model or a sample may have: every d*d*K and (n+2)*(d+1) product fits an int */
+static int pattn__icl_size_ok(int d, int K, int n)
+{
+    double dd = (double)d + 1.0;
+    if (d < 1 || K < 1 || n < 0) return 0;
+    return dd * dd * (double)K * 4.0 < 2.0e9 && ((double)n + 2.0) * dd * 4.0 < 2.0e9;
+}
+
+static int pattn__icl_np(int type, int d, int K, int m)
+{
+    int D = d + 1;
+    switch (type) {
+    case PATTN_ICL_REDUCED: return d * d + K * d;
+    case PATTN_ICL_PGD: return d * d;
+    case PATTN_ICL_PGD_TASK: return K * d * d;
+    default: return 3 * D * D + K * m * D + K * D;
+    }
+}
+
+/* point the named parameter blocks into theta */
+static void pattn__icl_model_layout(pattn_icl_model *md)
+{
+    int d = md->d, K = md->K, D = d + 1;
+    double *t = md->theta;
+    md->W = md->b = md->Wq = md->Wk = md->Wv = md->P = md->h = NULL;
+    if (md->type == PATTN_ICL_FULL) {
+        md->Wq = t;
+        md->Wk = t + D * D;
+        md->Wv = t + 2 * D * D;
+        md->P = t + 3 * D * D;
+        md->h = md->P + K * md->m * D;
+    } else {
+        md->W = t;
+        if (md->type == PATTN_ICL_REDUCED) md->b = t + d * d;
+    }
+}
+
+static void pattn__icl_full_default(pattn_icl_model *md)
+{
+    int D = md->d + 1, i, k, j;
+    memset(md->theta, 0, (size_t)md->np * sizeof(double));
+    for (i = 0; i < D; ++i) md->Wq[i * D + i] = md->Wk[i * D + i] = md->Wv[i * D + i] = 1.0;
+    for (k = 0; k < md->K; ++k) {
+        for (j = 0; j < md->m; ++j) md->P[(k * md->m + j) * D + D - 1] = 1.0;
+        md->h[k * D + D - 1] = 1.0;
+    }
+}
+
+PATTN__KDEF pattn_status pattn_icl_model_create(const pattn_icl_mix *m, pattn_icl_type type, int m_prompts,
+                                              pattn_icl_model **out)
+{
+    pattn_icl_model *md;
+    pattn_status st;
+    int np;
+    PATTN__REQ(out, "out is NULL");
+    st = pattn__icl_mix_check(__func__, m);
+    if (st != PATTN_OK) return st;
+    PATTN__REQ(type >= PATTN_ICL_REDUCED && type <= PATTN_ICL_FULL, "type is %d; it must be a pattn_icl_type value", (int)type);
+    PATTN__REQ(type == PATTN_ICL_FULL || m_prompts == 0, "m_prompts is %d; only a FULL model has prompt tokens, pass 0", m_prompts);
+    PATTN__REQ(m_prompts >= 0 && m_prompts <= 4096, "m_prompts is %d; it must lie in [0, 4096] (0 = 1)", m_prompts);
+    if (type == PATTN_ICL_FULL && m_prompts == 0) m_prompts = 1;
+    PATTN__REQ(pattn__icl_size_ok(m->d, m->K, 0) && ((double)m->d + 1.0) * m->K * (m_prompts + 4.0) * 4.0 < 2.0e9,
+               "d = %d, K = %d give a model too large to address", m->d, m->K);
+    np = pattn__icl_np(type, m->d, m->K, m_prompts);
+    md = (pattn_icl_model *)PATTN_MALLOC(sizeof *md);
+    if (!md) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    md->theta = (double *)PATTN_MALLOC(((size_t)np + (size_t)m->K * (size_t)m->d) * sizeof(double));
+    if (!md->theta) { PATTN_FREE(md); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
+    md->type = type;
+    md->d = m->d;
+    md->K = m->K;
+    md->m = type == PATTN_ICL_FULL ? m_prompts : 0;
+    md->np = np;
+    md->mu = md->theta + np;
+    if (m->mu) memcpy(md->mu, m->mu, (size_t)m->K * (size_t)m->d * sizeof(double));
+    else memset(md->mu, 0, (size_t)m->K * (size_t)m->d * sizeof(double));
+    pattn__icl_model_layout(md);
+    if (type == PATTN_ICL_FULL) pattn__icl_full_default(md);
+    else memset(md->theta, 0, (size_t)np * sizeof(double));
+    *out = md;
+    return PATTN_OK;
+}
+
+PATTN__KDEF void pattn_icl_model_free(pattn_icl_model *mdl)
+{
+    if (!mdl) return;
+    PATTN_FREE(mdl->theta);
+    PATTN_FREE(mdl);
+}
+
+static const char *pattn__icl_regime_name(pattn_icl_regime r)
+{
+    static const char *const names[] = {"PATTN_ICL_PT", "PATTN_ICL_FT", "PATTN_ICL_JT", "PATTN_ICL_DEC", "PATTN_ICL_LB"};
+    return (int)r >= 0 && (int)r < 5 ? names[r] : "an unknown regime";
+}
+static const char *pattn__icl_type_name(int t)
+{
+    static const char *const names[] = {"REDUCED", "PGD", "PGD_TASK", "FULL"};
+    return t >= 0 && t < 4 ? names[t] : "unknown";
+}
+
+static int pattn__icl_model_ok(const char *fn, const pattn_icl_model *md)
+{
+    PATTN__OK(md, "the model is NULL");
+    PATTN__OK(md->theta && md->d >= 1 && md->K >= 1 && md->type >= PATTN_ICL_REDUCED &&
+                  md->type <= PATTN_ICL_FULL && md->np == pattn__icl_np(md->type, md->d, md->K, md->m) &&
+                  (md->type != PATTN_ICL_FULL || md->m >= 1),
+              "the model is not one made by pattn_icl_model_create (its type, sizes or np disagree)");
+    return 1;
+}
+
+PATTN__KDEF pattn_status pattn_icl_model_init(pattn_icl_model *mdl, int n, uint64_t seed)
+{
+    pattn_rng r;
+    int D, i, k, j;
+    double c;
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    if (mdl->type != PATTN_ICL_FULL) {
+        memset(mdl->theta, 0, (size_t)mdl->np * sizeof(double));
+        return PATTN_OK;
+    }
+    D = mdl->d + 1;
+    pattn__icl_full_default(mdl);
+    pattn_rng_seed(&r, seed);
+    c = sqrt(sqrt((double)D) / ((double)n + 1.0));
+    for (i = 0; i < D * D; ++i) {
+        mdl->Wq[i] = c * (mdl->Wq[i] + 0.01 * pattn_rng_normal_f64(&r));
+        mdl->Wk[i] = c * (mdl->Wk[i] + 0.01 * pattn_rng_normal_f64(&r));
+        mdl->Wv[i] += 0.01 * pattn_rng_normal_f64(&r);
+    }
+    for (k = 0; k < mdl->K; ++k)
+        for (j = 0; j < mdl->m; ++j)
+            for (i = 0; i < D; ++i) mdl->P[(k * mdl->m + j) * D + i] += 0.1 * pattn_rng_normal_f64(&r);
+    return PATTN_OK;
+}
+
+/* Q = Wq' Wk / sqrt(D), and V_k = Wv' h_k for every task */
+static void pattn__icl_full_qv(const pattn_icl_model *md, double *Q, double *V)
+{
+    int D = md->d + 1, a, b, c, k;
+    double isq = 1.0 / sqrt((double)D);
+    for (a = 0; a < D; ++a)
+        for (b = 0; b < D; ++b) {
+            double s = 0.0;
+            for (c = 0; c < D; ++c) s += md->Wq[c * D + a] * md->Wk[c * D + b];
+            Q[a * D + b] = s * isq;
+        }
+    for (k = 0; k < md->K; ++k)
+        for (a = 0; a < D; ++a) {
+            double s = 0.0;
+            for (c = 0; c < D; ++c) s += md->Wv[c * D + a] * md->h[k * D + c];
+            V[k * D + a] = s;
+        }
+}
+
+/* The FULL gradient from its batch statistics, for yhat = r' A V_k with r = Q'[x;0]:
+   G = sum e~ [x;0] (A V_k)' (D*D, gradient w.r.t. Q), E_k = sum_{task k} e~ A r,
+   H_k = sum_{task k} e~ [x;0], where e~ = 2 w (yhat - y). Then
+   dWq = Wk G'/sqrt(D), dWk = Wq G/sqrt(D), dWv = sum_k h_k E_k', dh_k = Wv E_k, and for a
+   prompt token p of task k (A holds p p'): dp = R_k (V_k'p) + V_k (R_k'p), R_k = Q' H_k. */
+static void pattn__icl_full_grad(const pattn_icl_model *md, const double *Q, const double *V,
+                                 const double *G, const double *E, const double *H, double *R,
+                                 double *grad)
+{
+    int d = md->d, D = d + 1, K = md->K, m = md->m, a, b, c, k, j;
+    double isq = 1.0 / sqrt((double)D);
+    double *gq = grad, *gk = grad + D * D, *gv = grad + 2 * D * D, *gp = grad + 3 * D * D;
+    double *gh = gp + K * m * D;
+    for (c = 0; c < D; ++c)
+        for (a = 0; a < D; ++a) {
+            double sq = 0.0, sk = 0.0, sv = 0.0;
+            for (b = 0; b < D; ++b) {
+                sq += md->Wk[c * D + b] * G[a * D + b];
+                sk += md->Wq[c * D + b] * G[b * D + a];
+            }
+            for (k = 0; k < K; ++k) sv += md->h[k * D + c] * E[k * D + a];
+            gq[c * D + a] = sq * isq;
+            gk[c * D + a] = sk * isq;
+            gv[c * D + a] = sv;
+        }
+    for (k = 0; k < K; ++k) {
+        const double *Vk = V + k * D, *Hk = H + k * D;
+        for (c = 0; c < D; ++c) {
+            double s = 0.0;
+            for (b = 0; b < D; ++b) s += md->Wv[c * D + b] * E[k * D + b];
+            gh[k * D + c] = s;
+        }
+        for (b = 0; b < D; ++b) {
+            double s = 0.0;
+            for (a = 0; a < d; ++a) s += Q[a * D + b] * Hk[a];
+            R[b] = s;
+        }
+        for (j = 0; j < m; ++j) {
+            const double *p = md->P + (k * m + j) * D;
+            double vp = 0.0, rp = 0.0;
+            for (b = 0; b < D; ++b) {
+                vp += Vk[b] * p[b];
+                rp += R[b] * p[b];
+            }
+            for (b = 0; b < D; ++b) gp[(k * m + j) * D + b] = R[b] * vp + Vk[b] * rp;
+        }
+    }
+}
+
+/* scratch of the double-precision reference pass (pattn_icl_loss_grad) */
+typedef struct pattn__icl_ref {
+    double *s, *u, *av, *cv; /* D each: see pattn__icl_ref_linear / _full */
+    double *Q, *A, *G;       /* D*D: Q = Wq'Wk/sqrt(D); the sample's token sum; dL/dQ */
+    double *V, *E, *H;       /* K*D: V_k = Wv'h_k; dL/dV_k; dL/dh_k (the x part) */
+} pattn__icl_ref;
+
+/* One sample of the reduced and PGD models: returns yhat; with grad, adds the sample's
+   gradient (weight 2 wi e) to grad. s = X'y + b_k (or X'(y - X mu_k)), av = W'x. */
+static double pattn__icl_ref_linear(const pattn_icl_model *mdl, int n, const float *Xi, const float *yi,
+                                    const float *xi, double yq, int k, double wi, pattn__icl_ref *r,
+                                    double *grad)
+{
+    int d = mdl->d, a, c, t;
+    const double *mu = mdl->mu + k * d;
+    const double *W = mdl->W + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
+    double *s = r->s, *av = r->av, yh = 0.0, ew;
+    for (c = 0; c < d; ++c) s[c] = 0.0;
+    for (t = 0; t < n; ++t) {
+        double rt = yi[t];
+        if (mdl->type != PATTN_ICL_REDUCED)
+            for (c = 0; c < d; ++c) rt -= (double)Xi[t * d + c] * mu[c];
+        for (c = 0; c < d; ++c) s[c] += (double)Xi[t * d + c] * rt;
+    }
+    if (mdl->type == PATTN_ICL_REDUCED)
+        for (c = 0; c < d; ++c) s[c] += mdl->b[k * d + c];
+    else
+        for (c = 0; c < d; ++c) yh += (double)xi[c] * mu[c];
+    for (c = 0; c < d; ++c) {
+        double acc = 0.0;
+        for (a = 0; a < d; ++a) acc += (double)xi[a] * W[a * d + c];
+        av[c] = acc;
+    }
+    for (c = 0; c < d; ++c) yh += av[c] * s[c];
+    ew = 2.0 * wi * (yh - yq);
+    if (grad) {
+        double *gW = grad + (mdl->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d : 0);
+        for (a = 0; a < d; ++a)
+            for (c = 0; c < d; ++c) gW[a * d + c] += ew * xi[a] * s[c];
+        if (mdl->type == PATTN_ICL_REDUCED)
+            for (c = 0; c < d; ++c) grad[d * d + k * d + c] += ew * av[c];
+    }
+    return yh;
+}
+
+/* One sample of the full model: A = the sample's token sum (context and prompt tokens),
+   cv = A V_k, s = Q'[x;0], yhat = s'cv; with grad, accumulates dL/dQ in G, dL/dV_k in E and
+   dL/dh_k's x part in H (pattn__icl_full_grad turns them into parameter gradients). */
+static double pattn__icl_ref_full(const pattn_icl_model *mdl, int n, const float *Xi, const float *yi,
+                                  const float *xi, double yq, int k, double wi, pattn__icl_ref *r, int grad)
+{
+    int d = mdl->d, D = d + 1, a, b, t;
+    const double *Vk = r->V + k * D;
+    double *A = r->A, *s = r->s, *cv = r->cv, *u = r->u, yh = 0.0, ew;
+    for (a = 0; a < D * D; ++a) A[a] = 0.0;
+    for (t = 0; t < n; ++t)
+        for (a = 0; a < D; ++a) {
+            double za = a < d ? (double)Xi[t * d + a] : (double)yi[t];
+            for (b = 0; b < D; ++b) A[a * D + b] += za * (b < d ? (double)Xi[t * d + b] : (double)yi[t]);
+        }
+    for (t = 0; t < mdl->m; ++t) {
+        const double *p = mdl->P + (k * mdl->m + t) * D;
+        for (a = 0; a < D; ++a)
+            for (b = 0; b < D; ++b) A[a * D + b] += p[a] * p[b];
+    }
+    for (a = 0; a < D; ++a) {
+        double acc = 0.0;
+        for (b = 0; b < D; ++b) acc += A[a * D + b] * Vk[b];
+        cv[a] = acc;
+    }
+    for (b = 0; b < D; ++b) {
+        double acc = 0.0;
+        for (a = 0; a < d; ++a) acc += (double)xi[a] * r->Q[a * D + b];
+        s[b] = acc;
+    }
+    for (b = 0; b < D; ++b) yh += s[b] * cv[b];
+    ew = 2.0 * wi * (yh - yq);
+    if (grad) {
+        for (a = 0; a < D; ++a) {
+            double acc = 0.0;
+            for (b = 0; b < D; ++b) acc += A[a * D + b] * s[b];
+            u[a] = acc;
+        }
+        for (a = 0; a < d; ++a)
+            for (b = 0; b < D; ++b) r->G[a * D + b] += ew * xi[a] * cv[b];
+        for (a = 0; a < D; ++a) r->E[k * D + a] += ew * u[a];
+        for (a = 0; a < d; ++a) r->H[k * D + a] += ew * xi[a];
+    }
+    return yh;
+}
+
+PATTN__KDEF pattn_status pattn_icl_loss_grad(const pattn_icl_model *mdl, int n, int batch,
+                                           const float *X, const float *y, const float *xq,
+                                           const float *yq, const int *task, const double *wk,
+                                           double *yhat, double *loss, double *grad)
+{
+    int d, D, K, i;
+    size_t nw;
+    double *w, L = 0.0;
+    pattn__icl_ref r;
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(n >= 1 && batch >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "batch", n < 1 ? n : batch);
+    PATTN__REQ(X && y && xq && yq, "%s is NULL", !X ? "X" : !y ? "y" : !xq ? "xq" : "yq");
+    d = mdl->d;
+    D = d + 1;
+    K = mdl->K;
+    PATTN__REQ(pattn__icl_size_ok(d, K, n), "n = %d with d = %d is too large", n, d);
+    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
+    PATTN__REQ(pattn__all_finite_f64(mdl->mu, (size_t)K * d), "mdl->mu holds a NaN or infinite value");
+    PATTN__REQ(!wk || pattn__all_finite_f64(wk, (size_t)K), "wk holds a NaN or infinite value");
+    if (task)
+        for (i = 0; i < batch; ++i)
+            PATTN__REQ(task[i] >= 0 && task[i] < K, "task[%d] is %d; it must lie in [0, K) = [0, %d)", i, task[i], K);
+    nw = 4 * (size_t)D + 3 * (size_t)D * D + 3 * (size_t)K * D;
+    w = (double *)PATTN_MALLOC(nw * sizeof(double));
+    if (!w) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    memset(w, 0, nw * sizeof(double));
+    r.s = w;
+    r.u = r.s + D;
+    r.av = r.u + D;
+    r.cv = r.av + D;
+    r.Q = r.cv + D;
+    r.A = r.Q + (size_t)D * D;
+    r.G = r.A + (size_t)D * D;
+    r.V = r.G + (size_t)D * D;
+    r.E = r.V + (size_t)K * D;
+    r.H = r.E + (size_t)K * D;
+    if (mdl->type == PATTN_ICL_FULL) pattn__icl_full_qv(mdl, r.Q, r.V);
+    if (grad) memset(grad, 0, (size_t)mdl->np * sizeof(double));
+    for (i = 0; i < batch; ++i) {
+        const float *Xi = X + (size_t)i * n * d, *yi = y + (size_t)i * n, *xi = xq + (size_t)i * d;
+        int k = task ? task[i] : 0;
+        double wi = wk ? wk[k] : 1.0 / batch, yh, e;
+        if (mdl->type != PATTN_ICL_FULL) yh = pattn__icl_ref_linear(mdl, n, Xi, yi, xi, (double)yq[i], k, wi, &r, grad);
+        else yh = pattn__icl_ref_full(mdl, n, Xi, yi, xi, (double)yq[i], k, wi, &r, grad != NULL);
+        e = yh - (double)yq[i];
+        L += wi * e * e;
+        if (yhat) yhat[i] = yh;
+    }
+    if (grad && mdl->type == PATTN_ICL_FULL) pattn__icl_full_grad(mdl, r.Q, r.V, r.G, r.E, r.H, r.u, grad);
+    if (loss) *loss = L;
+    PATTN_FREE(w);
+    return PATTN_OK;
+}
+
+
+/* Wq = sqrt(D) blk(W, 0)', Wk = Wv = I: then Q = Wq'Wk/sqrt(D) = blk(W, 0) */
+static void pattn__icl_full_set_w(pattn_icl_model *f, const double *W)
+{
+    int d = f->d, D = d + 1, i, j;
+    double sq = sqrt((double)D);
+    memset(f->theta, 0, (size_t)f->np * sizeof(double));
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < d; ++j) f->Wq[i * D + j] = sq * W[j * d + i];
+    for (i = 0; i < D; ++i) f->Wk[i * D + i] = f->Wv[i * D + i] = 1.0;
+}
+
+PATTN__KDEF pattn_status pattn_icl_full_from_reduced(pattn_icl_model *full, const double *W,
+                                                   const double *b)
+{
+    int d, D, k, c;
+    if (!pattn__icl_model_ok(__func__, full)) return PATTN_EINVAL;
+    PATTN__REQ(full->type == PATTN_ICL_FULL, "full is a %s model; it must be FULL", pattn__icl_type_name(full->type));
+    PATTN__REQ(W, "W is NULL");
+    d = full->d;
+    D = d + 1;
+    PATTN__REQ(pattn__all_finite_f64(W, (size_t)d * d), "W holds a NaN or infinite value");
+    PATTN__REQ(!b || pattn__all_finite_f64(b, (size_t)full->K * d), "b holds a NaN or infinite value");
+    pattn__icl_full_set_w(full, W);
+    for (k = 0; k < full->K; ++k) {
+        double *p = full->P + (size_t)k * full->m * D;
+        full->h[k * D + d] = 1.0;
+        if (b) {
+            for (c = 0; c < d; ++c) p[c] = b[k * d + c];
+            p[d] = 1.0;
+        }
+    }
+    return PATTN_OK;
+}
+
+PATTN__KDEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const double *W)
+{
+    int d, D, K, k, c;
+    double *work, *px;
+    if (!pattn__icl_model_ok(__func__, full)) return PATTN_EINVAL;
+    PATTN__REQ(full->type == PATTN_ICL_FULL, "full is a %s model; it must be FULL", pattn__icl_type_name(full->type));
+    PATTN__REQ(W, "W is NULL");
+    d = full->d;
+    D = d + 1;
+    K = full->K;
+    PATTN__REQ(pattn__all_finite_f64(W, (size_t)d * d), "W holds a NaN or infinite value");
+    work = (double *)PATTN_MALLOC(((size_t)d * d + (size_t)d + (size_t)K * d) * sizeof(double));
+    if (!work) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    px = work + (size_t)d * d + d;
+    /* every solve before the first write: a singular W leaves the model untouched */
+    for (k = 0; k < K; ++k)
+        if (!pattn__la_solve(W, d, full->mu + k * d, px + k * d, work)) {
+            PATTN_FREE(work);
+            return PATTN_ENUM;
+        }
+    pattn__icl_full_set_w(full, W);
+    for (k = 0; k < K; ++k) {
+        double *p = full->P + (size_t)k * full->m * D, pm = 0.0;
+        const double *mu = full->mu + k * d;
+        for (c = 0; c < d; ++c) {
+            p[c] = px[k * d + c];
+            pm += px[k * d + c] * mu[c];
+            full->h[k * D + c] = -mu[c];
+        }
+        p[d] = 1.0 + pm;
+        full->h[k * D + d] = 1.0;
+    }
+    PATTN_FREE(work);
+    return PATTN_OK;
+}
+
+/* ==== paper 2 generator: multi-task in-context regression ================================= */
+
+/* Float work is laid out in runs padded with zeros to a multiple of 8 (d8, n8, D8), so
+   every loop runs whole 8-lane chunks: no masked loads or stores in the hot loops. */
+PATTN__INLINE int pattn__icl_r8(int x) { return (x + 7) & ~7; }
+
+static const float pattn__icl_iota[8] = {0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f};
+
+/* the 8 floats at p with lanes >= rem zeroed (p may run past the valid data: it is read,
+   never used) */
+PATTN__INLINE pattn__f8 pattn__icl_load_head(const float *p, int rem)
+{
+    return pattn__f8_select_lt(pattn__f8_load(pattn__icl_iota), pattn__f8_set1((float)rem),
+                               pattn__f8_load(p), pattn__f8_zero());
+}
+
+/* dst[0 .. r8(len)) = src[0 .. len) then zeros */
+PATTN__INLINE void pattn__icl_copy_pad(float *dst, const float *src, int len)
+{
+    int j = 0;
+    for (; j + 8 <= len; j += 8) pattn__f8_store(dst + j, pattn__f8_load(src + j));
+    if (j < len) pattn__f8_store(dst + j, pattn__icl_load_head(src + j, len - j));
+}
+
+PATTN__INLINE float pattn__icl_dot8(const float *x, const float *y, int len8)
+{
+    pattn__f8 acc = pattn__f8_zero();
+    int j;
+    for (j = 0; j < len8; j += 8) acc = pattn__f8_fma(pattn__f8_load(x + j), pattn__f8_load(y + j), acc);
+    return pattn__f8_hsum(acc);
+}
+
+/* out[c] = rows[c] . v over len8 for c < 8: eight accumulators in registers, reduced by one
+   transposing hsum8 (the same additions as eight separate dots) */
+PATTN__INLINE pattn__f8 pattn__icl_dot8x8(const float *const *r, const float *v, int len8)
+{
+    pattn__f8 a0 = pattn__f8_zero(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, vv;
+    int j;
+    for (j = 0; j < len8; j += 8) {
+        vv = pattn__f8_load(v + j);
+        a0 = pattn__f8_fma(pattn__f8_load(r[0] + j), vv, a0);
+        a1 = pattn__f8_fma(pattn__f8_load(r[1] + j), vv, a1);
+        a2 = pattn__f8_fma(pattn__f8_load(r[2] + j), vv, a2);
+        a3 = pattn__f8_fma(pattn__f8_load(r[3] + j), vv, a3);
+        a4 = pattn__f8_fma(pattn__f8_load(r[4] + j), vv, a4);
+        a5 = pattn__f8_fma(pattn__f8_load(r[5] + j), vv, a5);
+        a6 = pattn__f8_fma(pattn__f8_load(r[6] + j), vv, a6);
+        a7 = pattn__f8_fma(pattn__f8_load(r[7] + j), vv, a7);
+    }
+    return pattn__f8_hsum8(a0, a1, a2, a3, a4, a5, a6, a7);
+}
+
+/* out[c] = X_c . v (c < d, X_c = X + c*ld), then (with_y) out[d] = y . v, and 0 up to the
+   next multiple of 8 (zero rows from `zero`, len8 zeros) */
+PATTN__INLINE void pattn__icl_dots(const float *X, size_t ld, int d, const float *y, int with_y,
+                                   const float *zero, const float *v, int len8, float *out)
+{
+    int rows = d + (with_y != 0), c0, c;
+    const float *r[8];
+    for (c0 = 0; c0 < rows; c0 += 8) {
+        for (c = 0; c < 8; ++c) r[c] = c0 + c < d ? X + (size_t)(c0 + c) * ld : c0 + c < rows ? y : zero;
+        pattn__f8_store(out + c0, pattn__icl_dot8x8(r, v, len8));
+    }
+}
+
+PATTN__INLINE void pattn__icl_axpy8(int len8, float a, const float *x, float *y)
+{
+    pattn__f8 va = pattn__f8_set1(a);
+    int j;
+    for (j = 0; j < len8; j += 8) pattn__f8_store(y + j, pattn__f8_fma(va, pattn__f8_load(x + j), pattn__f8_load(y + j)));
+}
+
+/* out[0 .. len8) = sum_a c[a] M[a*ld ..], a < rows: the chunk sum stays in a register */
+PATTN__INLINE void pattn__icl_comb8(int rows, const float *c, const float *M, int ld, int len8, float *out)
+{
+    int a, j;
+    for (j = 0; j < len8; j += 8) {
+        pattn__f8 acc = pattn__f8_zero();
+        for (a = 0; a < rows; ++a) acc = pattn__f8_fma(pattn__f8_set1(c[a]), pattn__f8_load(M + (size_t)a * ld + j), acc);
+        pattn__f8_store(out + j, acc);
+    }
+}
+
+PATTN__KDEF void pattn_icl_gen_free(pattn_icl_gen *g)
+{
+    if (!g) return;
+    PATTN_FREE(g->pi); /* every double array lives in this one block */
+    PATTN_FREE(g->f_mu); /* and every float array (and diag) in this one */
+    PATTN_FREE(g);
+}
+
+PATTN__KDEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_gen **out)
+{
+    pattn_icl_gen *g;
+    pattn_status st;
+    size_t d, K, dd, d8, nd, nf, i, j, k;
+    double *w, *V, acc = 0.0;
+    PATTN__REQ(out, "out is NULL");
+    st = pattn__icl_mix_check(__func__, m);
+    if (st != PATTN_OK) return st;
+    if (!pattn__icl_size_ok(m->d, m->K, 0)) return PATTN_EINVAL;
+    d = (size_t)m->d;
+    K = (size_t)m->K;
+    dd = d * d;
+    d8 = (size_t)pattn__icl_r8(m->d);
+    g = (pattn_icl_gen *)PATTN_MALLOC(sizeof *g);
+    if (!g) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    memset(g, 0, sizeof *g);
+    nd = K + K * d + K * dd + K + dd + dd + K * dd + K + d + dd; /* + eigen work */
+    nf = K * d8 + K * d * d8 + K * d8 + dd + K + K; /* + diag flags (int-sized) */
+    g->pi = (double *)PATTN_MALLOC(nd * sizeof(double));
+    g->f_mu = (float *)PATTN_MALLOC(nf * sizeof(float));
+    if (!g->pi || !g->f_mu) { pattn_icl_gen_free(g); return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); }
+    memset(g->f_mu, 0, nf * sizeof(float));
+    g->d = m->d;
+    g->K = m->K;
+    g->mu = g->pi + K;
+    g->cov_beta = g->mu + K * d;
+    g->noise_var = g->cov_beta + K * dd;
+    g->cov_x = g->noise_var + K;
+    g->chol_x = g->cov_x + dd;
+    g->fac_beta = g->chol_x + dd;
+    g->cum_pi = g->fac_beta + K * dd;
+    w = g->cum_pi + K;
+    V = w + d;
+    g->f_fac = g->f_mu + K * d8;
+    g->f_diag = g->f_fac + K * d * d8;
+    g->f_chol = g->f_diag + K * d8;
+    g->f_sigma = g->f_chol + dd;
+    g->diag = (int *)(void *)(g->f_sigma + K);
+    memcpy(g->pi, m->pi, K * sizeof(double));
+    if (m->mu) memcpy(g->mu, m->mu, K * d * sizeof(double));
+    else memset(g->mu, 0, K * d * sizeof(double));
+    memcpy(g->cov_beta, m->cov_beta, K * dd * sizeof(double));
+    if (m->noise_var) memcpy(g->noise_var, m->noise_var, K * sizeof(double));
+    else memset(g->noise_var, 0, K * sizeof(double));
+    g->x_identity = 1;
+    for (i = 0; i < d; ++i)
+        for (j = 0; j < d; ++j) {
+            double v = m->cov_x ? m->cov_x[i * d + j] : (double)(i == j);
+            g->cov_x[i * d + j] = v;
+            if (v != (double)(i == j)) g->x_identity = 0;
+        }
+    memcpy(g->chol_x, g->cov_x, dd * sizeof(double));
+    st = pattn_chol(g->chol_x, (int)d);
+    for (k = 0; k < K && st == PATTN_OK; ++k) {
+        const double *S = g->cov_beta + k * dd;
+        double *F = g->fac_beta + k * dd;
+        int diag = 1;
+        for (i = 0; i < d; ++i)
+            for (j = 0; j < d; ++j)
+                if (i != j && S[i * d + j] != 0.0) diag = 0;
+        g->diag[k] = diag;
+        if (diag) { /* the common Sigma_k = c I or diagonal: an elementwise product */
+            memset(F, 0, dd * sizeof(double));
+            for (i = 0; i < d; ++i) F[i * d + i] = sqrt(S[i * d + i] > 0.0 ? S[i * d + i] : 0.0);
+            continue;
+        }
+        st = pattn_sym_eig(S, (int)d, w, V);
+        /* F = V diag(sqrt(max(w, 0))): rounding-level negative eigenvalues of a
+           semidefinite Sigma_k become 0 (the check already rejected real ones) */
+        for (i = 0; i < d && st == PATTN_OK; ++i)
+            for (j = 0; j < d; ++j) F[i * d + j] = V[i * d + j] * sqrt(w[j] > 0.0 ? w[j] : 0.0);
+    }
+    if (st != PATTN_OK) { pattn_icl_gen_free(g); return st; }
+    for (k = 0; k < K; ++k) {
+        acc += g->pi[k];
+        g->cum_pi[k] = acc;
+        g->f_sigma[k] = (float)sqrt(g->noise_var[k]);
+        for (i = 0; i < d; ++i) {
+            g->f_mu[k * d8 + i] = (float)g->mu[k * d + i];
+            g->f_diag[k * d8 + i] = (float)g->fac_beta[k * dd + i * d + i];
+            for (j = 0; j < d; ++j) g->f_fac[(k * d + i) * d8 + j] = (float)g->fac_beta[k * dd + i * d + j];
+        }
+    }
+    g->cum_pi[K - 1] = 1.0;
+    for (i = 0; i < dd; ++i) g->f_chol[i] = (float)g->chol_x[i];
+    g->mix.d = m->d;
+    g->mix.K = m->K;
+    g->mix.pi = g->pi;
+    g->mix.mu = g->mu;
+    g->mix.cov_beta = g->cov_beta;
+    g->mix.noise_var = g->noise_var;
+    g->mix.cov_x = g->cov_x;
+    *out = g;
+    return PATTN_OK;
+}
+
+/* Normals are drawn for 16 samples per pattn_rng8_normal_f32 call: a short
+   call ends in a pipeline drain as long as its work (Box-Muller's log and sincos latency),
+   and a sample needs only a few hundred. Sample j of a group finds its normals at
+   j * pattn__icl_stride(...): each sample's count rounded up to 16 is exactly what a call of
+   its own would consume, so the values do not depend on the grouping. Samples of over 4096
+   normals make long calls anyway and go one at a time (which keeps every count an int). */
+static int pattn__icl_stride(const pattn_icl_gen *g, int k, int n)
+{
+    int c = g->d + (n + 1) * g->d + (g->f_sigma[k] > 0.0f ? n + 1 : 0);
+    return (c + 15) & ~15;
+}
+
+/* the most normals one sample may consume (z_beta, n + 1 inputs, n + 1 noises), rounded up
+   to 16, and the samples per group */
+static size_t pattn__icl_nmax(int d, int n)
+{
+    size_t c = (size_t)d + ((size_t)n + 1) * (size_t)d + (size_t)n + 1;
+    return (c + 15) & ~(size_t)15;
+}
+static int pattn__icl_group(int d, int n) { return pattn__icl_nmax(d, n) <= 4096 ? 16 : 1; }
+
+/* the group's normals, plus 8 floats of slack for the padded reads of pattn__icl_load_head */
+static size_t pattn__icl_nnorm(int d, int n)
+{
+    return (size_t)pattn__icl_group(d, n) * pattn__icl_nmax(d, n) + 8;
+}
+
+/* Per-worker scratch: [normals][X: d columns of n8][x: d8][y: n8][beta: d8] then the model
+   kernels' vectors (2 of n8, 6 of D8) and a row of zeros (max(n8, D8)). Zeroed per block,
+   so every padding lane is 0. */
+typedef struct pattn__icl_scr {
+    float *nrm, *X, *xq, *y, *beta, *u, *w, *v[6], *zero;
+} pattn__icl_scr;
+
+static size_t pattn__icl_scratch(int d, int n)
+{
+    size_t d8 = (size_t)pattn__icl_r8(d), n8 = (size_t)pattn__icl_r8(n), D8 = (size_t)pattn__icl_r8(d + 1);
+    return pattn__icl_nnorm(d, n) + (size_t)d * n8 + d8 + n8 + d8 + 2 * n8 + 6 * D8 + (n8 > D8 ? n8 : D8);
+}
+
+/* Zero a worker's scratch for a new block, but for the normals (written by each group's
+   draw before they are read; anything read past them goes through pattn__icl_load_head's
+   select or meets zero padding): clearing up to 16 samples' worth per block cost more than
+   some blocks' work. The whole scratch is zeroed once when allocated. */
+static void pattn__icl_scr_clear(float *base, int d, int n, size_t ss)
+{
+    size_t nn = pattn__icl_nnorm(d, n) - 8;
+    memset(base + nn, 0, (ss - nn) * sizeof(float));
+}
+
+static void pattn__icl_scr_map(pattn__icl_scr *s, float *base, int d, int n)
+{
+    int d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), D8 = pattn__icl_r8(d + 1), i;
+    s->nrm = base;
+    s->X = s->nrm + pattn__icl_nnorm(d, n);
+    s->xq = s->X + (size_t)d * n8;
+    s->y = s->xq + d8;
+    s->beta = s->y + n8;
+    s->u = s->beta + d8;
+    s->w = s->u + n8;
+    s->v[0] = s->w + n8;
+    for (i = 1; i < 6; ++i) s->v[i] = s->v[i - 1] + D8;
+    s->zero = s->v[5] + D8;
+}
+
+/* One sample of task k into the scratch: X (column c, token t at X[c*n8 + t]: the loops over
+   tokens are contiguous 8-lane runs), the query input xq, the targets y, beta; returns the
+   query target. Its normals nrm are, in order: z_beta (d), the n context inputs (n*d,
+   coordinate-major), the query input (d), and, if sigma_k > 0, the n + 1 noises. */
+static float pattn__icl_draw(const pattn_icl_gen *g, const float *nrm, int k, int n, const pattn__icl_scr *s)
+{
+    int d = g->d, d8 = pattn__icl_r8(d), n8 = pattn__icl_r8(n), c, j;
+    float sig = g->f_sigma[k], yq;
+    const float *z = nrm, *raw = nrm + d, *gq = raw + (size_t)n * d, *xi = gq + d;
+    const float *mu = g->f_mu + (size_t)k * d8, *L = g->f_chol;
+    float *X = s->X, *xq = s->xq, *y = s->y, *beta = s->beta;
+    /* beta = mu_k + F_k z; z's padding lanes read the next normals, times zero padding */
+    if (g->diag[k]) {
+        const float *fd = g->f_diag + (size_t)k * d8;
+        for (j = 0; j < d8; j += 8)
+            pattn__f8_store(beta + j, pattn__f8_fma(pattn__f8_load(fd + j), pattn__f8_load(z + j), pattn__f8_load(mu + j)));
+    } else {
+        const float *F = g->f_fac + (size_t)k * d * d8;
+        for (c = 0; c < d; ++c) beta[c] = mu[c] + pattn__icl_dot8(F + (size_t)c * d8, z, d8);
+    }
+    /* the raw inputs are coordinate-major (coordinate c of token t at raw[c*n + t]) */
+    for (c = 0; c < d; ++c) pattn__icl_copy_pad(X + (size_t)c * n8, raw + (size_t)c * n, n);
+    pattn__icl_copy_pad(xq, gq, d);
+    if (!g->x_identity) {
+        /* x = L g in place: coordinate c needs raw coordinates <= c, so go downwards */
+        for (c = d - 1; c >= 0; --c) {
+            float *col = X + (size_t)c * n8, acc = L[c * d + c] * xq[c];
+            pattn__scale(n8, L[c * d + c], col);
+            for (j = 0; j < c; ++j) {
+                pattn__icl_axpy8(n8, L[c * d + j], X + (size_t)j * n8, col);
+                acc = pattn__fmaf(L[c * d + j], xq[j], acc);
+            }
+            xq[c] = acc;
+        }
+    }
+    /* y = X beta (+ sigma xi), one register per 8 tokens */
+    pattn__icl_comb8(d, beta, X, n8, n8, y);
+    yq = pattn__icl_dot8(xq, beta, d8);
+    if (sig > 0.0f) {
+        pattn__f8 vs = pattn__f8_set1(sig);
+        for (j = 0; j < n8; j += 8)
+            pattn__f8_store(y + j, pattn__f8_fma(vs, pattn__icl_load_head(xi + j, n - j), pattn__f8_load(y + j)));
+        yq = pattn__fmaf(sig, xi[n], yq);
+    }
+    return yq;
+}
+
+/* A pass opens a parallel region only with enough work (normals to draw): a region costs
+   microseconds to fork and join, and much more when a thread of it has been descheduled, so
+   small batches run on the calling thread. Blocks and their summation order are the same
+   either way, so this never changes a result. */
+#define PATTN__ICL_PAR_MIN 65536.0
+
+PATTN__KDEF pattn_status pattn_icl_sample(const pattn_icl_gen *g, int task, int n, int batch,
+                                        uint64_t seed, float *X, float *y, float *xq, float *yq,
+                                        int *task_out, float *beta)
+{
+    long nblk, bi;
+    int nthr, d, par;
+    size_t ss;
+    float *scr;
+    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
+    PATTN__REQ(X && y && xq && yq, "%s is NULL", !X ? "X" : !y ? "y" : !xq ? "xq" : "yq");
+    PATTN__REQ(n >= 1 && batch >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "batch", n < 1 ? n : batch);
+    PATTN__REQ(task == PATTN_ICL_MIXTURE || (task >= 0 && task < g->K), "task is %d; it must lie in [0, K) = [0, %d) or be PATTN_ICL_MIXTURE", task, g->K);
+    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
+
+    d = g->d;
+    nthr = pattn__max_threads();
+    ss = pattn__icl_scratch(d, n);
+    scr = (float *)PATTN_MALLOC((size_t)nthr * ss * sizeof(float));
+    if (!scr) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    memset(scr, 0, (size_t)nthr * ss * sizeof(float));
+    nblk = ((long)batch + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
+    par = (double)batch * (double)pattn__icl_nmax(d, n) >= PATTN__ICL_PAR_MIN;
+    PATTN__OMP_FOR_IF(par)
+    for (bi = 0; bi < nblk; ++bi) {
+        int n8 = pattn__icl_r8(n);
+        pattn__icl_scr s;
+        pattn_rng8 r;
+        long i0 = bi * PATTN_ICL_BLOCK, i1 = i0 + PATTN_ICL_BLOCK < batch ? i0 + PATTN_ICL_BLOCK : batch, i;
+        float *base = scr + (size_t)pattn__tid() * ss, ub[PATTN_ICL_BLOCK];
+        pattn__icl_scr_clear(base, d, n, ss);
+        pattn__icl_scr_map(&s, base, d, n);
+        pattn_rng8_seed(&r, seed, (uint64_t)bi);
+        /* a whole block's worth even for a short last block: prefix-stable in batch */
+        if (task == PATTN_ICL_MIXTURE) pattn_rng8_uniform_f32(&r, ub, PATTN_ICL_BLOCK);
+        int kk[PATTN_ICL_BLOCK], grp = pattn__icl_group(d, n);
+        const float *nrm = s.nrm;
+        for (i = i0; i < i1; ++i) {
+            int k = task;
+            if (k == PATTN_ICL_MIXTURE) {
+                double u = ub[i - i0];
+                for (k = 0; k < g->K - 1 && u >= g->cum_pi[k]; ++k) {}
+            }
+            kk[i - i0] = k;
+        }
+        for (i = i0; i < i1; ++i) {
+            int k = kk[i - i0], t, c;
+            if ((i - i0) % grp == 0) { /* the next group's normals in one call */
+                long j, je = i + grp < i1 ? i + grp : i1;
+                int tot = 0;
+                for (j = i; j < je; ++j) tot += pattn__icl_stride(g, kk[j - i0], n);
+                pattn_rng8_normal_f32(&r, s.nrm, tot);
+                nrm = s.nrm;
+            }
+            yq[i] = pattn__icl_draw(g, nrm, k, n, &s);
+            nrm += pattn__icl_stride(g, k, n);
+            for (t = 0; t < n; ++t)
+                for (c = 0; c < d; ++c) X[((size_t)i * n + t) * d + c] = s.X[(size_t)c * n8 + t];
+            memcpy(y + (size_t)i * n, s.y, (size_t)n * sizeof(float));
+            memcpy(xq + (size_t)i * d, s.xq, (size_t)d * sizeof(float));
+            if (task_out) task_out[i] = k;
+            if (beta) memcpy(beta + (size_t)i * d, s.beta, (size_t)d * sizeof(float));
+        }
+    }
+    PATTN_FREE(scr);
+    return PATTN_OK;
+}
+
+/* ==== paper 2 training: fused generate-and-differentiate passes, Adam and GD =============== */
+
+/* float copies of the parameters, refreshed once per step, rows zero-padded: W (d x d8, K
+   of them for PGD_TASK), b and mu (K x d8), Q (its first d rows, d x D8), V_k, cP_k (K x D8),
+   prompt tokens (K*m x D8) */
+typedef struct pattn__icl_fast {
+    int type, d, K, m, D, d8, D8;
+    float *W, *b, *Q, *V, *cP, *P, *mu;
+} pattn__icl_fast;
+
+/* Everything a pass over freshly generated batches needs: per-worker scratch, per-block
+   statistics (summed in block order afterwards: thread-count independent), the float
+   parameters and the double matrices the FULL gradient is assembled with. */
+typedef struct pattn__icl_ctx {
+    pattn__icl_fast f;
+    float *fbuf, *scr, *st, *wgt;
+    double *dbuf, *Qd, *Vd, *R, *tot, *ls;
+    uint64_t *seeds;
+    size_t ss, sl;
+    int nthr, n, B, nbk;
+    long nblk;
+} pattn__icl_ctx;
+
+/* per-block gradient statistics, padded rows: REDUCED G (d x d8) and prompt sums (K x d8);
+   PGD G (d x d8, K of them per task); FULL G (d x D8), E (K x D8), H (K x d8) */
+static size_t pattn__icl_stat_len(int type, int d, int K)
+{
+    size_t d8 = (size_t)pattn__icl_r8(d), D8 = (size_t)pattn__icl_r8(d + 1);
+    switch (type) {
+    case PATTN_ICL_REDUCED: return (size_t)d * d8 + (size_t)K * d8;
+    case PATTN_ICL_PGD: return (size_t)d * d8;
+    case PATTN_ICL_PGD_TASK: return (size_t)K * d * d8;
+    default: return (size_t)d * D8 + (size_t)K * D8 + (size_t)K * d8;
+    }
+}
+
+static void pattn__icl_ctx_free(pattn__icl_ctx *c)
+{
+    PATTN_FREE(c->fbuf);
+    PATTN_FREE(c->scr);
+    PATTN_FREE(c->st);
+    PATTN_FREE(c->dbuf);
+    c->fbuf = c->scr = c->st = NULL;
+    c->dbuf = NULL;
+}
+
+static pattn_status pattn__icl_ctx_init(pattn__icl_ctx *c, const pattn_icl_model *md, int n, int B, int grad)
+{
+    int d = md->d, K = md->K, m = md->m, D = d + 1, d8 = pattn__icl_r8(d), D8 = pattn__icl_r8(D);
+    size_t nf = (size_t)K * d * d8 + (size_t)K * d8 + (size_t)d * D8 + 2 * (size_t)K * D8 + (size_t)K * m * D8 + (size_t)K * d8;
+    size_t nd;
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    c->B = B;
+    c->nbk = (B + PATTN_ICL_BLOCK - 1) / PATTN_ICL_BLOCK;
+    c->nblk = (long)K * c->nbk;
+    c->ss = pattn__icl_scratch(d, n);
+    c->sl = grad ? pattn__icl_stat_len(md->type, d, K) : 0;
+    c->nthr = pattn__max_threads();
+    nd = (size_t)D * D + (size_t)K * D + (size_t)D + c->sl + 2 * (size_t)c->nblk + (size_t)K; /* + seeds */
+    c->fbuf = (float *)PATTN_MALLOC((nf + (size_t)K) * sizeof(float));
+    c->scr = (float *)PATTN_MALLOC((size_t)c->nthr * c->ss * sizeof(float));
+    c->st = grad ? (float *)PATTN_MALLOC((size_t)c->nblk * c->sl * sizeof(float)) : NULL;
+    c->dbuf = (double *)PATTN_MALLOC(nd * sizeof(double) + (size_t)K * sizeof(uint64_t));
+    if (!c->fbuf || !c->scr || (grad && !c->st) || !c->dbuf) {
+        pattn__icl_ctx_free(c);
+        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+    }
+    memset(c->scr, 0, (size_t)c->nthr * c->ss * sizeof(float));
+    c->f.type = md->type;
+    c->f.d = d;
+    c->f.K = K;
+    c->f.m = m;
+    c->f.D = D;
+    c->f.d8 = d8;
+    c->f.D8 = D8;
+    memset(c->fbuf, 0, (nf + (size_t)K) * sizeof(float));
+    c->f.W = c->fbuf;
+    c->f.b = c->f.W + (size_t)K * d * d8;
+    c->f.Q = c->f.b + (size_t)K * d8;
+    c->f.V = c->f.Q + (size_t)d * D8;
+    c->f.cP = c->f.V + (size_t)K * D8;
+    c->f.P = c->f.cP + (size_t)K * D8;
+    c->f.mu = c->f.P + (size_t)K * m * D8;
+    c->wgt = c->f.mu + (size_t)K * d8;
+    c->Qd = c->dbuf;
+    c->Vd = c->Qd + (size_t)D * D;
+    c->R = c->Vd + (size_t)K * D;
+    c->tot = c->R + D;
+    c->ls = c->tot + c->sl;
+    c->seeds = (uint64_t *)(void *)(c->ls + 2 * (size_t)c->nblk + (size_t)K);
+    return PATTN_OK;
+}
+
+static void pattn__icl_fast_load(pattn__icl_ctx *c, const pattn_icl_model *md)
+{
+    pattn__icl_fast *f = &c->f;
+    int d = md->d, K = md->K, D = d + 1, d8 = f->d8, D8 = f->D8, i, k, j, a;
+    for (k = 0; k < K; ++k)
+        for (i = 0; i < d; ++i) f->mu[k * d8 + i] = (float)md->mu[k * d + i];
+    if (md->type != PATTN_ICL_FULL) {
+        int nm = md->type == PATTN_ICL_PGD_TASK ? K : 1;
+        for (k = 0; k < nm * d; ++k)
+            for (i = 0; i < d; ++i) f->W[k * d8 + i] = (float)md->W[k * d + i];
+        if (md->type == PATTN_ICL_REDUCED)
+            for (k = 0; k < K; ++k)
+                for (i = 0; i < d; ++i) f->b[k * d8 + i] = (float)md->b[k * d + i];
+        return;
+    }
+    pattn__icl_full_qv(md, c->Qd, c->Vd);
+    for (a = 0; a < d; ++a)
+        for (i = 0; i < D; ++i) f->Q[a * D8 + i] = (float)c->Qd[a * D + i];
+    for (k = 0; k < K; ++k)
+        for (i = 0; i < D; ++i) f->V[k * D8 + i] = (float)c->Vd[k * D + i];
+    for (j = 0; j < K * md->m; ++j)
+        for (i = 0; i < D; ++i) f->P[j * D8 + i] = (float)md->P[j * D + i];
+    /* the prompt tokens' share of A V_k is the same for every sample of task k */
+    for (k = 0; k < K; ++k)
+        for (a = 0; a < D; ++a) {
+            double s = 0.0;
+            for (j = 0; j < md->m; ++j) {
+                const double *p = md->P + (size_t)(k * md->m + j) * D;
+                double pv = 0.0;
+                for (i = 0; i < D; ++i) pv += p[i] * c->Vd[k * D + i];
+                s += p[a] * pv;
+            }
+            f->cP[k * D8 + a] = (float)s;
+        }
+}
+
+/* One block of cnt samples of task k from stream `stream` of seed: generate each sample in
+   scratch, predict, and (st non-NULL) accumulate the gradient statistics with weight wgt
+   (= 2 pi_k / B). ls gets the block's sum of e^2 and e^4 (e = yhat - y). */
+static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, int k, int n, int cnt,
+                             uint64_t seed, uint64_t stream, float wgt, float *base, size_t ss,
+                             float *st, size_t sl, double *ls)
+{
+    int d = g->d, K = g->K, d8 = f->d8, D8 = f->D8, n8 = pattn__icl_r8(n), i, a, c, j;
+    pattn__icl_scr s;
+    float *X, *xq, *y, *u, *w, *sv, *av, *cv, *r, *ar;
+    double l2 = 0.0, l4 = 0.0;
+    pattn_rng8 rng;
+    pattn__icl_scr_clear(base, d, n, ss);
+    pattn__icl_scr_map(&s, base, d, n);
+    X = s.X;
+    xq = s.xq;
+    y = s.y;
+    u = s.u;
+    w = s.w;
+    sv = s.v[0];
+    av = s.v[1];
+    cv = s.v[2];
+    r = s.v[3];
+    ar = s.v[4];
+    pattn_rng8_seed(&rng, seed, stream);
+    if (st) memset(st, 0, sl * sizeof(float));
+    for (i = 0; i < cnt; ++i) {
+        int str = pattn__icl_stride(g, k, n), grp = pattn__icl_group(d, n), ig = i % grp;
+        float yq, yh, e, ew;
+        if (ig == 0) /* the next group's normals in one call */
+            pattn_rng8_normal_f32(&rng, s.nrm, str * (cnt - i < grp ? cnt - i : grp));
+        yq = pattn__icl_draw(g, s.nrm + (size_t)ig * (size_t)str, k, n, &s);
+        if (f->type == PATTN_ICL_FULL) {
+            const float *Vk = f->V + (size_t)k * D8, *cP = f->cP + (size_t)k * D8;
+            /* yhat = r' (A V_k) with r = Q'[x;0] and A V_k = Z'(Z V_k) + the prompts' share */
+            pattn__icl_comb8(d, xq, f->Q, D8, D8, r);
+            for (j = 0; j < n8; j += 8) {
+                pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(Vk[d]), pattn__f8_load(y + j));
+                for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(Vk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                pattn__f8_store(u + j, acc);
+            }
+            pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, u, n8, cv);
+            pattn__icl_axpy8(D8, 1.0f, cP, cv);
+            yh = pattn__icl_dot8(r, cv, D8);
+            if (st) { /* A r = Z'(Z r) + sum_j p_j (p_j'r) */
+                for (j = 0; j < n8; j += 8) {
+                    pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(r[d]), pattn__f8_load(y + j));
+                    for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(r[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                    pattn__f8_store(w + j, acc);
+                }
+                pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, w, n8, ar);
+                for (j = 0; j < f->m; ++j) {
+                    const float *p = f->P + ((size_t)k * f->m + j) * D8;
+                    pattn__icl_axpy8(D8, pattn__icl_dot8(p, r, D8), p, ar);
+                }
+            }
+        } else {
+            const float *W = f->W + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
+            const float *muk = f->mu + (size_t)k * d8;
+            const float *res = y;
+            yh = 0.0f;
+            if (f->type != PATTN_ICL_REDUCED) { /* y - X mu_k */
+                for (j = 0; j < n8; j += 8) {
+                    pattn__f8 acc = pattn__f8_load(y + j);
+                    for (c = 0; c < d; ++c) acc = pattn__f8_fnma(pattn__f8_set1(muk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
+                    pattn__f8_store(u + j, acc);
+                }
+                res = u;
+                yh = pattn__icl_dot8(xq, muk, d8);
+            }
+            pattn__icl_dots(X, (size_t)n8, d, y, 0, s.zero, res, n8, sv);
+            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, 1.0f, f->b + (size_t)k * d8, sv);
+            pattn__icl_comb8(d, xq, W, d8, d8, av); /* W'x */
+            yh += pattn__icl_dot8(av, sv, d8);
+        }
+        e = yh - yq;
+        l2 += (double)e * e;
+        l4 += (double)e * e * ((double)e * e);
+        if (!st) continue;
+        ew = wgt * e;
+        if (f->type == PATTN_ICL_FULL) {
+            for (a = 0; a < d; ++a) pattn__icl_axpy8(D8, ew * xq[a], cv, st + (size_t)a * D8);
+            pattn__icl_axpy8(D8, ew, ar, st + (size_t)d * D8 + (size_t)k * D8);
+            pattn__icl_axpy8(d8, ew, xq, st + (size_t)d * D8 + (size_t)K * D8 + (size_t)k * d8);
+        } else {
+            float *G = st + (f->type == PATTN_ICL_PGD_TASK ? (size_t)k * d * d8 : 0);
+            for (a = 0; a < d; ++a) pattn__icl_axpy8(d8, ew * xq[a], sv, G + (size_t)a * d8);
+            if (f->type == PATTN_ICL_REDUCED) pattn__icl_axpy8(d8, ew, av, st + (size_t)d * d8 + (size_t)k * d8);
+        }
+    }
+    ls[0] = l2;
+    ls[1] = l4;
+}
+
+/* Load the parameters, then one pass over K * nbk blocks (OpenMP); with c->st the summed
+   gradient statistics end in c->tot. The batch loss sum_k pi_k mean_k e^2 is returned. */
+static pattn_status pattn__icl_eval(pattn__icl_ctx *c, const pattn_icl_gen *g, const pattn_icl_model *md)
+{
+    long j, nblk = c->nblk;
+    int nbk = c->nbk, n = c->n, B = c->B, nthr = pattn__max_threads();
+    int par = (double)B * c->f.K * (double)pattn__icl_nmax(c->f.d, n) >= PATTN__ICL_PAR_MIN;
+    size_t i;
+    if (nthr > c->nthr) { /* more threads than at creation: widen the scratch */
+        float *ns = (float *)PATTN_MALLOC((size_t)nthr * c->ss * sizeof(float));
+        if (!ns) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
+        memset(ns, 0, (size_t)nthr * c->ss * sizeof(float));
+        PATTN_FREE(c->scr);
+        c->scr = ns;
+        c->nthr = nthr;
+    }
+    pattn__icl_fast_load(c, md);
+    PATTN__OMP_FOR_IF(par)
+    for (j = 0; j < nblk; ++j) {
+        int k = (int)(j / nbk);
+        long b = j % nbk;
+        int cnt = B - (int)b * PATTN_ICL_BLOCK < PATTN_ICL_BLOCK ? B - (int)b * PATTN_ICL_BLOCK : PATTN_ICL_BLOCK;
+        pattn__icl_block(g, &c->f, k, n, cnt, c->seeds[k], (uint64_t)b, c->st ? c->wgt[k] : 0.0f,
+                         c->scr + (size_t)pattn__tid() * c->ss, c->ss,
+                         c->st ? c->st + (size_t)j * c->sl : NULL, c->sl, c->ls + 2 * j);
+    }
+    if (c->st) {
+        for (i = 0; i < c->sl; ++i) c->tot[i] = 0.0;
+        for (j = 0; j < nblk; ++j) {
+            const float *sj = c->st + (size_t)j * c->sl;
+            for (i = 0; i < c->sl; ++i) c->tot[i] += (double)sj[i];
+        }
+    }
+    return PATTN_OK;
+}
+
+/* batch loss sum_k pi_k mean_k e^2 from the per-block sums, in block order */
+static double pattn__icl_loss(const pattn__icl_ctx *c, const pattn_icl_gen *g)
+{
+    double L = 0.0;
+    long j;
+    for (j = 0; j < c->nblk; ++j) L += g->pi[j / c->nbk] / c->B * c->ls[2 * j];
+    return L;
+}
+
+/* the parameter gradient from c->tot (padded statistics -> theta layout) */
+static void pattn__icl_assemble(pattn__icl_ctx *c, const pattn_icl_model *md, double *grad, double *work)
+{
+    int d = md->d, D = d + 1, K = md->K, d8 = c->f.d8, D8 = c->f.D8, a, b, k;
+    double *G, *E, *H;
+    if (md->type != PATTN_ICL_FULL) {
+        int rows = md->type == PATTN_ICL_PGD_TASK ? K * d : d;
+        for (a = 0; a < rows; ++a)
+            for (b = 0; b < d; ++b) grad[a * d + b] = c->tot[a * d8 + b];
+        if (md->type == PATTN_ICL_REDUCED)
+            for (k = 0; k < K; ++k)
+                for (b = 0; b < d; ++b) grad[d * d + k * d + b] = c->tot[d * d8 + k * d8 + b];
+        return;
+    }
+    G = work;
+    E = G + (size_t)D * D;
+    H = E + (size_t)K * D;
+    for (a = 0; a < D; ++a)
+        for (b = 0; b < D; ++b) G[a * D + b] = a < d ? c->tot[a * D8 + b] : 0.0;
+    for (k = 0; k < K; ++k)
+        for (a = 0; a < D; ++a) {
+            E[k * D + a] = c->tot[d * D8 + k * D8 + a];
+            H[k * D + a] = a < d ? c->tot[d * D8 + K * D8 + k * d8 + a] : 0.0;
+        }
+    pattn__icl_full_grad(md, c->Qd, c->Vd, G, E, H, c->R, grad);
+}
+
+PATTN__KDEF uint64_t pattn_icl_step_seed(uint64_t seed, long step, int task)
+{
+    uint64_t s = seed ^ 0xa0761d6478bd642fULL, h = pattn__splitmix64(&s);
+    s = h ^ (uint64_t)step;
+    h = pattn__splitmix64(&s);
+    s = h ^ (uint64_t)(uint32_t)task;
+    return pattn__splitmix64(&s);
+}
+
+#if PATTN__DISPATCH /* each path has its own trainer type (the public one is opaque) */
+typedef struct pattn_icl_trainer pattn_icl_trainer;
+#endif
+struct pattn_icl_trainer {
+    const pattn_icl_gen *g;
+    pattn_icl_model *md;
+    pattn_icl_train_opts o; /* resolved: no zero left that means a default */
+    int n;
+    long step;
+    long diverged_at;       /* -1 while every step has been finite */
+    double last_lr;
+    pattn__icl_ctx c;
+    double *grad, *m1, *m2, *work, *lrs, *back;
+    unsigned char *mask;
+};
+
+PATTN__KDEF void pattn_icl_trainer_free(pattn_icl_trainer *t)
+{
+    if (!t) return;
+    pattn__icl_ctx_free(&t->c);
+    PATTN_FREE(t->grad);
+    PATTN_FREE(t->mask);
+    PATTN_FREE(t);
+}
+
+/* which parameters a regime trains (mask), 0 if the regime does not apply to the model */
+static int pattn__icl_regime_mask(const pattn_icl_model *md, pattn_icl_regime regime, unsigned char *mask)
+{
+    int d = md->d, D = d + 1, K = md->K, i;
+    int nW = 3 * D * D, nP = K * md->m * D, w = 0, p = 0, h = 0;
+    switch (md->type) {
+    case PATTN_ICL_REDUCED:
+        if (regime == PATTN_ICL_PT) w = 1;
+        else if (regime == PATTN_ICL_FT) p = 1;
+        else if (regime == PATTN_ICL_JT) w = p = 1;
+        else return 0;
+        if (mask)
+            for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < d * d ? w : p);
+        return 1;
+    case PATTN_ICL_PGD:
+    case PATTN_ICL_PGD_TASK:
+        if (regime != (md->type == PATTN_ICL_PGD ? PATTN_ICL_DEC : PATTN_ICL_LB)) return 0;
+        if (mask) memset(mask, 1, (size_t)md->np);
+        return 1;
+    default:
+        if (regime == PATTN_ICL_PT) w = 1;
+        else if (regime == PATTN_ICL_FT) p = 1;
+        else if (regime == PATTN_ICL_JT) w = p = 1;
+        else if (regime == PATTN_ICL_DEC) w = p = h = 1;
+        else return 0;
+        if (mask)
+            for (i = 0; i < md->np; ++i) mask[i] = (unsigned char)(i < nW ? w : i < nW + nP ? p : h);
+        return 1;
+    }
+}
+
+/* the regime's fixed parts: PT has no prompts; fixed-head regimes use e_D; a regime that
+   trains prompts cannot start them at 0 (a stationary point of the quadratic prompt term
+   A = ... + p p'), so all-zero prompt tokens of the FULL model start at e_D (token 0) and
+   0.1 g (the others, g ~ N(0, I) from the seed) */
+static void pattn__icl_regime_apply(pattn_icl_model *md, pattn_icl_regime regime, uint64_t seed)
+{
+    int d = md->d, D = d + 1, K = md->K, m = md->m, k, i, j;
+    if (md->type == PATTN_ICL_REDUCED && regime == PATTN_ICL_PT) memset(md->b, 0, (size_t)K * d * sizeof(double));
+    if (md->type != PATTN_ICL_FULL) return;
+    if (regime == PATTN_ICL_PT) memset(md->P, 0, (size_t)K * m * D * sizeof(double));
+    if (regime != PATTN_ICL_DEC)
+        for (k = 0; k < K; ++k)
+            for (i = 0; i < D; ++i) md->h[k * D + i] = i == d;
+    if (regime == PATTN_ICL_PT) return;
+    for (k = 0; k < K; ++k) {
+        double *P = md->P + (size_t)k * m * D;
+        int zero = 1;
+        for (i = 0; i < m * D; ++i)
+            if (P[i] != 0.0) zero = 0;
+        if (zero) {
+            pattn_rng r;
+            pattn_rng_stream(&r, seed ^ 0x5bd1e995ULL, (uint64_t)k);
+            P[d] = 1.0;
+            for (j = 1; j < m; ++j)
+                for (i = 0; i < D; ++i) P[j * D + i] = 0.1 * pattn_rng_normal_f64(&r);
+        }
+    }
+}
+
+/* per-parameter learning-rate multipliers (see pattn_lr_scaling) */
+static void pattn__icl_lr_scales(const pattn_icl_model *md, int n, int scaled, double *lrs)
+{
+    int d = md->d, D = d + 1, i, nW = 3 * D * D, nP = md->K * md->m * D;
+    double sc = (double)n + d, sn = sqrt(sc);
+    for (i = 0; i < md->np; ++i) {
+        double s = 1.0;
+        if (scaled) {
+            if (md->type == PATTN_ICL_FULL) s = i < 2 * D * D ? 1.0 / sn : i < nW ? 1.0 : i < nW + nP ? sn : 1.0;
+            else s = i < (md->type == PATTN_ICL_PGD_TASK ? md->K : 1) * d * d ? 1.0 / sc : sc;
+        }
+        lrs[i] = s;
+    }
+}
+
+/* PGD predicts with the model's means: they must be the generator's */
+static int pattn__icl_same_means(const pattn_icl_gen *g, const pattn_icl_model *md)
+{
+    if (md->type != PATTN_ICL_PGD && md->type != PATTN_ICL_PGD_TASK) return 1;
+    return !memcmp(g->mu, md->mu, (size_t)g->K * (size_t)g->d * sizeof(double));
+}
+
+static int pattn__icl_opts_ok(const char *fn, const pattn_icl_train_opts *o)
+{
+    if (!pattn__optim_ok(fn, &o->opt)) return 0;
+    PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = default)", o->batch);
+    PATTN__OK(o->scaling >= PATTN_LR_DEFAULT && o->scaling <= PATTN_LR_UNIFORM, "o->scaling is %d; it must be a pattn_lr_scaling value", (int)o->scaling);
+    return 1;
+}
+
+PATTN__KDEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_icl_model *mdl,
+                                                int n, const pattn_icl_train_opts *opts,
+                                                pattn_icl_trainer **out)
+{
+    pattn_icl_trainer *t;
+    pattn_icl_train_opts o;
+    pattn_status st;
+    int np, D;
+    size_t nwork;
+    if (opts) o = *opts;
+    else memset(&o, 0, sizeof o);
+    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
+    PATTN__REQ(out, "out is NULL");
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(mdl->d == g->d && mdl->K == g->K, "mdl has d = %d, K = %d but the generator's mixture has d = %d, K = %d; they must match", mdl->d, mdl->K, g->d, g->K);
+    PATTN__REQ(n >= 1, "n (the context length) is %d; it must be >= 1", n);
+    if (!pattn__icl_opts_ok(__func__, &o)) return PATTN_EINVAL;
+    if (o.batch == 0) o.batch = 256;
+    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
+    PATTN__REQ((long)o.batch * g->K <= 1L << 30, "o->batch * K = %ld exceeds 2^30 samples per step", (long)o.batch * g->K);
+    PATTN__REQ(pattn__icl_regime_mask(mdl, o.regime, NULL), "o->regime is %s, which does not apply to a %s model (REDUCED: PT, FT, JT; FULL: PT, FT, JT, DEC; PGD: DEC; PGD_TASK: LB)", pattn__icl_regime_name(o.regime), pattn__icl_type_name(mdl->type));
+    PATTN__REQ(pattn__icl_same_means(g, mdl), "mdl->mu differs from the generator's task means; a PGD model must be made from the same mixture");
+    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
+    pattn__optim_resolve(&o.opt, 1000, mdl->type == PATTN_ICL_FULL ? 0.03 : 0.1, PATTN_SCHED_COSINE);
+    if (o.scaling == PATTN_LR_DEFAULT) o.scaling = PATTN_LR_SCALED;
+    np = mdl->np;
+    D = mdl->d + 1;
+    t = (pattn_icl_trainer *)PATTN_MALLOC(sizeof *t);
+    if (!t) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the trainer");
+    memset(t, 0, sizeof *t);
+    t->g = g;
+    t->md = mdl;
+    t->o = o;
+    t->n = n;
+    t->diverged_at = -1;
+    nwork = (size_t)D * D + 2 * (size_t)mdl->K * D;
+    t->grad = (double *)PATTN_MALLOC((5 * (size_t)np + nwork) * sizeof(double));
+    t->mask = (unsigned char *)PATTN_MALLOC((size_t)np);
+    if (!t->grad || !t->mask) {
+        pattn_icl_trainer_free(t);
+        return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate the trainer's state (%d parameters)", np);
+    }
+    st = pattn__icl_ctx_init(&t->c, mdl, n, o.batch, 1);
+    if (st != PATTN_OK) {
+        pattn_icl_trainer_free(t);
+        return PATTN__FAIL(st, __func__, "cannot allocate the trainer's batch buffers (batch %d)", o.batch);
+    }
+    t->m1 = t->grad + np;
+    t->m2 = t->m1 + np;
+    t->lrs = t->m2 + np;
+    t->back = t->lrs + np;
+    t->work = t->back + np;
+    memset(t->m1, 0, 2 * (size_t)np * sizeof(double));
+    pattn__icl_regime_mask(mdl, o.regime, t->mask);
+    pattn__icl_lr_scales(mdl, n, o.scaling == PATTN_LR_SCALED, t->lrs);
+    pattn__icl_regime_apply(mdl, o.regime, o.opt.seed);
+    *out = t;
+    return PATTN_OK;
+}
+
+static pattn_status pattn__icl_trainer_eval(pattn_icl_trainer *t, double *loss)
+{
+    int k;
+    pattn_status st;
+    for (k = 0; k < t->g->K; ++k) {
+        t->c.seeds[k] = pattn_icl_step_seed(t->o.opt.seed, t->step, k);
+        t->c.wgt[k] = (float)(2.0 * t->g->pi[k] / t->c.B);
+    }
+    st = pattn__icl_eval(&t->c, t->g, t->md);
+    if (st != PATTN_OK) return st;
+    pattn__icl_assemble(&t->c, t->md, t->grad, t->work);
+    *loss = pattn__icl_loss(&t->c, t->g);
+    return PATTN_OK;
+}
+
+PATTN__KDEF pattn_status pattn_icl_trainer_grad(pattn_icl_trainer *t, double *loss, double *grad)
+{
+    double L;
+    pattn_status st;
+    PATTN__REQ(t, "t is NULL");
+    st = pattn__icl_trainer_eval(t, &L);
+
+    if (st != PATTN_OK) return st;
+    if (loss) *loss = L;
+    if (grad) memcpy(grad, t->grad, (size_t)t->md->np * sizeof(double));
+    return PATTN_OK;
+}
+
+PATTN__KDEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *loss)
+{
+    const pattn_optim *o;
+    double L, lr0, c1, c2, *th;
+    int i, np, bad;
+    pattn_status st;
+    PATTN__REQ(t, "t is NULL");
+    if (t->diverged_at >= 0)
+        return PATTN__FAIL(PATTN_EDIVERGED, __func__, "the run diverged at step %ld; create a new trainer (lower opt.lr)", t->diverged_at);
+    o = &t->o.opt;
+    st = pattn__icl_trainer_eval(t, &L);
+    if (st != PATTN_OK) return st;
+    lr0 = pattn__optim_lr(o, t->step);
+    th = t->md->theta;
+    np = t->md->np;
+    bad = !pattn__finite(L);
+    if (!bad) {
+        memcpy(t->back, th, (size_t)np * sizeof(double));
+        pattn__optim_bias(o, t->step, &c1, &c2);
+        for (i = 0; i < np; ++i)
+            if (t->mask[i]) th[i] = pattn__optim_apply(o, lr0 * t->lrs[i], th[i], t->grad[i], t->m1 + i, t->m2 + i, c1, c2);
+        bad = !pattn__all_finite_f64(th, (size_t)np);
+        if (bad) memcpy(th, t->back, (size_t)np * sizeof(double));
+    }
+    t->last_lr = lr0;
+    if (loss) *loss = L;
+    if (bad) {
+        t->diverged_at = t->step;
+        return PATTN__FAIL(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (batch loss %g, lr %g): lower opt.lr; the model holds the last finite iterate", t->step, o->steps, L, lr0);
+    }
+    ++t->step;
+    if (o->progress && (t->step % o->progress_every == 0 || t->step == o->steps)) {
+        pattn_train_rec rec;
+        memset(&rec, 0, sizeof rec);
+        rec.step = t->step - 1;
+        rec.loss = L;
+        rec.acc = PATTN__NAN;
+        rec.lr = lr0;
+        if (o->progress(o->user, &rec, o->steps)) t->o.opt.steps = t->step; /* stop here */
+    }
+    return PATTN_OK;
+}
+
+PATTN__KDEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model *mdl, int n,
+                                       const pattn_icl_train_opts *o, pattn_history *hist)
+{
+    pattn_icl_trainer *t;
+    pattn_status st = pattn_icl_trainer_create(g, mdl, n, o, &t);
+    if (st != PATTN_OK) return st;
+    if (hist) hist->diverged_at = -1;
+    while (t->step < t->o.opt.steps) {
+        double L;
+        long s = t->step;
+        st = pattn_icl_trainer_step(t, &L);
+        if (hist && (st == PATTN_OK || st == PATTN_EDIVERGED)) pattn__hist_push(hist, s, L, PATTN__NAN, t->last_lr);
+        if (st != PATTN_OK) break;
+    }
+    if (st == PATTN_EDIVERGED) {
+        if (hist) hist->diverged_at = t->diverged_at;
+        pattn__record(__func__, "diverged at step %ld of %ld (lr %g): lower opt.lr; the model holds the last finite iterate", t->diverged_at, t->o.opt.steps, t->last_lr);
+    }
+    pattn_icl_trainer_free(t);
+    return st;
+}
+
+PATTN__KDEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn_icl_model *mdl,
+                                           int n, int batch, uint64_t seed, double *loss_k,
+                                           double *loss, double *se)
+{
+    pattn__icl_ctx c;
+    pattn_status st;
+    int k, K;
+    long j;
+    double L = 0.0, V = 0.0;
+    PATTN__REQ(g && g->pi, "g is NULL or not made by pattn_icl_gen_create");
+    if (!pattn__icl_model_ok(__func__, mdl)) return PATTN_EINVAL;
+    PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    PATTN__REQ(batch >= 2, "batch is %d; it must be >= 2 (the standard error needs two samples)", batch);
+    PATTN__REQ(mdl->d == g->d && mdl->K == g->K, "mdl has d = %d, K = %d but the generator's mixture has d = %d, K = %d; they must match", mdl->d, mdl->K, g->d, g->K);
+    PATTN__REQ(pattn__icl_size_ok(g->d, g->K, n), "n = %d with d = %d is too large", n, g->d);
+    PATTN__REQ(pattn__icl_same_means(g, mdl), "mdl->mu differs from the generator's task means; a PGD model must be made from the same mixture");
+    PATTN__REQ((long)batch * g->K <= 1L << 30, "batch * K = %ld exceeds 2^30", (long)batch * g->K);
+    PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
+
+    K = g->K;
+    st = pattn__icl_ctx_init(&c, mdl, n, batch, 0);
+    if (st != PATTN_OK) return st;
+    for (k = 0; k < K; ++k) c.seeds[k] = pattn_icl_step_seed(seed, -1, k);
+    st = pattn__icl_eval(&c, g, mdl);
+    if (st == PATTN_OK) {
+        for (k = 0; k < K; ++k) {
+            double s2 = 0.0, s4 = 0.0, mk, vk;
+            for (j = (long)k * c.nbk; j < (long)(k + 1) * c.nbk; ++j) {
+                s2 += c.ls[2 * j];
+                s4 += c.ls[2 * j + 1];
+            }
+            mk = s2 / batch;
+            vk = (s4 / batch - mk * mk) * batch / (batch - 1.0);
+            L += g->pi[k] * mk;
+            V += g->pi[k] * g->pi[k] * (vk > 0.0 ? vk : 0.0) / batch;
+            if (loss_k) loss_k[k] = mk;
+        }
+        if (loss) *loss = L;
+        if (se) *se = sqrt(V);
+    }
+    pattn__icl_ctx_free(&c);
+    return st;
+}
+
+#if PATTN__DISPATCH && PATTN__SIMD_PASS == 2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif
+#endif /* PATTN__SIMD_PASS */
 
 /*
 ------------------------------------------------------------------------------

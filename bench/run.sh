@@ -8,11 +8,14 @@ export OMP_PROC_BIND=${OMP_PROC_BIND:-close}
 all="$dir/bench_all.out"
 : > "$all"
 for b in "$dir"/bench_*; do
-    case "$b" in *_scalar|*_no512|*.out) continue ;; esac
+    case "$b" in *_scalar|*_no512|*_dispatch|*.out) continue ;; esac
     [ -x "$b" ] || continue
     "$b" | tee -a "$all"
     if [ -x "${b}_no512" ]; then
         "${b}_no512" | sed 's/^bench=\([^ ]*\)/bench=\1_no512/' | tee -a "$all"
+    fi
+    if [ -x "${b}_dispatch" ]; then
+        "${b}_dispatch" | sed 's/^bench=\([^ ]*\)/bench=\1_dispatch/' | tee -a "$all"
     fi
     if [ -x "${b}_scalar" ]; then
         "${b}_scalar" | sed 's/^bench=\([^ ]*\)/bench=\1_scalar/' | tee -a "$all"
@@ -36,6 +39,13 @@ for n in w1_pa_grad_ns:time w2_cmm_gen_sps:rate w3_icl_step_reduced_ms:time w3_i
     [ -n "$a" ] && [ -n "$b" ] || continue
     if [ "$kind" = time ]; then r=$(awk "BEGIN{print $b/$a}"); else r=$(awk "BEGIN{print $a/$b}"); fi
     echo "bench=${name}_avx512_over_avx2 value=$r unit=x"
+done
+echo "# built without SIMD flags (run-time dispatch) against -mavx2 -mfma: 1 = as fast, 0.9 = 10% slower"
+for n in w1_pa_grad_ns:time w2_cmm_gen_sps:rate w3_icl_step_reduced_ms:time w3_icl_step_full_ms:time w4_softmax_gbs:rate w5_icl_train_s:time rng8_normal_f32_rate:rate; do
+    name=${n%%:*}; kind=${n##*:}; a=$(val "$name"); b=$(val "${name}_dispatch")
+    [ -n "$a" ] && [ -n "$b" ] || continue
+    if [ "$kind" = time ]; then r=$(awk "BEGIN{print $a/$b}"); else r=$(awk "BEGIN{print $b/$a}"); fi
+    echo "bench=${name}_dispatch_over_flags value=$r unit=x"
 done
 echo "# 1 vs 2 threads"
 for n in w1_pa_grad_ns:time w2_cmm_gen_sps:rate w3_icl_step_reduced_ms:time w3_icl_step_full_ms:time w4_softmax_gbs:rate; do

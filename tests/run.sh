@@ -1,39 +1,34 @@
 #!/bin/sh
-# Runs the AVX2 build with 2 threads (its AVX-512 kernels on where the CPU has them), the
-# same build without AVX-512 with 1 thread (when given) and the scalar build with 1 thread,
-# then compares their dumps byte for byte: SIMD path and thread count must not change a bit.
-# Usage: run.sh [--quick] AVX2_BIN SCALAR_BIN [AVX2_NO512_BIN]
+# Runs the suite in several builds and compares their dumps byte for byte with the first
+# (the strict scalar build): the SIMD path, the dispatch, the compiler's contraction mode and
+# the thread count must not change a bit. Then the drop-in builds (tests/dropin.sh).
+# Usage: run.sh [--quick] TAG=BINARY:THREADS ...    (the first is the reference)
 # The last line is the total: "N passed, N failed".
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} # no spinning: many short parallel regions on a shared machine
 quick=""
 if [ "$1" = "--quick" ]; then quick="--quick"; shift; fi
-a=$1; s=$2; n=$3; dir=$(dirname "$a")
-P=0; F=0
+P=0; F=0; ref=""; dir=""
 count() { tail -n 1 "$1" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p'; }
-run() { # binary, threads, tag, label
-    OMP_NUM_THREADS=$2 "$1" $quick --dump "$dir/dump_$3.bin" > "$dir/log_$3.txt" 2>&1; rc=$?
-    sed "s/^/$4 /" "$dir/log_$3.txt" | grep -v ' passed, .* failed$'
-    set -- $(count "$dir/log_$3.txt")
+for spec in "$@"; do
+    tag=${spec%%=*}; rest=${spec#*=}; bin=${rest%:*}; thr=${rest##*:}
+    [ -n "$dir" ] || dir=$(dirname "$bin")
+    OMP_NUM_THREADS=$thr "$bin" $quick --dump "$dir/dump_$tag.bin" > "$dir/log_$tag.txt" 2>&1; rc=$?
+    label=$(printf '[%s]' "$tag")
+    sed "s/^/$label /" "$dir/log_$tag.txt" | grep -v ' passed, .* failed$'
+    set -- $(count "$dir/log_$tag.txt")
     p=${1:-0}; f=${2:-1}
     [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1 # a crash counts as a failure
     P=$((P + p)); F=$((F + f))
-}
-same() { # tag, tag, description
-    if cmp -s "$dir/dump_$1.bin" "$dir/dump_$2.bin"; then
-        echo "bit-identity: $3 outputs match ($(wc -c < "$dir/dump_$1.bin") bytes)"; P=$((P + 1))
+    if [ -z "$ref" ]; then
+        ref=$tag
+    elif cmp -s "$dir/dump_$ref.bin" "$dir/dump_$tag.bin"; then
+        echo "bit-identity: $tag ($thr threads) matches $ref ($(wc -c < "$dir/dump_$tag.bin") bytes)"; P=$((P + 1))
     else
-        echo "FAIL bit-identity: $3 dumps differ: $(cmp "$dir/dump_$1.bin" "$dir/dump_$2.bin" 2>&1 | head -n 1)"; F=$((F + 1))
+        echo "FAIL bit-identity: $tag and $ref dumps differ: $(cmp "$dir/dump_$ref.bin" "$dir/dump_$tag.bin" 2>&1 | head -n 1)"; F=$((F + 1))
     fi
-}
-run "$a" 2 a "[avx2]  "
-run "$s" 1 s "[scalar]"
-same a s "avx2 (2 threads) and scalar (1 thread)"
-if [ -n "$n" ]; then
-    run "$n" 1 n "[no512] "
-    same n s "avx2 without AVX-512 (1 thread) and scalar (1 thread)"
-fi
-if grep -q 'avx512 kernels: on' "$dir/log_a.txt"; then
-    echo "note: the AVX-512 kernels ran in the avx2 build and are covered by the comparisons above"
+done
+if grep -q 'avx512 kernels: on' "$dir"/log_*.txt; then
+    echo "note: the AVX-512 kernels ran and are covered by the comparisons above"
 else
     echo "note: this CPU lacks AVX-512 (F, VL, DQ, BW): only the AVX2 and scalar paths were compared"
 fi

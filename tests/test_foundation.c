@@ -36,10 +36,58 @@ static double ulp_err(float got, double ref)
     return fabs((double)got - ref) / ulp;
 }
 
+/* r is a*b + c correctly rounded to float (ties to even), checked with exact arithmetic
+   (the product is exact in double; TwoSum gives the sum as s + e) rather than against the
+   C library's fmaf, which some platforms round twice */
+static int fma_ok(float r, float a, float b, float c)
+{
+    double p = (double)a * (double)b, s = p + (double)c, t = s - p, e = (p - (s - t)) + ((double)c - t);
+    double dl, dr, dh, ml, mh;
+    float lo, hi;
+    uint32_t u;
+    if (!isfinite(s)) return (isnan(s) && isnan(r)) || (double)r == s;
+    if (isinf(r)) { /* overflow: the exact sum reaches the midpoint past FLT_MAX (a tie goes up, FLT_MAX being odd) */
+        double mid = 0x1.ffffffp127;
+        return (r > 0) == (s > 0) && (fabs(s) > mid || (fabs(s) == mid && (e == 0.0 || (e > 0) == (s > 0))));
+    }
+    lo = nextafterf(r, -INFINITY);
+    hi = nextafterf(r, INFINITY);
+    /* offsets from s of r and its neighbours (exact: nearby doubles; past FLT_MAX the
+       neighbour is 2^128), then the exact sum s + e must lie between the midpoints */
+    dl = (isinf(lo) ? -0x1p128 : (double)lo) - s;
+    dr = (double)r - s;
+    dh = (isinf(hi) ? 0x1p128 : (double)hi) - s;
+    ml = 0.5 * (dl + dr);
+    mh = 0.5 * (dr + dh);
+    if (e < ml || e > mh) return 0;
+    memcpy(&u, &r, sizeof u);
+    return (e != ml && e != mh) || !(u & 1); /* a tie goes to the even neighbour */
+}
+
+/* the CPU's features, asked independently of the library */
+static int cpu_has(int avx512)
+{
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(__TINYC__)
+    __builtin_cpu_init();
+    if (!avx512) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+#else
+    (void)avx512;
+    return 0;
+#endif
+}
+
+/* 1 when this build should run the AVX2 path: compiled for it (-mavx2 -mfma), or compiled
+   with run-time dispatch (x86-64, gcc or clang) on a CPU that has AVX2 and FMA */
 static int defined_avx2(void)
 {
-#if defined(__AVX2__) && defined(__FMA__) && !defined(PATTN_NO_SIMD)
+#if defined(PATTN_NO_SIMD) || defined(PATTN__TEST_SCALAR_PATH)
+    return 0;
+#elif defined(__AVX2__) && defined(__FMA__)
     return 1;
+#elif (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(__TINYC__)
+    return cpu_has(0);
 #else
     return 0;
 #endif
@@ -49,7 +97,18 @@ static int defined_avx2(void)
 
 static void test_status(void)
 {
-    const char *expect = (defined_avx2()) ? "avx2" : "scalar";
+    int k512 = 0;
+    const char *expect;
+    (void)cpu_has; /* unused in some builds */
+#if !defined(PATTN_NO_AVX512)
+    k512 = defined_avx2() && cpu_has(1);
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON) && !defined(PATTN_NO_SIMD)
+    expect = "neon";
+    (void)k512;
+#else
+    expect = defined_avx2() ? (k512 ? "avx2+avx512" : "avx2") : "scalar";
+#endif
     PT_CHECKF(!strcmp(pattn_simd_path(), expect), "simd path %s, expected %s", pattn_simd_path(), expect);
     PT_CHECK(strcmp(pattn_status_str(PATTN_OK), pattn_status_str(PATTN_EINVAL)) &&
              strcmp(pattn_status_str(PATTN_EINVAL), pattn_status_str(PATTN_ENOMEM)) &&
@@ -362,8 +421,7 @@ static void test_blas1(void)
         memcpy(y0, y, sizeof y);
         pattn_axpy_f32(n, 0.37f, x, y);
         for (i = 0; i < 67; ++i) {
-            float want = i < n ? fmaf(0.37f, x[i], y0[i]) : y0[i];
-            if (y[i] != want) ++bad_axpy;
+            if (i < n ? !fma_ok(y[i], 0.37f, x[i], y0[i]) : y[i] != y0[i]) ++bad_axpy;
         }
         memcpy(y0, y, sizeof y);
         pattn_scale_f32(n, -1.25f, y);
@@ -372,6 +430,24 @@ static void test_blas1(void)
     }
     PT_CHECK(bad_dot == 0, "dot within 1e-6 of the summands' magnitude, n = 0..67");
     PT_CHECK(bad_axpy == 0, "axpy exact (one fma per element), no write past n");
+    { /* fma on the hard cases: products whose low bits make a sum land on (or next to) a
+         halfway point between floats, subnormal and near-overflow results, cancellation */
+        static const float as[] = {1.0f + 0x1p-23f, 1.0f + 0x1p-12f, 0x1p-75f, 3.0f, 0x1.fffffep127f, 1.0f - 0x1p-24f, -1.5f};
+        static const float bs[] = {1.0f + 0x1p-23f, 1.0f - 0x1p-12f, 0x1p-75f, 0x1.555556p-2f, 0.5f, 1.0f + 0x1p-23f, 0x1p-100f};
+        static const float cs[] = {-1.0f, -1.0f, 0x1p-149f, -1.0f, 0x1.fffffep127f, 0x1p-24f, 0x1p-126f};
+        float xa[1], ya[1];
+        int ia, ib, ic, bad = 0;
+        for (ia = 0; ia < 7; ++ia)
+            for (ib = 0; ib < 7; ++ib)
+                for (ic = 0; ic < 7; ++ic) {
+                    float sgn = (ia + ib + ic) % 2 ? -1.0f : 1.0f;
+                    xa[0] = bs[ib];
+                    ya[0] = sgn * cs[ic];
+                    pattn_axpy_f32(1, as[ia], xa, ya);
+                    if (!fma_ok(ya[0], as[ia], bs[ib], sgn * cs[ic])) ++bad;
+                }
+        PT_CHECKF(bad == 0, "axpy's fma correctly rounded on 343 hard cases (%d wrong)", bad);
+    }
     PT_CHECK(bad_scale == 0, "scale exact, no write past n");
     PT_CHECK(isnan(pattn_dot_f32(NULL, y, 3)) && isnan(pattn_dot_f32(x, y, -1)), "dot rejects NULL and n < 0");
     for (i = 0; i < 67; ++i) y[i] = sentinel;
@@ -762,10 +838,8 @@ static void test_avx512_twins(void)
     pattn_rng8 r1, r2;
     pattn_rng r;
     int i, same = 1, expect = 0;
-#if defined(__AVX2__) && defined(__FMA__) && !defined(PATTN_NO_SIMD) && !defined(PATTN_NO_AVX512) && \
-    (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-    expect = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+#if !defined(PATTN_NO_AVX512)
+    expect = defined_avx2() && cpu_has(1);
 #endif
     PT_CHECKF(pattn_avx512_active() == expect, "avx512 kernels %d, expected %d for this build and CPU",
               pattn_avx512_active(), expect);

@@ -345,7 +345,7 @@ static void test_table(void)
     PT_CHECK(ok, "every table value within half a unit of its 6th printed digit");
     pt_info("docs/theory.md table: 55 values, max relative deviation %.2e (all within half a printed unit)", maxrel);
     pt_info("table rows: matrix vs isotropic scalar forms agree to %.1e relative", maxiso);
-    pt_dump("icl_theory_table", dump, sizeof dump);
+    pt_dump("libm icl_theory_table", dump, sizeof dump);
 }
 
 /* ---- isotropic scalar forms vs matrix forms, incl. a whitening-reducible anisotropic case --- */
