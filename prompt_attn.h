@@ -1143,7 +1143,7 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #if defined(PATTN_NO_SIMD)
 #define PATTN__DISPATCH 0
 #define PATTN__STATIC_PASS 1
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif defined(__AVX2__) && (defined(__FMA__) || defined(_MSC_VER)) /* MSVC's /arch:AVX2 has FMA, defines no __FMA__ */
 #define PATTN__DISPATCH 0
 #define PATTN__STATIC_PASS 2
 #elif PATTN__X86_TARGETS
@@ -1354,6 +1354,114 @@ PATTN__INLINE double pattn__nan(void)
 }
 #define PATTN__NAN pattn__nan()
 
+/* ---- double-precision exp, log, log1p and cos(2 pi u) from IEEE operations alone ---------
+   Training (the logistic loss, Adam, the cosine schedule) and the double normal sampler use
+   these instead of the C library's, whose last bits differ between C libraries: with them,
+   a training run gives the same bits on glibc, mingw-w64 or any other. Accuracy: within
+   about 1 ulp (tested against the C library). */
+PATTN__INLINE double pattn__pow2i(int k) /* 2^k for -1022 <= k <= 1023, exactly */
+{
+    uint64_t u = (uint64_t)(k + 1023) << 52;
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+static double pattn__exp_d(double x)
+{
+    /* x = k ln2 + r, |r| <= ln2/2 (ln2 split so that k ln2_hi is exact), then a degree-13
+       Taylor polynomial of e^r and the power of two in two exact steps */
+    static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    double k, r, p;
+    int ki;
+    if (x != x) return x;
+    if (x > 709.782712893384) return HUGE_VAL;
+    if (x < -745.1332191019412) return 0.0;
+    k = floor(x * 1.44269504088896338700 + 0.5);
+    r = (x - k * ln2_hi) - k * ln2_lo;
+    p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r * r + r + 1.0;
+    ki = (int)k;
+    if (ki > 1000) return p * pattn__pow2i(1000) * pattn__pow2i(ki - 1000);
+    if (ki < -1000) return p * pattn__pow2i(-1000) * pattn__pow2i(ki + 1000);
+    return p * pattn__pow2i(ki);
+}
+/* log x for x > 0 (NaN below, -inf at 0, +inf at +inf): x = m 2^k, m in [sqrt(1/2), sqrt 2),
+   log m = 2 atanh(s), s = (m - 1)/(m + 1), |s| <= 0.1716, by its series */
+static double pattn__log_d(double x)
+{
+    static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    double m, s, z, p, f;
+    int k;
+    if (!(x > 0.0)) return x == 0.0 ? -HUGE_VAL : pattn__nan();
+    if (x == HUGE_VAL) return x;
+    m = frexp(x, &k); /* exact: m in [0.5, 1) */
+    if (m < 0.70710678118654752440) {
+        m *= 2.0;
+        --k;
+    }
+    f = m - 1.0;
+    s = f / (m + 1.0);
+    z = s * s;
+    p = 1.0 / 23;
+    p = p * z + 1.0 / 21;
+    p = p * z + 1.0 / 19;
+    p = p * z + 1.0 / 17;
+    p = p * z + 1.0 / 15;
+    p = p * z + 1.0 / 13;
+    p = p * z + 1.0 / 11;
+    p = p * z + 1.0 / 9;
+    p = p * z + 1.0 / 7;
+    p = p * z + 1.0 / 5;
+    p = p * z + 1.0 / 3;
+    /* 2 atanh(s) = f - s f + 2 s z p: f - s f is exact-ish and carries the leading digits */
+    return (double)k * ln2_hi + ((f - s * f) + (2.0 * s * z * p + (double)k * ln2_lo));
+}
+/* log(1 + x) for x > -1, keeping the digits of small x: u = 1 + x rounded, then log u
+   corrected by the rounding error of u */
+static double pattn__log1p_d(double x)
+{
+    double u = 1.0 + x;
+    if (u == 1.0) return x;
+    if (!(u > 0.0) || u == HUGE_VAL) return pattn__log_d(u);
+    return pattn__log_d(u) + (x - (u - 1.0)) / u;
+}
+/* cos(2 pi u): u reduced to v in [-1/2, 1/2], the quadrant taken from 4v, then the Taylor
+   series of sin or cos on [-pi/4, pi/4] */
+static double pattn__cos2pi_d(double u)
+{
+    double v = u - floor(u + 0.5), w = 4.0 * v, q = floor(w + 0.5), x = (w - q) * 1.57079632679489661923, z = x * x, c, s;
+    int iq = ((int)q % 4 + 4) % 4;
+    c = 1.0 / 20922789888000.0;
+    c = c * z - 1.0 / 87178291200.0;
+    c = c * z + 1.0 / 479001600.0;
+    c = c * z - 1.0 / 3628800.0;
+    c = c * z + 1.0 / 40320.0;
+    c = c * z - 1.0 / 720.0;
+    c = c * z + 1.0 / 24.0;
+    c = c * z - 0.5;
+    c = c * z + 1.0;
+    s = -1.0 / 1307674368000.0;
+    s = s * z + 1.0 / 6227020800.0;
+    s = s * z - 1.0 / 39916800.0;
+    s = s * z + 1.0 / 362880.0;
+    s = s * z - 1.0 / 5040.0;
+    s = s * z + 1.0 / 120.0;
+    s = s * z - 1.0 / 6.0;
+    s = x + x * z * s;
+    return iq == 0 ? c : iq == 1 ? -s : iq == 2 ? -c : s;
+}
+
 /* finite-ness of parameters, shared by every validating entry point */
 PATTN__INLINE int pattn__finite(double x) { return x == x && x - x == 0.0; }
 static int pattn__all_finite_f32(const float *x, int n)
@@ -1455,7 +1563,7 @@ PATTN_DEF double pattn_rng_normal_f64(pattn_rng *r)
     if (!r) return 0.0;
     u1 = 1.0 - pattn_rng_uniform_f64(r);
     u2 = pattn_rng_uniform_f64(r);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    return sqrt(-2.0 * pattn__log_d(u1)) * pattn__cos2pi_d(u2);
 }
 
 /* ---- dense linear algebra --------------------------------------------------------------- */
@@ -5223,10 +5331,10 @@ static double pattn__p1_loss(pattn_loss l, double f, double y, double *dl)
     }
     /* log(1 + e^m), m = -y f, as max(m, 0) + log1p(e^-|m|): no overflow for any f */
     m = -y * f;
-    e = exp(-fabs(m));
+    e = pattn__exp_d(-fabs(m));
     sg = m > 0 ? 1.0 / (1.0 + e) : e / (1.0 + e); /* sigmoid(m) */
     *dl = -y * sg;
-    return (m > 0 ? m : 0.0) + log1p(e);
+    return (m > 0 ? m : 0.0) + pattn__log1p_d(e);
 }
 
 PATTN__KDEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf)
@@ -6044,14 +6152,18 @@ static double pattn__optim_lr(const pattn_optim *o, long step)
     double f;
     if (o->schedule != PATTN_SCHED_COSINE || o->steps < 2) return o->lr;
     f = step >= o->steps - 1 ? 1.0 : (double)step / (double)(o->steps - 1);
-    return o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + cos(3.141592653589793 * f));
+    return o->lr_final + (o->lr - o->lr_final) * 0.5 * (1.0 + pattn__cos2pi_d(0.5 * f));
 }
 
-/* Bias corrections of Adam at step `step`: c1 = 1 - beta1^(step+1), c2 likewise. */
-static void pattn__optim_bias(const pattn_optim *o, long step, double *c1, double *c2)
+/* Bias corrections of Adam for the next step: c = 1 - beta^(step+1), the powers kept as
+   running products in *p1, *p2 (1 before the first step): plain multiplications give the
+   same bits on every C library, where pow may not. */
+static void pattn__optim_bias(const pattn_optim *o, double *p1, double *p2, double *c1, double *c2)
 {
-    *c1 = 1.0 - pow(o->beta1, (double)(step + 1));
-    *c2 = 1.0 - pow(o->beta2, (double)(step + 1));
+    *p1 *= o->beta1;
+    *p2 *= o->beta2;
+    *c1 = 1.0 - *p1;
+    *c2 = 1.0 - *p2;
 }
 
 /* The one update rule: the new value of a parameter th with gradient g, learning rate lr and
@@ -6126,7 +6238,7 @@ PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params 
     size_t wbytes, dd, Td, np;
     void *work = NULL;
     float *gbuf = NULL, *back = NULL, *Xb = NULL, *yb = NULL;
-    double *m1 = NULL, *m2;
+    double *m1 = NULL, *m2, pw1 = 1.0, pw2 = 1.0;
     int *perm = NULL, flags = 0, bs, pos, d, i;
     long it;
     if (opts) o = *opts;
@@ -6195,7 +6307,7 @@ PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params 
               ((flags & PATTN_TRAIN_V) && !pattn__all_finite_f32(gbuf + d, d)) ||
               ((flags & PATTN_TRAIN_W) && !pattn__all_finite_f32(gbuf + 2 * (size_t)d, (int)dd));
         if (!bad) {
-            pattn__optim_bias(op, it, &c1, &c2);
+            pattn__optim_bias(op, &pw1, &pw2, &c1, &c2);
             if (flags & PATTN_TRAIN_P) pattn__p1_update(op, lr, P->p, gbuf, (size_t)d, m1, m2, c1, c2);
             if (flags & PATTN_TRAIN_V) pattn__p1_update(op, lr, P->v, gbuf + d, (size_t)d, m1 + d, m2 + d, c1, c2);
             if (flags & PATTN_TRAIN_W) pattn__p1_update(op, lr, P->W, gbuf + 2 * (size_t)d, dd, m1 + 2 * d, m2 + 2 * d, c1, c2);
@@ -7454,6 +7566,7 @@ struct pattn_icl_trainer {
     long step;
     long diverged_at;       /* -1 while every step has been finite */
     double last_lr;
+    double pw1, pw2;        /* beta1^step, beta2^step (Adam's bias corrections) */
     pattn__icl_ctx c;
     double *grad, *m1, *m2, *work, *lrs, *back;
     unsigned char *mask;
@@ -7593,6 +7706,7 @@ PATTN__KDEF pattn_status pattn_icl_trainer_create(const pattn_icl_gen *g, pattn_
     t->o = o;
     t->n = n;
     t->diverged_at = -1;
+    t->pw1 = t->pw2 = 1.0;
     nwork = (size_t)D * D + 2 * (size_t)mdl->K * D;
     t->grad = (double *)PATTN_MALLOC((5 * (size_t)np + nwork) * sizeof(double));
     t->mask = (unsigned char *)PATTN_MALLOC((size_t)np);
@@ -7664,7 +7778,7 @@ PATTN__KDEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *lo
     bad = !pattn__finite(L);
     if (!bad) {
         memcpy(t->back, th, (size_t)np * sizeof(double));
-        pattn__optim_bias(o, t->step, &c1, &c2);
+        pattn__optim_bias(o, &t->pw1, &t->pw2, &c1, &c2);
         for (i = 0; i < np; ++i)
             if (t->mask[i]) th[i] = pattn__optim_apply(o, lr0 * t->lrs[i], th[i], t->grad[i], t->m1 + i, t->m2 + i, c1, c2);
         bad = !pattn__all_finite_f64(th, (size_t)np);

@@ -40,8 +40,8 @@ platform() {
     t0=$(date +%s)
     OMP_NUM_THREADS=2 $runner "$exe" --quick --dump "$B/$label.bin" > "$B/$label.log" 2>&1
     t1=$(date +%s)
-    res=$(tail -n 1 "$B/$label.log")
-    got=$(sed -n 's/.*simd path: \([a-z0-9+]*\).*/\1/p' "$B/$label.log" | head -n 1)
+    res=$(tail -n 1 "$B/$label.log" | tr -d '\r')
+    got=$(tr -d '\r' < "$B/$label.log" | sed -n 's/.*simd path: \([a-z0-9+]*\).*/\1/p' | head -n 1)
     case "$res" in
         *" passed, 0 failed") pass "$label: suite $res ($((t1 - t0)) s), path $got" ;;
         *) fail "$label: suite '$res'"; grep '^FAIL' "$B/$label.log" | head -n 5 ;;

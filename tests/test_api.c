@@ -226,8 +226,48 @@ static void test_icl_defaults(void)
     pattn_icl_gen_free(g);
 }
 
+/* Training uses its own exp, log1p and cos (the same bits on every C library); they must
+   stay within a few ulp of the C library's. */
+static void test_portable_math(void)
+{
+    int i, bad = 0;
+    double worst = 0.0;
+    pattn_rng r;
+    pattn_train_opts o = {0};
+    pattn_history h = {0};
+    float X[8 * 4 * 3], y[8], p[3] = {0}, v[3] = {0};
+    pattn_params P = {0};
+    pattn_cmm m = {0};
+    pattn_rng_seed(&r, 3);
+    for (i = 0; i < 200000; ++i) {
+        double f = (pattn_rng_uniform_f64(&r) - 0.5) * (i < 100000 ? 80.0 : 1e-3), yy = i % 2 ? 1.0 : -1.0, dl;
+        double got = pattn_loss_value(PATTN_LOSS_LOGISTIC, f, yy, &dl);
+        double mm = -yy * f, want = (mm > 0 ? mm : 0.0) + log1p(exp(-fabs(mm)));
+        double rel = fabs(got - want) / want;
+        if (rel > worst) worst = rel;
+        if (rel > 4e-16 * (1.0 + fabs(mm))) ++bad;
+    }
+    pt_info("logistic loss with the library's own exp/log1p: largest relative difference from the C library %.2g", worst);
+    PT_CHECKF(bad == 0, "logistic loss within a few ulp of log1p(exp(.)) (%d outliers, worst %.2g)", bad, worst);
+    /* the cosine schedule's rates against the C library's cos */
+    m.d = 3; m.T = 4; m.zeta = 0.5; m.sigma = 1.0;
+    pattn_cmm_sample(&m, NULL, 1, 0, 8, X, y, NULL);
+    P.d = 3; P.p = p; P.v = v;
+    o.opt.steps = 40; o.opt.lr = 0.01; o.opt.lr_final = 0.001;
+    pattn_train(&o, &P, X, y, 8, 4, &h);
+    worst = 0.0;
+    for (i = 0; i < h.len; ++i) {
+        double want = 0.001 + (0.01 - 0.001) * 0.5 * (1.0 + cos(3.14159265358979323846 * (double)i / 39.0));
+        double rel = fabs(h.rec[i].lr - want) / want;
+        if (rel > worst) worst = rel;
+    }
+    PT_CHECKF(h.len == 40 && worst < 1e-15, "cosine schedule within 1e-15 of the C library's cos (worst %.2g)", worst);
+    pattn_history_free(&h);
+}
+
 void suite_api(void)
 {
+    test_portable_math();
     test_messages();
     test_thread_messages();
     test_icl_divergence();
