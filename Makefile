@@ -27,7 +27,8 @@ all: test examples
 #      avx2      -mavx2 -mfma, 2 threads (AVX-512 kernels where the CPU has them)
 #      no512     -mavx2 -mfma -DPATTN_NO_AVX512, 1 thread
 #      dispatch  no SIMD flags: run-time dispatch picks AVX2 on this CPU, 2 threads
-#      dscalar   no SIMD flags, the dispatch forced onto its scalar path, 1 thread
+#      dscalar   no SIMD flags, the dispatch forced onto its scalar path, with the software
+#                fma (PATTN_SOFT_FMA, the mingw-w64 default), 1 thread
 #      gnu       gcc's GNU mode (no -std, no -ffp-contract: contraction allowed), -mavx2 -mfma
 $(B)/test_avx2: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) $(AVX) $(OMP) -o $@ $(TEST_SRC) $(LIBS)
@@ -38,7 +39,7 @@ $(B)/test_no512: $(TEST_DEP) | $(B)
 $(B)/test_dispatch: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) $(OMP) -o $@ $(TEST_SRC) $(LIBS)
 $(B)/test_dscalar: $(TEST_DEP) | $(B)
-	$(CC) $(BASE) -DPATTN__TEST_SCALAR_PATH $(OMP) -o $@ $(TEST_SRC) $(LIBS)
+	$(CC) $(BASE) -DPATTN__TEST_SCALAR_PATH -DPATTN_SOFT_FMA $(OMP) -o $@ $(TEST_SRC) $(LIBS)
 $(B)/test_gnu: $(TEST_DEP) | $(B)
 	$(CC) -O2 -Wall -Wextra -Werror -I. -I$(STB_INC) $(AVX) $(OMP) -o $@ $(TEST_SRC) $(LIBS)
 TESTS = $(B)/test_scalar $(B)/test_avx2 $(B)/test_no512 $(B)/test_dispatch $(B)/test_dscalar $(B)/test_gnu

@@ -65,6 +65,8 @@
      PATTN_NO_SIMD               force the scalar path even where AVX2+FMA is available
      PATTN_NO_AVX512             leave out the run-time dispatched AVX-512 kernels
      PATTN_SELF_INCLUDE          this file's quoted name, if you renamed it ("prompt_attn.h")
+     PATTN_SOFT_FMA              the scalar path's fma in software instead of the C library's
+                                 fmaf (the default on mingw-w64, whose fmaf rounds twice)
      PATTN_MALLOC(sz) / PATTN_REALLOC(p,sz) / PATTN_FREE(p)
                                  allocator (default libc; all three or none). REALLOC
                                  serves stb_ds when PATTN_STB_DS_IMPLEMENTATION is set.
@@ -167,7 +169,7 @@
             are defaults that reach the closed forms); pattn_last_error names the function,
             argument and rule of every failure; PATTN_EDIVERGED; docs/. Run-time dispatch
             to AVX2 without SIMD flags; NEON on aarch64; the same bits whatever the caller's
-            contraction mode; a correctly rounded scalar fma on every C library; mingw-w64,
+            contraction mode; a correctly rounded scalar fma on mingw-w64 too; mingw-w64,
             tcc and aarch64 tested; binomial weights in O(1).
      0.2.0  run-time AVX-512 kernels (bit-identical), fused noise rows in the generator,
             normals drawn 16 ICL samples per call, two-sample prefetch in the PA batch kernel
@@ -3772,11 +3774,12 @@ PATTN_DEF pattn_status pattn_icl_risk_pgd(const pattn_icl_mix *m, int n, const d
 #endif
 #endif
 
-/* a*b + c with one rounding, the same bits on every path and platform (a C library's fmaf
-   may round twice: mingw-w64's does). The AVX2 path has the instruction; the scalar path
-   computes the product exactly in double, rounds the sum to odd (of the two doubles around
-   the exact sum, the one whose last bit is 1), and rounding that to float is then the
-   correctly rounded result, as double has more than 24 + 2 bits. */
+/* a*b + c with one rounding, the same bits on every path and platform. The AVX2 and NEON
+   paths have the instruction. The scalar path calls the C library's fmaf, except where that
+   rounds twice (mingw-w64's does) or PATTN_SOFT_FMA asks: there it computes the product
+   exactly in double, rounds the sum to odd (of the two doubles around the exact sum, the
+   one whose last bit is 1), and rounding that to float is then the correctly rounded
+   result, as double has more than 24 + 2 bits. */
 #if PATTN__AVX2
 PATTN__INLINE float pattn__fmaf(float a, float b, float c)
 {
@@ -3784,6 +3787,10 @@ PATTN__INLINE float pattn__fmaf(float a, float b, float c)
 }
 #elif PATTN__NEON
 PATTN__INLINE float pattn__fmaf(float a, float b, float c) { return vgetq_lane_f32(vfmaq_f32(vdupq_n_f32(c), vdupq_n_f32(a), vdupq_n_f32(b)), 0); }
+#elif !defined(PATTN_SOFT_FMA) && !defined(__MINGW32__)
+/* C99 requires fmaf to round once, and glibc, musl, Apple's and Microsoft's libraries do
+   (glibc with the instruction where the CPU has it) */
+PATTN__INLINE float pattn__fmaf(float a, float b, float c) { return fmaf(a, b, c); }
 #else
 PATTN__INLINE float pattn__fmaf(float a, float b, float c)
 {
