@@ -302,8 +302,9 @@ PATTN_DEF void pattn_axpy_f32(int n, float a, const float *x, float *y);
 /* x *= a over n floats. */
 PATTN_DEF void pattn_scale_f32(int n, float a, float *x);
 
-/* The kernels' exp of one value: within 1.008 ulp of exp on [-87, 88], 0 below the
-   subnormal range, +inf above 88.72, NaN for NaN. */
+/* The kernels' exp of one value: within 1.008 ulp of exp on [-87, 88], subnormal results
+   down to -103.9, 0 below, NaN for NaN. Inputs above 88.376 are clamped there (the kernels
+   only take exp of scores minus their maximum): the result is then 2.41e38, not exp(x). */
 PATTN_DEF float pattn_expf(float x);
 
 /* y[i] = pattn_expf(x[i]) over n floats; y may alias x. */

@@ -265,8 +265,31 @@ static void test_portable_math(void)
     pattn_history_free(&h);
 }
 
+/* Inputs at extreme magnitudes and NULL generators (hardening found these) */
+static void test_extremes(void)
+{
+    static const double scales[4] = {1e200, 1e-170, 1e-300, 1e300};
+    double A[4], w[2], V[4], L[1] = {2.0}, B[1] = {NAN};
+    int i, ok = 1;
+    for (i = 0; i < 4; ++i) { /* [[0, s], [s, 0]] is indefinite at every scale: eigenvalues -s, s */
+        double sc = scales[i];
+        A[0] = 0.0; A[1] = sc; A[2] = sc; A[3] = 0.0;
+        ok &= pattn_sym_eig(A, 2, w, V) == PATTN_OK && fabs(w[0] + sc) <= 1e-15 * sc && fabs(w[1] - sc) <= 1e-15 * sc;
+    }
+    PT_CHECK(ok, "sym_eig converges at 1e200, 1e-170, 1e-300, 1e300 (an indefinite matrix stays indefinite)");
+    PT_CHECK(pattn_chol_solve(L, 1, B, 1) == PATTN_EINVAL && isnan(B[0]), "chol_solve rejects NaN in B, writes nothing");
+    L[0] = INFINITY;
+    B[0] = 1.0;
+    PT_CHECK(pattn_chol_solve(L, 1, B, 1) == PATTN_EINVAL && B[0] == 1.0, "chol_solve rejects inf in L");
+    PT_CHECK(pattn_rng_u64(NULL) == 0 && pattn_rng_uniform_f64(NULL) == 0.0 && pattn_rng_normal_f64(NULL) == 0.0 &&
+             pattn_rng_below(NULL, 5) == 0, "RNG functions accept NULL");
+    PT_CHECK(isnan(pattn_expf(NAN)) && pattn_expf(-INFINITY) == 0.0f && pattn_expf(1000.0f) == pattn_expf(88.3762626647949f),
+             "expf of NaN, -inf and a clamped large input (the lane conversion is defined for them)");
+}
+
 void suite_api(void)
 {
+    test_extremes();
     test_portable_math();
     test_messages();
     test_thread_messages();
