@@ -1288,6 +1288,8 @@ static void pattn__record(const char *fn, const char *fmt, ...)
 /* records the message and yields st, so that a check reads `return PATTN__FAIL(...)`; st
    stays visible to the compiler, which then knows that no error path returns PATTN_OK */
 #define PATTN__FAIL(st, fn, ...) (pattn__record(fn, __VA_ARGS__), (st))
+/* the same for functions whose failure value is NaN (PATTN__NAN is defined below) */
+#define PATTN__FAIL_NAN(fn, ...) (pattn__record(fn, __VA_ARGS__), PATTN__NAN)
 /* the same for validators and for functions whose failure value is NaN: records, returns 0 */
 static int pattn__bad(const char *fn, const char *fmt, ...)
 {
@@ -2057,6 +2059,7 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__f8_to_i8 PATTN__R(pattn__f8_to_i8)
 #define pattn__f8_zero PATTN__R(pattn__f8_zero)
 #define pattn__hist_push PATTN__R(pattn__hist_push)
+#define pattn__rec PATTN__R(pattn__rec)
 #define pattn__i16 PATTN__R(pattn__i16)
 #define pattn__i8 PATTN__R(pattn__i8)
 #define pattn__i8_add PATTN__R(pattn__i8_add)
@@ -2750,7 +2753,7 @@ PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const doubl
     int i;
     double B1 = 0.0;
     if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
-    if (!pattn__finite(kappa) || !(kappa > 0.0)) return pattn__bad(__func__, "kappa is %g; it must be finite and > 0", kappa) + PATTN__NAN;
+    if (!pattn__finite(kappa) || !(kappa > 0.0)) return PATTN__FAIL_NAN(__func__, "kappa is %g; it must be finite and > 0", kappa);
     for (i = 0; i < n; ++i) B1 += pi[i] * b[i];
     return pattn__law_err(n, pi, b, B1, sqrt(B1 * B1 + 1.0 / kappa));
 }
@@ -2758,7 +2761,7 @@ PATTN_DEF double pattn_ridge_err_lambda_inf(int n, const double *pi, const doubl
 PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x)
 {
     if (!pattn__finite(beta) || !(beta > 0.0) || !pattn__finite(x) || !(x >= 0.0))
-        return pattn__bad(__func__, "%s", !(pattn__finite(beta) && beta > 0.0) ? "beta must be finite and > 0" : "x must be finite and >= 0") + PATTN__NAN;
+        return PATTN__FAIL_NAN(__func__, "%s", !(pattn__finite(beta) && beta > 0.0) ? "beta must be finite and > 0" : "x must be finite and >= 0");
     if (beta <= x * x) return HUGE_VAL;
     return (x * x + beta * beta) / (beta * (beta - x * x));
 }
@@ -2850,7 +2853,7 @@ PATTN_DEF double pattn_ls_pop_error(int n, const double *pi, const double *b, do
     int i;
     double e = 0.0, u;
     if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
-    if (!pattn__finite(direction)) return pattn__bad(__func__, "direction is %g; it must be finite", direction) + PATTN__NAN;
+    if (!pattn__finite(direction)) return PATTN__FAIL_NAN(__func__, "direction is %g; it must be finite", direction);
 
     if (direction == 0.0) return 0.5;
     u = direction > 0.0 ? 1.0 : -1.0;
@@ -4804,10 +4807,10 @@ PATTN__KDEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, co
     float Hbuf[PATTN__PA_STACK];
     float *H, mx = -INFINITY, Z = 0.0f, F = 0.0f, s, u, e, f, invZ;
     int t;
-    if (!X || !p || !v) return (float)pattn__bad(__func__, "%s is NULL", !X ? "X" : !p ? "p" : "v") + PATTN__NAN;
-    if (T < 1 || d < 1) return (float)pattn__bad(__func__, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d) + PATTN__NAN;
+    if (!X || !p || !v) return (float)PATTN__FAIL_NAN(__func__, "%s is NULL", !X ? "X" : !p ? "p" : "v");
+    if (T < 1 || d < 1) return (float)PATTN__FAIL_NAN(__func__, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d);
     if (!pattn__all_finite_f32(p, d) || !pattn__all_finite_f32(v, d))
-        return (float)pattn__bad(__func__, "%s holds a NaN or infinite value", pattn__all_finite_f32(p, d) ? "v" : "p") + PATTN__NAN;
+        return (float)PATTN__FAIL_NAN(__func__, "%s holds a NaN or infinite value", pattn__all_finite_f32(p, d) ? "v" : "p");
     if (!h && !grad_p) { /* f alone: scalars only */
         for (t = 0; t < T; ++t) {
             pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
@@ -6113,7 +6116,7 @@ PATTN__KDEF void pattn_history_free(pattn_history *h)
     h->len = 0;
 }
 
-static void pattn__hist_push(pattn_history *h, long step, double loss, double acc, double lr)
+static pattn_train_rec pattn__rec(long step, double loss, double acc, double lr)
 {
     pattn_train_rec r;
     memset(&r, 0, sizeof r); /* padding too: histories can be compared bytewise */
@@ -6121,7 +6124,11 @@ static void pattn__hist_push(pattn_history *h, long step, double loss, double ac
     r.loss = loss;
     r.acc = acc;
     r.lr = lr;
-    stbds_arrput(h->rec, r);
+    return r;
+}
+static void pattn__hist_push(pattn_history *h, const pattn_train_rec *r)
+{
+    stbds_arrput(h->rec, *r);
     h->len = (long)stbds_arrlen(h->rec);
 }
 
@@ -6294,6 +6301,7 @@ PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params 
     for (it = 0; it < op->steps; ++it) {
         const float *Xu = X, *yu = y;
         double lr = pattn__optim_lr(op, it), c1, c2;
+        pattn_train_rec rec;
         int bad;
         if (bs < n) {
             pattn__p1_next_batch(&rng, perm, n, bs, &pos);
@@ -6307,7 +6315,8 @@ PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params 
         }
         st = pattn_model_batch(o.model, P, o.loss, Xu, yu, bs, T, &bo, work, wbytes);
         if (st != PATTN_OK) goto done;
-        if (hist) pattn__hist_push(hist, it, bo.loss, bo.acc, lr);
+        rec = pattn__rec(it, bo.loss, bo.acc, lr);
+        if (hist) pattn__hist_push(hist, &rec);
         if (flags & PATTN_TRAIN_P) memcpy(back, P->p, (size_t)d * sizeof(float));
         memcpy(back + d, P->v, (size_t)d * sizeof(float));
         if (flags & PATTN_TRAIN_W) memcpy(back + 2 * (size_t)d, P->W, dd * sizeof(float));
@@ -6333,15 +6342,9 @@ PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params 
             st = PATTN__FAIL(PATTN_EDIVERGED, __func__, "diverged at step %ld of %ld (loss %g, lr %g): lower opt.lr; P holds the last finite iterate", it, op->steps, bo.loss, lr);
             goto done;
         }
-        if (op->progress && (((it + 1) % op->progress_every) == 0 || it + 1 == op->steps)) {
-            pattn_train_rec rec;
-            memset(&rec, 0, sizeof rec);
-            rec.step = it;
-            rec.loss = bo.loss;
-            rec.acc = bo.acc;
-            rec.lr = lr;
-            if (op->progress(op->user, &rec, op->steps)) break;
-        }
+        if (op->progress && (((it + 1) % op->progress_every) == 0 || it + 1 == op->steps) &&
+            op->progress(op->user, &rec, op->steps))
+            break;
     }
 done:
     PATTN_FREE(work);
@@ -7800,12 +7803,7 @@ PATTN__KDEF pattn_status pattn_icl_trainer_step(pattn_icl_trainer *t, double *lo
     }
     ++t->step;
     if (o->progress && (t->step % o->progress_every == 0 || t->step == o->steps)) {
-        pattn_train_rec rec;
-        memset(&rec, 0, sizeof rec);
-        rec.step = t->step - 1;
-        rec.loss = L;
-        rec.acc = PATTN__NAN;
-        rec.lr = lr0;
+        pattn_train_rec rec = pattn__rec(t->step - 1, L, PATTN__NAN, lr0);
         if (o->progress(o->user, &rec, o->steps)) t->o.opt.steps = t->step; /* stop here */
     }
     return PATTN_OK;
@@ -7822,7 +7820,10 @@ PATTN__KDEF pattn_status pattn_icl_train(const pattn_icl_gen *g, pattn_icl_model
         double L;
         long s = t->step;
         st = pattn_icl_trainer_step(t, &L);
-        if (hist && (st == PATTN_OK || st == PATTN_EDIVERGED)) pattn__hist_push(hist, s, L, PATTN__NAN, t->last_lr);
+        if (hist && (st == PATTN_OK || st == PATTN_EDIVERGED)) {
+            pattn_train_rec rec = pattn__rec(s, L, PATTN__NAN, t->last_lr);
+            pattn__hist_push(hist, &rec);
+        }
         if (st != PATTN_OK) break;
     }
     if (st == PATTN_EDIVERGED) {

@@ -48,7 +48,9 @@ fi
 # pointer at a document the repository does not ship
 missing=$(grep -o 'PATTN_DEF [^(]*(' prompt_attn.h | grep -o 'pattn_[a-z0-9_]*' | sort -u | while read -r f; do grep -q "\`$f\`" docs/reference.md || echo "$f"; done)
 check "docs/reference.md names every public function${missing:+ (missing: $missing)}" test -z "$missing"
-check "no reference to documents the repository lacks" sh -c "! git grep -n -I -e 'spec §' -e 'api\.md' -e '\.\./shared' -e 'icl_prompts\.md' -e 'experiments\.md' -e 'prompt_attention\.md' -- . ':!tests/dropin.sh' 2>/dev/null | grep ."
+# the patterns are assembled here so that this file does not name the documents itself
+sp="spec"; md=".md"
+check "no reference to documents the repository lacks" sh -c "! git grep -n -I -e '$sp §' -e 'api\\$md' -e '\\.\\./shared' -e 'icl_prompts\\$md' -e 'experiments\\$md' -e 'prompt_attention\\$md' -- . 2>/dev/null | grep ."
 # the QUICK START program of the header's doc block, as printed there
 awk '/^        #define PATTN_IMPLEMENTATION$/ {on = 1} on {print substr($0, 9)} on && /^        }$/ {exit}' prompt_attn.h > "$B/two/quick.c"
 check "doc block QUICK START, cc -O2 prog.c -lm" sh -c "cd $B/two && test -s quick.c && $CC $W quick.c -o quick -lm && ./quick"

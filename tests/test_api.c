@@ -143,9 +143,7 @@ static void test_thread_messages(void)
             ok[t] = good;
         }
     }
-    PT_CHECK(omp_get_max_threads() < 2 || (ok[0] && ok[1]), "each thread reads its own failure message");
-#else
-    PT_CHECK(1, "no OpenMP: single thread");
+    if (omp_get_max_threads() >= 2) PT_CHECK(ok[0] && ok[1], "each thread reads its own failure message");
 #endif
 }
 
