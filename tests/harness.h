@@ -4,6 +4,7 @@
 #define PATTN_TEST_HARNESS_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* The tests' own reference arithmetic must not change with the compiler's contraction mode
    either: the gnu build (fusion allowed) dumps what the strict build dumps. */
@@ -27,6 +28,25 @@ void pt_info(const char *fmt, ...);
 /* 1 when the run is --quick (sanitizer builds): suites may shrink their Monte Carlo sizes
    but must keep every check */
 int pt_quick(void);
+
+#ifdef PATTN_H_INCLUDE
+/* A history goes to the dump field by field, never as raw records: a record's padding is
+   indeterminate after a copy, and long is 32 bits on Windows. */
+static inline void pt_dump_history(const char *tag, const pattn_history *h)
+{
+    long i, n = h->len > 0 ? h->len : 0;
+    double *f = (double *)malloc(sizeof(double) * 4 * (size_t)(n ? n : 1));
+    if (!f) return;
+    for (i = 0; i < n; ++i) {
+        f[4 * i + 0] = (double)h->rec[i].step;
+        f[4 * i + 1] = h->rec[i].loss;
+        f[4 * i + 2] = h->rec[i].acc;
+        f[4 * i + 3] = h->rec[i].lr;
+    }
+    pt_dump(tag, f, sizeof(double) * 4 * (size_t)n);
+    free(f);
+}
+#endif
 
 #define PT_CHECK(cond, msg) pt_check(!!(cond), __FILE__, __LINE__, "%s", (msg))
 #define PT_CHECKF(cond, ...) pt_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)

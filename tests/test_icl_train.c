@@ -761,7 +761,7 @@ static void test_train_converges(void)
     pt_dump("icl.train.reduced_jt.theta", md->theta, sizeof(double) * (size_t)md->np);
     pt_dump("icl.train.reduced_ft.theta", ft->theta, sizeof(double) * (size_t)ft->np);
     pt_dump("icl.train.pgd.theta", pgd->theta, sizeof(double) * (size_t)pgd->np);
-    pt_dump("icl.train.history", hist.rec, sizeof *hist.rec * (size_t)hist.len);
+    pt_dump_history("icl.train.history", &hist);
     pattn_history_free(&hist);
     pattn_icl_model_free(md);
     pattn_icl_model_free(ft);

@@ -908,7 +908,7 @@ static void test_training(void)
         for (i = 1; i < 40; ++i) mono &= hist.rec[i].loss <= hist.rec[i - 1].loss + 1e-12;
         PT_CHECK(mono, "small-step full-batch GD: monotone loss");
     }
-    pt_dump("p1 train GD history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
+    pt_dump_history("p1 train GD history", &hist);
     pt_dump("p1 train GD params", p, sizeof p);
     pt_dump("p1 train GD params v", v, sizeof v);
     pattn_history_free(&hist);
@@ -920,7 +920,7 @@ static void test_training(void)
     PT_CHECK(pattn_train(&o, &P, X, y, n, T, &hist) == PATTN_OK, "Adam");
     PT_CHECKF(hist.rec[149].acc >= 0.99 && hist.rec[149].loss < 0.1, "Adam converges: acc %.4f loss %.4f", hist.rec[149].acc, hist.rec[149].loss);
     pt_info("Adam on PA (n=%d, d=%d, T=%d): loss %.4f -> %.4f, accuracy %.3f", n, d, T, hist.rec[0].loss, hist.rec[149].loss, hist.rec[149].acc);
-    pt_dump("p1 train Adam history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
+    pt_dump_history("p1 train Adam history", &hist);
     pattn_history_free(&hist);
 
     /* mini-batch GD with a progress callback that stops early */
@@ -935,7 +935,7 @@ static void test_training(void)
         for (i = 0; i < 5; ++i) { a += hist.rec[i].loss; b += hist.rec[25 + i].loss; }
         PT_CHECKF(b < a, "mini-batch GD decreases the loss (%.4f -> %.4f)", a / 5, b / 5);
     }
-    pt_dump("p1 train minibatch history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
+    pt_dump_history("p1 train minibatch history", &hist);
     pattn_history_free(&hist);
     o.opt.progress = NULL; o.batch = 0; o.opt.progress_every = 0;
 
@@ -957,7 +957,7 @@ static void test_training(void)
                 PT_CHECK(moved, "SA: W is trained");
                 pt_dump("p1 train SA W", W, sizeof W);
             }
-            pt_dump("p1 train history", hist.rec, (size_t)hist.len * sizeof *hist.rec);
+            pt_dump_history("p1 train history", &hist);
             pattn_history_free(&hist);
         }
         P.W = NULL;
