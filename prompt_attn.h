@@ -327,9 +327,13 @@ PATTN_DEF void pattn_matvec_t_f32(const float *X, int T, int d, const float *a, 
 /* Prompt-attention on one sample (W = I): returns f = v'X' softmax(Xp); writes
    h = X' softmax(Xp) and grad_p = df/dp = X'(a o (u - f)), u = Xv, when those pointers are
    non-NULL. One streaming (online-softmax) pass: running sums of e^(s-max) x, e^(s-max) u x
-   and e^(s-max) u, rescaled when the maximum moves; no scratch for any T. f, h and grad_p
-   are within 1e-4 relative of a double reference. Returns NaN and writes nothing on invalid
-   input (NULL X/p/v, T or d < 1, NaN or inf in p or v). */
+   and e^(s-max) u, rescaled when the maximum moves. The scalar sums are kept in double, the
+   vector sums in float blocks of 256 tokens added into double totals, so the accuracy does
+   not decay with T: f, h and grad_p are within 1e-4 relative of a double reference at any
+   T (tested at T = 2^22). A score x'p beyond +-FLT_MAX is held there (the overflowing tokens
+   share the weight). Scratch: 3d doubles, on the stack up to d = 256, else allocated.
+   Returns NaN and writes nothing on invalid input (NULL X/p/v, T or d < 1, T*d too large,
+   NaN or inf in p or v, h == grad_p) or when that scratch cannot be allocated. */
 PATTN_DEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, const float *p,
                                               const float *v, float *h, float *grad_p);
 
@@ -911,9 +915,11 @@ PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x);
    y b[i] + N(0,1). pi must be a probability vector (sum 1 within 1e-9); NaN on invalid input. */
 
 /* Bayes error, exact: int_0^inf min(f(x), f(-x)) dx, f(x) = sum pi_i phi(x - b_i). With one
-   sign of b it is sum pi_i Phi(-|b_i|); otherwise the sign changes of f(x) - f(-x) on
-   (0, max|b| + 12] are located on a grid of step <= 0.005 and refined by bisection, and the
-   integral is summed exactly as Phi-differences of the smaller density on each interval. */
+   sign of b it is sum pi_i Phi(-|b_i|); otherwise the sign changes of f(x) - f(-x) are
+   located on a grid of step <= 0.005 within 12 of each |b_i| and by bisection between grid
+   points, and the integral is summed exactly as Phi-differences of the smaller density on
+   each interval. Time grows with the number of atoms, never with their magnitude (a change
+   pair missed far from every atom moves the result by < 4e-33). */
 PATTN_DEF double pattn_bayes_error(int n, const double *pi, const double *b);
 
 /* Error of the population least-squares head: sum pi_i Phi(-sgn(direction) b_i), where
@@ -1304,6 +1310,9 @@ static int pattn__bad(const char *fn, const char *fmt, ...)
 #define PATTN__REQ(cond, ...) \
     do { if (!(cond)) return PATTN__FAIL(PATTN_EINVAL, __func__, __VA_ARGS__); } while (0)
 /* the same in a validator that returns 1 (valid) or 0, reporting as the public caller fn */
+/* the same in a function whose failure value is 0 */
+#define PATTN__REQ0(cond, ...) \
+    do { if (!(cond)) return pattn__bad(__func__, __VA_ARGS__); } while (0)
 #define PATTN__OK(cond, ...) \
     do { if (!(cond)) return pattn__bad(fn, __VA_ARGS__); } while (0)
 
@@ -1469,6 +1478,29 @@ static double pattn__cos2pi_d(double u)
 
 /* finite-ness of parameters, shared by every validating entry point */
 PATTN__INLINE int pattn__finite(double x) { return x == x && x - x == 0.0; }
+
+/* Sizes are products of ints. Each is formed in size_t with a wrap check against half of the
+   largest size_t (so a byte count may still be added to), and whatever would not fit is refused
+   as too large before anything is allocated or written. */
+#define PATTN__SZ_MAX (((size_t)-1) / 2)
+PATTN__INLINE size_t pattn__zmul(size_t a, size_t b, int *ok)
+{
+    if (b && a > PATTN__SZ_MAX / b) { *ok = 0; return 0; }
+    return a * b;
+}
+PATTN__INLINE size_t pattn__zadd(size_t a, size_t b, int *ok)
+{
+    if (a > PATTN__SZ_MAX || b > PATTN__SZ_MAX - a) { *ok = 0; return 0; }
+    return a + b;
+}
+/* a*b*c elements of elem bytes fit (all >= 0) */
+PATTN__INLINE int pattn__fits(long a, long b, long c, size_t elem)
+{
+    int ok = 1;
+    if (a < 0 || b < 0 || c < 0) return 0;
+    (void)pattn__zmul(pattn__zmul(pattn__zmul((size_t)a, (size_t)b, &ok), (size_t)c, &ok), elem, &ok);
+    return ok;
+}
 static int pattn__all_finite_f32(const float *x, int n)
 {
     int i;
@@ -1590,6 +1622,7 @@ PATTN_DEF pattn_status pattn_chol(double *A, int n)
     double *L;
     PATTN__REQ(A, "A is NULL");
     PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    PATTN__REQ((double)n * n <= 2147483647.0, "n is %d; n*n must not exceed INT_MAX", n);
     PATTN__REQ(pattn__all_finite_f64(A, (size_t)n * (size_t)n), "A holds a NaN or infinite value");
     if (!pattn__is_symmetric(A, n)) return PATTN__FAIL(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
     L = (double *)PATTN_MALLOC((size_t)n * (size_t)n * sizeof(double));
@@ -1621,6 +1654,8 @@ PATTN_DEF pattn_status pattn_chol_solve(const double *L, int n, double *B, int n
     int i, k, c;
     PATTN__REQ(L && B, "%s is NULL", L ? "B" : "L");
     PATTN__REQ(n >= 1 && nrhs >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "nrhs", n < 1 ? n : nrhs);
+    PATTN__REQ((double)n * n <= 2147483647.0, "n is %d; n*n must not exceed INT_MAX", n);
+    PATTN__REQ(pattn__fits(n, nrhs, 1, sizeof(double)), "n*nrhs = %d*%d would not fit in size_t", n, nrhs);
     for (i = 0; i < n; ++i)
         PATTN__REQ(pattn__finite(L[i * n + i]) && L[i * n + i] > 0.0, "L[%d][%d] is %g; a Cholesky factor's diagonal must be finite and > 0", i, i, L[i * n + i]);
     for (i = 0; i < n; ++i)
@@ -1649,6 +1684,7 @@ PATTN_DEF pattn_status pattn_sym_eig(const double *A, int n, double *w, double *
 
     PATTN__REQ(A && w, "%s is NULL", A ? "w" : "A");
     PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
+    PATTN__REQ((double)n * n <= 2147483647.0, "n is %d; n*n must not exceed INT_MAX", n);
     PATTN__REQ(pattn__all_finite_f64(A, (size_t)n * (size_t)n), "A holds a NaN or infinite value");
     if (!pattn__is_symmetric(A, n)) return PATTN__FAIL(PATTN_ENUM, __func__, "A is not symmetric (beyond 1e-12 relative)");
     a = (double *)PATTN_MALLOC(2 * (size_t)n * (size_t)n * sizeof(double));
@@ -2121,6 +2157,8 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__icl_trainer_eval PATTN__R(pattn__icl_trainer_eval)
 #define pattn__icl_type_name PATTN__R(pattn__icl_type_name)
 #define pattn__max PATTN__R(pattn__max)
+#define pattn__clamp_scores PATTN__R(pattn__clamp_scores)
+#define pattn__clamp_score PATTN__R(pattn__clamp_score)
 #define pattn__normal16 PATTN__R(pattn__normal16)
 #define pattn__optim_apply PATTN__R(pattn__optim_apply)
 #define pattn__optim_bias PATTN__R(pattn__optim_bias)
@@ -2768,83 +2806,120 @@ PATTN_DEF double pattn_ridgeless_kappa_star(double beta, double x)
 
 /* ==== paper 1 theory: oracles ================================================ */
 
-/* sign of f(x) - f(-x), f = sum pi_i phi(. - b_i): every exponent is shifted by the largest
-   one so the comparison survives where both densities underflow */
-static double pattn__bayes_gap(int n, const double *pi, const double *b, double x)
+/* The atoms' |b| in increasing order, with their pi and b; atoms of zero weight dropped. */
+typedef struct pattn__bayes_atom {
+    double a, pi, b;
+} pattn__bayes_atom;
+
+static int pattn__bayes_atom_cmp(const void *x, const void *y)
 {
-    int i;
-    double M = -HUGE_VAL, g = 0.0;
-    for (i = 0; i < n; ++i) {
-        double e = -0.5 * (x - fabs(b[i])) * (x - fabs(b[i]));
-        if (pi[i] > 0.0 && e > M) M = e;
+    double a = ((const pattn__bayes_atom *)x)->a, c = ((const pattn__bayes_atom *)y)->a;
+    return a < c ? -1 : a > c;
+}
+
+/* Sign of f(x) - f(-x), f = sum pi_i phi(. - b_i), for x >= 0. Only atoms with |b| within
+   R + 40 of x can matter, R the distance to the nearest one: any other term is below
+   e^-800 of the largest and vanishes in double. Exponents are shifted by the largest, so
+   the comparison survives where both densities underflow. *from: search hint. */
+static int pattn__bayes_sign(const pattn__bayes_atom *at, int n, double x, int *from)
+{
+    int i, lo, hi, k = *from;
+    double R, M, g = 0.0;
+    while (k + 1 < n && at[k + 1].a <= x) ++k;
+    while (k > 0 && at[k].a > x) --k;
+    *from = k;
+    R = fabs(x - at[k].a);
+    if (k + 1 < n && fabs(at[k + 1].a - x) < R) R = fabs(at[k + 1].a - x);
+    M = -0.5 * R * R;
+    for (lo = k; lo > 0 && at[lo - 1].a >= x - R - 40.0;) --lo;
+    for (hi = k; hi + 1 < n && at[hi + 1].a <= x + R + 40.0;) ++hi;
+    for (i = lo; i <= hi; ++i) {
+        double bp = x - at[i].b, bm = x + at[i].b;
+        g += at[i].pi * (exp(-0.5 * bp * bp - M) - exp(-0.5 * bm * bm - M));
     }
-    for (i = 0; i < n; ++i) {
-        if (!(pi[i] > 0.0)) continue;
-        g += pi[i] * (exp(-0.5 * (x - b[i]) * (x - b[i]) - M) - exp(-0.5 * (x + b[i]) * (x + b[i]) - M));
-    }
-    return g;
+    return g > 0.0 ? 1 : (g < 0.0 ? -1 : 0);
 }
 
 /* int_l^u of the smaller density: f(-x) where f(x) > f(-x) (sgn > 0), else f(x) */
-static double pattn__bayes_piece(int n, const double *pi, const double *b, double l, double u,
-                                 int sgn)
+static double pattn__bayes_piece(const pattn__bayes_atom *at, int n, double l, double u, int sgn)
 {
     int i;
     double t = 0.0;
-    for (i = 0; i < n; ++i) {
-        if (!(pi[i] > 0.0)) continue;
-        t += pi[i] * (sgn > 0 ? pattn__phi_between(l + b[i], u + b[i])
-                              : pattn__phi_between(l - b[i], u - b[i]));
-    }
+    for (i = 0; i < n; ++i)
+        t += at[i].pi * (sgn > 0 ? pattn__phi_between(l + at[i].b, u + at[i].b)
+                                 : pattn__phi_between(l - at[i].b, u - at[i].b));
     return t;
 }
 
 PATTN_DEF double pattn_bayes_error(int n, const double *pi, const double *b)
 {
-    int i, npos = 0, nneg = 0, N, sgn = 0;
-    double bmax = 0.0, X, h, xprev, lo = 0.0, err = 0.0;
+    int i, m = 0, npos = 0, nneg = 0, sgn = 0, from = 0, w;
+    double xprev = 0.0, lo = 0.0, err = 0.0, wend = -1.0;
+    const double H = 0.005, W = 12.0;
+    pattn__bayes_atom *at;
     if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
     for (i = 0; i < n; ++i) {
         if (!(pi[i] > 0.0)) continue;
         if (b[i] > 0.0) ++npos;
         if (b[i] < 0.0) ++nneg;
-        if (fabs(b[i]) > bmax) bmax = fabs(b[i]);
     }
     if (npos == 0 || nneg == 0) { /* one sign: the sign rule is optimal everywhere */
         for (i = 0; i < n; ++i) err += pi[i] * pattn_norm_cdf(-fabs(b[i]));
         return err;
     }
-    X = bmax + 12.0;
-    N = (int)ceil(X / 0.005);
-    if (N < 2048) N = 2048;
-    h = X / (double)N;
-    xprev = 0.0;
-    for (i = 1; i <= N; ++i) {
-        double x = h * (double)i, g = pattn__bayes_gap(n, pi, b, x);
-        int sg = g > 0.0 ? 1 : (g < 0.0 ? -1 : 0);
-        if (sg == 0) { xprev = x; continue; }
-        if (sgn == 0) {
-            sgn = sg;
-        } else if (sg != sgn) {
-            /* a sign change in (xprev, x]: bisect, then close the interval [lo, root] */
-            double a = xprev, c = x, r;
-            int it;
-            for (it = 0; it < 200; ++it) {
-                double mid = 0.5 * (a + c), gm;
-                if (mid <= a || mid >= c) break;
-                gm = pattn__bayes_gap(n, pi, b, mid);
-                if ((gm > 0.0 ? 1 : (gm < 0.0 ? -1 : 0)) == sgn) a = mid;
-                else c = mid;
-            }
-            r = 0.5 * (a + c);
-            err += pattn__bayes_piece(n, pi, b, lo, r, sgn);
-            lo = r;
-            sgn = sg;
+    at = (pattn__bayes_atom *)PATTN_MALLOC((size_t)n * sizeof *at);
+    if (!at) return PATTN__FAIL_NAN(__func__, "cannot allocate %s", "scratch memory");
+    for (i = 0; i < n; ++i)
+        if (pi[i] > 0.0) {
+            at[m].a = fabs(b[i]);
+            at[m].pi = pi[i];
+            at[m].b = b[i];
+            ++m;
         }
-        xprev = x;
+    qsort(at, (size_t)m, sizeof *at, pattn__bayes_atom_cmp);
+    /* Sign changes are looked for on a grid of step <= H over [|b|-W, |b|+W] around each
+       atom, and by bisection between consecutive grid points (across the gaps too). Two
+       changes that fall in one gap far from every atom are not seen, but there both
+       densities are below phi(W) and such a pair moves the result by less than
+       2 Phi(-W) = 3.6e-33. The cost depends on the number of atoms, never on their size. */
+    for (w = 0; w < m; ++w) {
+        double a0 = at[w].a - W > 0.0 ? at[w].a - W : 0.0, a1 = at[w].a + W, x;
+        long j, N;
+        if (a1 <= wend) continue;
+        if (a0 < wend) a0 = wend;
+        while (w + 1 < m && at[w + 1].a - W <= a1) a1 = at[++w].a + W; /* merge windows */
+        N = (long)ceil((a1 - a0) / H);
+        if (N < 1) N = 1;
+        for (j = a0 == 0.0 || a0 != wend ? 0 : 1; j <= N; ++j) {
+            int sg;
+            x = j == N ? a1 : a0 + (a1 - a0) * ((double)j / (double)N);
+            if (!(x > 0.0)) continue;
+            sg = pattn__bayes_sign(at, m, x, &from);
+            if (sg == 0) { xprev = x; continue; }
+            if (sgn == 0) {
+                sgn = sg;
+            } else if (sg != sgn) {
+                /* a sign change in (xprev, x]: bisect, then close the interval [lo, root] */
+                double a = xprev, c = x, r;
+                int it, f2 = from;
+                for (it = 0; it < 2100; ++it) {
+                    double mid = 0.5 * (a + c);
+                    if (mid <= a || mid >= c) break;
+                    if (pattn__bayes_sign(at, m, mid, &f2) == sgn) a = mid;
+                    else c = mid;
+                }
+                r = 0.5 * (a + c);
+                err += pattn__bayes_piece(at, m, lo, r, sgn);
+                lo = r;
+                sgn = sg;
+            }
+            xprev = x;
+        }
+        wend = a1;
     }
     /* f(x) = f(-x) everywhere (sgn = 0) only for a symmetric law; either density will do */
-    err += pattn__bayes_piece(n, pi, b, lo, HUGE_VAL, sgn == 0 ? 1 : sgn);
+    err += pattn__bayes_piece(at, m, lo, HUGE_VAL, sgn == 0 ? 1 : sgn);
+    PATTN_FREE(at);
     return err;
 }
 
@@ -4538,6 +4613,17 @@ PATTN__KDEF void pattn_exp_f32(const float *x, float *y, int n)
     if (i < n) pattn__f8_store_part(y + i, n - i, pattn__f8_exp(pattn__f8_load_part(x + i, n - i, 0.0f)));
 }
 
+/* Attention scores that overflowed float (|x'p| > FLT_MAX from finite inputs) are held at
+   +-FLT_MAX, so exp(s - max) never sees inf - inf: the tokens that overflowed share the
+   weight, as they would in the limit. NaN stays NaN. */
+PATTN__INLINE void pattn__clamp_scores(float *x, int n)
+{
+    pattn__f8 hi = pattn__f8_set1(FLT_MAX), lo = pattn__f8_set1(-FLT_MAX);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) pattn__f8_store(x + i, pattn__f8_min(hi, pattn__f8_max(lo, pattn__f8_load(x + i))));
+    for (; i < n; ++i) x[i] = x[i] > FLT_MAX ? FLT_MAX : (x[i] < -FLT_MAX ? -FLT_MAX : x[i]);
+}
+
 PATTN__INLINE float pattn__max(const float *x, int n)
 {
     pattn__f8 m = pattn__f8_set1(-INFINITY);
@@ -4708,6 +4794,7 @@ PATTN__KDEF void pattn_softmax_rows_f32(const float *x, float *y, int rows, int 
     int stream, pairs = 0;
     if (!x || !y || rows < 0 || n < 0) pattn__bad(__func__, !x ? "x is NULL" : !y ? "y is NULL" : "rows or n is negative");
     if (!x || !y || rows <= 0 || n <= 0) return;
+    if (!pattn__fits(rows, n, 1, sizeof(float))) { pattn__bad(__func__, "rows*n = %d*%d would not fit in size_t", rows, n); return; }
     /* outputs far larger than the caches go around them, when every row stays aligned */
     stream = (double)rows * n * sizeof(float) > 16e6 && n % 8 == 0 && ((uintptr_t)y & 31) == 0 && x != y;
 #if PATTN__AVX512
@@ -4747,6 +4834,7 @@ PATTN__KDEF void pattn_matvec_f32(const float *X, int T, int d, const float *p, 
     int t;
     if (!X || !p || !s || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !p ? "p is NULL" : !s ? "s is NULL" : "T or d is negative");
     if (!X || !p || !s || T <= 0 || d <= 0) return;
+    if (!pattn__fits(T, d, 1, sizeof(float))) { pattn__bad(__func__, "T*d = %d*%d would not fit in size_t", T, d); return; }
     for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
 }
 
@@ -4755,6 +4843,7 @@ PATTN__KDEF void pattn_matvec_t_f32(const float *X, int T, int d, const float *a
     int t;
     if (!X || !a || !h || T < 0 || d < 0) pattn__bad(__func__, !X ? "X is NULL" : !a ? "a is NULL" : !h ? "h is NULL" : "T or d is negative");
     if (!X || !a || !h || T <= 0 || d <= 0) return;
+    if (!pattn__fits(T, d, 1, sizeof(float))) { pattn__bad(__func__, "T*d = %d*%d would not fit in size_t", T, d); return; }
     memset(h, 0, (size_t)d * sizeof(float));
     for (t = 0; t < T; ++t) pattn__axpy(d, a[t], X + (size_t)t * (size_t)d, h);
 }
@@ -4798,77 +4887,89 @@ PATTN__INLINE void pattn__acc2(const float *x, int d, float e, float eu, float *
     }
 }
 
-/* the stack accumulator for e^(s-max) x when the caller does not want h */
-#define PATTN__PA_STACK 1024
+/* The stack holds the accumulators (3d doubles) up to d = PATTN__PA_STACK/3; larger d
+   allocates them. */
+#define PATTN__PA_STACK 768
+/* Tokens per float block of the running sums; blocks are added into double totals, so the
+   error of h and grad_p is that of a PATTN__PA_BLK-term float sum at any T. */
+#define PATTN__PA_BLK 256
+
+PATTN__INLINE float pattn__clamp_score(float s)
+{
+    return s > FLT_MAX ? FLT_MAX : (s < -FLT_MAX ? -FLT_MAX : s);
+}
 
 PATTN__KDEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, const float *p,
                                               const float *v, float *h, float *grad_p)
 {
-    float Hbuf[PATTN__PA_STACK];
-    float *H, mx = -INFINITY, Z = 0.0f, F = 0.0f, s, u, e, f, invZ;
-    int t;
+    double stk[PATTN__PA_STACK], *buf, *Hd, *Gd, Z = 0.0, F = 0.0, fd;
+    float *Hb, *Gb, mx = -INFINITY, s, u, e;
+    int t, j, nb = 0;
     if (!X || !p || !v) return (float)PATTN__FAIL_NAN(__func__, "%s is NULL", !X ? "X" : !p ? "p" : "v");
     if (T < 1 || d < 1) return (float)PATTN__FAIL_NAN(__func__, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d);
+    if (!pattn__fits(T, d, 1, sizeof(float))) return (float)PATTN__FAIL_NAN(__func__, "T*d = %d*%d would not fit in size_t", T, d);
     if (!pattn__all_finite_f32(p, d) || !pattn__all_finite_f32(v, d))
         return (float)PATTN__FAIL_NAN(__func__, "%s holds a NaN or infinite value", pattn__all_finite_f32(p, d) ? "v" : "p");
+    if (h && h == grad_p) return (float)PATTN__FAIL_NAN(__func__, "h and grad_p are the same array; they must not overlap");
     if (!h && !grad_p) { /* f alone: scalars only */
         for (t = 0; t < T; ++t) {
             pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            if (s > mx) { e = pattn_expf(mx - s); Z *= e; F *= e; mx = s; }
+            s = pattn__clamp_score(s);
+            if (s > mx) { e = pattn_expf(mx - s); Z *= (double)e; F *= (double)e; mx = s; }
             e = pattn_expf(s - mx);
-            Z += e;
-            F = pattn__fmaf(e, u, F);
+            Z += (double)e;
+            F += (double)e * (double)u; /* exact product: no rounding to fuse */
         }
-        return F / Z;
+        return (float)(F / Z);
     }
-    if (!h && d > PATTN__PA_STACK) {
-        /* no room for H: get f first, then accumulate grad_p with the final weights */
-        f = pattn_pa_forward_backward_f32(X, T, d, p, v, NULL, NULL);
-        for (t = 0; t < T; ++t) {
-            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            if (s > mx) mx = s;
-        }
-        for (t = 0; t < T; ++t) {
-            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            Z += pattn_expf(s - mx);
-        }
-        memset(grad_p, 0, (size_t)d * sizeof(float));
-        for (t = 0; t < T; ++t) {
-            pattn__dot2(X + (size_t)t * (size_t)d, p, v, d, &s, &u);
-            pattn__axpy(d, pattn_expf(s - mx) / Z * (u - f), X + (size_t)t * (size_t)d, grad_p);
-        }
-        return f;
+    /* double totals Hd, Gd (2d doubles) and float block sums Hb, Gb (2d floats) */
+    if ((size_t)d <= PATTN__PA_STACK / 3) {
+        buf = stk;
+    } else {
+        buf = (double *)PATTN_MALLOC(3 * (size_t)d * sizeof(double));
+        if (!buf) return (float)PATTN__FAIL_NAN(__func__, "cannot allocate %s", "scratch memory");
     }
-    H = h ? h : Hbuf;
-    memset(H, 0, (size_t)d * sizeof(float));
-    if (grad_p) memset(grad_p, 0, (size_t)d * sizeof(float));
+    Hd = buf;
+    Gd = Hd + d;
+    Hb = (float *)(void *)(Gd + d);
+    Gb = Hb + d;
+    memset(buf, 0, 3 * (size_t)d * sizeof(double));
     for (t = 0; t < T; ++t) {
         const float *x = X + (size_t)t * (size_t)d;
         pattn__dot2(x, p, v, d, &s, &u);
+        s = pattn__clamp_score(s);
         if (s > mx) { /* the maximum moved: rescale what was summed under the old one */
             e = pattn_expf(mx - s);
-            Z *= e;
-            F *= e;
+            Z *= (double)e;
+            F *= (double)e;
             if (t > 0) {
-                pattn__scale(d, e, H);
-                if (grad_p) pattn__scale(d, e, grad_p);
+                for (j = 0; j < d; ++j) { Hd[j] *= (double)e; Gd[j] *= (double)e; }
+                pattn__scale(d, e, Hb);
+                pattn__scale(d, e, Gb);
             }
             mx = s;
         }
         e = pattn_expf(s - mx);
-        Z += e;
-        F = pattn__fmaf(e, u, F);
-        pattn__acc2(x, d, e, e * u, H, grad_p);
+        Z += (double)e;
+        F += (double)e * (double)u;
+        pattn__acc2(x, d, e, e * u, Hb, Gb);
+        if (++nb == PATTN__PA_BLK || t == T - 1) {
+            for (j = 0; j < d; ++j) {
+                Hd[j] += (double)Hb[j];
+                Gd[j] += (double)Gb[j];
+                Hb[j] = Gb[j] = 0.0f;
+            }
+            nb = 0;
+        }
     }
-    invZ = 1.0f / Z;
-    f = F * invZ;
-    /* grad_p = (G - f H)/Z, since u-bar = a'u = f */
-    if (grad_p) {
-        pattn__axpy(d, -f, H, grad_p);
-        pattn__scale(d, invZ, grad_p);
+    /* f = F/Z, h = H/Z and grad_p = (G - f H)/Z (since u-bar = a'u = f), all in double */
+    fd = F / Z;
+    for (j = 0; j < d; ++j) {
+        if (grad_p) grad_p[j] = (float)((Gd[j] - fd * Hd[j]) / Z);
+        if (h) h[j] = (float)(Hd[j] / Z);
     }
-    if (h) pattn__scale(d, invZ, h);
-    return f;
+    if (buf != stk) PATTN_FREE(buf);
+    return (float)fd;
 }
 
 /* ==== paper 1 models: PA, LPA, SA, LIN ========================================== */
@@ -5174,6 +5275,7 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         pattn__p1_scores2(X, T, d, p, v, s, u, nx);
     else
         for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
+    pattn__clamp_scores(s, T);
     mx = pattn__max(s, T);
     vm = pattn__f8_set1(mx);
     for (; i + 8 <= T; i += 8) {
@@ -5238,10 +5340,12 @@ static float pattn__p1_lin_one(const float *X, int T, int d, const float *v, flo
    so no vector op needs a masked tail. Scratch: Kt (d Tp), A (T Tp), u, ft, abar, tmp (Tp
    each), C (T d), krow (d). */
 PATTN__INLINE int pattn__p1_pad8(int T) { return (T + 7) & ~7; }
-PATTN__INLINE size_t pattn__p1_sa_floats(int T, int d)
+PATTN__INLINE size_t pattn__p1_sa_floats(int T, int d, int *ok)
 {
-    size_t Tp = (size_t)pattn__p1_pad8(T);
-    return (size_t)d * Tp + (size_t)T * Tp + 4 * Tp + (size_t)T * (size_t)d + (size_t)d;
+    size_t Tp = ((size_t)T + 7) & ~(size_t)7, r;
+    r = pattn__zmul((size_t)d + (size_t)T + 4, Tp, ok);
+    r = pattn__zadd(r, pattn__zmul((size_t)T + 1, (size_t)d, ok), ok);
+    return r;
 }
 
 /* SA forward on one sample: row t of A is the attention of query t over the keys s, scores
@@ -5273,6 +5377,7 @@ static float pattn__p1_sa_fwd(const float *X, int T, int d, const float *W, cons
     for (t = 0; t < T; ++t) {
         float *At = A + (size_t)t * (size_t)Tp;
         pattn__p1_xt1(Kt, d, Tp, X + (size_t)t * (size_t)d, At, 0);
+        pattn__clamp_scores(At, T);
         for (s = T; s < Tp; ++s) At[s] = -INFINITY;
         pattn__p1_softmax(At, Tp);
         ft[t] = pattn__dot(At, u, Tp);
@@ -5303,9 +5408,10 @@ static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scal
 }
 
 /* scratch floats of one sample of model m (besides the H and G vectors) */
-static size_t pattn__p1_scratch(pattn_model m, int T, int d)
+/* floats of one sample's scratch; *ok cleared when it would not fit in size_t */
+static size_t pattn__p1_scratch(pattn_model m, int T, int d, int *ok)
 {
-    return m == PATTN_SA ? pattn__p1_sa_floats(T, d) : 2 * (size_t)T;
+    return m == PATTN_SA ? pattn__p1_sa_floats(T, d, ok) : pattn__zmul(2, (size_t)T, ok);
 }
 
 /* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
@@ -5419,7 +5525,12 @@ PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, 
     PATTN__REQ(!gW || m != PATTN_LIN, "gW is given but model LIN has no W; pass NULL");
     d = P->d;
     wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA);
-    need = 4 * (size_t)d + pattn__p1_scratch(m, T, d);
+    {
+        int ok = pattn__fits(T, d, 1, sizeof(float));
+        need = pattn__zadd(pattn__zmul(4, (size_t)d, &ok), pattn__p1_scratch(m, T, d, &ok), &ok);
+        (void)pattn__zmul(need, sizeof(float), &ok);
+        PATTN__REQ(ok, "T*d = %d*%d: the sample or its scratch would not fit in size_t", T, d);
+    }
     buf = need <= PATTN__P1_STACK ? stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
     if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
@@ -5443,32 +5554,50 @@ PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, 
 }
 
 /* workspace layout, in this order:
-   doubles: accumulators gp (d), gv (d), gW (d*d, SA only); per-block loss and hits (2 group)
-   floats:  W p (d); group block partials of pstride floats; nth slots of slot floats */
+   doubles: accumulators gp (d), gv (d), gW (d*d, SA with gW only); per-block loss and hits
+            (2 group)
+   floats:  W p (d); group block partials of pstride floats; nth slots of slot floats
+   group is the number of blocks in flight: never more than the call has, and for SA's d*d
+   partials small enough that they stay near 64 MB, so a large d does not cost 32 d^2. The
+   partials are added in block order whatever the group, so it cannot change a result.
+   n = 0 and want_gW = 1 size the largest call (pattn_model_work_size). ok = 0: too large. */
 typedef struct pattn__p1_layout {
     size_t nacc, pstride, slot, fixed_bytes;
     long group;
+    int ok;
 } pattn__p1_layout;
 
-static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d)
+static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d, int n, int want_gW)
 {
     pattn__p1_layout L;
-    size_t dd = (size_t)d * (size_t)d;
+    size_t dd;
+    long nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
+    L.ok = pattn__fits(T, d, 1, sizeof(float));
+    dd = pattn__zmul((size_t)d, (size_t)d, &L.ok);
     L.group = m == PATTN_SA ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
-    L.nacc = 2 * (size_t)d + (m == PATTN_SA ? dd : 0);
+    if (n > 0 && nb < L.group) L.group = nb;
+    L.nacc = pattn__zadd(2 * (size_t)d, m == PATTN_SA && want_gW ? dd : 0, &L.ok);
     L.pstride = pattn__p1_round16(L.nacc);
-    L.slot = pattn__p1_round16(2 * (size_t)d + pattn__p1_scratch(m, T, d));
-    L.fixed_bytes = (L.nacc + 2 * (size_t)L.group) * sizeof(double) +
-                    (pattn__p1_round16((size_t)d) + (size_t)L.group * L.pstride) * sizeof(float);
+    while (L.group > 2 && (double)L.group * (double)L.pstride > (double)(1L << 24)) L.group /= 2;
+    L.slot = pattn__p1_round16(pattn__zadd(2 * (size_t)d, pattn__p1_scratch(m, T, d, &L.ok), &L.ok));
+    L.fixed_bytes = pattn__zadd(
+        pattn__zmul(pattn__zadd(L.nacc, 2 * (size_t)L.group, &L.ok), sizeof(double), &L.ok),
+        pattn__zmul(pattn__zadd(pattn__p1_round16((size_t)d),
+                                pattn__zmul((size_t)L.group, L.pstride, &L.ok), &L.ok),
+                    sizeof(float), &L.ok), &L.ok);
     return L;
 }
 
 PATTN__KDEF size_t pattn_model_work_size(pattn_model m, int T, int d)
 {
     pattn__p1_layout L;
-    if (!pattn__p1_model_ok(m) || T < 1 || d < 1) return 0;
-    L = pattn__p1_layout_of(m, T, d);
-    return L.fixed_bytes + (size_t)pattn__max_threads() * L.slot * sizeof(float);
+    size_t total;
+    PATTN__REQ0(pattn__p1_model_ok(m), "m is %d; it must be PATTN_PA, PATTN_LPA, PATTN_SA or PATTN_LIN", (int)m);
+    PATTN__REQ0(T >= 1 && d >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d);
+    L = pattn__p1_layout_of(m, T, d, 0, 1);
+    total = pattn__zadd(L.fixed_bytes, pattn__zmul(pattn__zmul((size_t)pattn__max_threads(), L.slot, &L.ok), sizeof(float), &L.ok), &L.ok);
+    PATTN__REQ0(L.ok, "T*d = %d*%d: the workspace would not fit in size_t", T, d);
+    return total;
 }
 
 typedef struct pattn__p1_ctx {
@@ -5531,8 +5660,14 @@ PATTN__KDEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P,
     PATTN__REQ(y || !(out->gp || out->gv || out->gW), "y is NULL but a gradient is asked for; gradients need labels");
     PATTN__REQ(!y || pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
     d = P->d;
-    L = pattn__p1_layout_of(m, T, d);
+    L = pattn__p1_layout_of(m, T, d, n, out->gW != NULL);
+    PATTN__REQ(L.ok && pattn__fits(n, T, d, sizeof(float)), "n*T*d = %d*%d*%d: the data or the workspace would not fit in size_t", n, T, d);
     nth = pattn__max_threads();
+    {
+        int ok = 1;
+        (void)pattn__zadd(L.fixed_bytes, pattn__zmul(pattn__zmul((size_t)nth, L.slot, &ok), sizeof(float), &ok), &ok);
+        PATTN__REQ(ok, "n*T*d = %d*%d*%d: the workspace would not fit in size_t", n, T, d);
+    }
     if (work) {
         size_t fit;
         PATTN__REQ(work_bytes >= L.fixed_bytes + L.slot * sizeof(float), "work_bytes is %lu; it must be at least %lu (pattn_model_work_size gives the size for every thread)", (unsigned long)work_bytes, (unsigned long)(L.fixed_bytes + L.slot * sizeof(float)));
@@ -5828,6 +5963,7 @@ PATTN__KDEF pattn_status pattn_cmm_sample(const pattn_cmm *m_in, const pattn_cmm
     PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
     PATTN__REQ(n >= 1, "n is %d; it must be >= 1", n);
     if (!pattn__p1_cmm_ok(__func__, m, ext)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__fits(n, m->T, m->d, sizeof(float)), "n*T*d = %d*%d*%d would not fit in size_t", n, m->T, m->d);
     d = m->d;
     T = m->T;
     Td = (size_t)T * (size_t)d;
@@ -5913,6 +6049,7 @@ PATTN__KDEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, 
     long i;
     PATTN__REQ(X && p && H, "%s is NULL", !X ? "X" : !p ? "p" : "H");
     PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
+    PATTN__REQ(pattn__fits(n, T, d, sizeof(float)), "n*T*d = %d*%d*%d would not fit in size_t", n, T, d);
     PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
     if (W)
         for (i = 0; i < d; ++i)
@@ -5942,6 +6079,7 @@ PATTN__KDEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *m
     long i;
     PATTN__REQ(X && mask && p && mass, "%s is NULL", !X ? "X" : !mask ? "mask" : !p ? "p" : "mass");
     PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);
+    PATTN__REQ(pattn__fits(n, T, d, sizeof(float)), "n*T*d = %d*%d*%d would not fit in size_t", n, T, d);
     PATTN__REQ(pattn__all_finite_f32(p, d), "p holds a NaN or infinite value");
     if (W)
         for (i = 0; i < d; ++i)
@@ -5960,6 +6098,7 @@ PATTN__KDEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *m
         double mr = 0.0;
         int t;
         for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
+        pattn__clamp_scores(s, T);
         pattn__p1_softmax(s, T);
         for (t = 0; t < T; ++t)
             if (mask[(size_t)i * (size_t)T + t] == 1) mr += (double)s[t];
@@ -6046,6 +6185,7 @@ PATTN__KDEF pattn_status pattn_ridge_fit(const float *H, const float *y, int n, 
     PATTN__REQ(H && y && w, "%s is NULL", !H ? "H" : !y ? "y" : "w");
     PATTN__REQ(n >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "d", n < 1 ? n : d);
     PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
+    PATTN__REQ(pattn__fits(n, d, 4, sizeof(double)), "n*d = %d*%d: the scratch (about 4 n d doubles) would not fit in size_t", n, d);
     PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
     for (i = 0; i < n; ++i)
         PATTN__REQ(pattn__all_finite_f32(H + (size_t)i * (size_t)d, d), "H row %d holds a NaN or infinite value", (int)i);
@@ -6119,7 +6259,7 @@ PATTN__KDEF void pattn_history_free(pattn_history *h)
 static pattn_train_rec pattn__rec(long step, double loss, double acc, double lr)
 {
     pattn_train_rec r;
-    memset(&r, 0, sizeof r); /* padding too: histories can be compared bytewise */
+    memset(&r, 0, sizeof r);
     r.step = step;
     r.loss = loss;
     r.acc = acc;
@@ -6262,6 +6402,7 @@ PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params 
     PATTN__REQ(X && y, "%s is NULL", X ? "y" : "X");
     PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
     if (!pattn__p1_params_ok(__func__, o.model, P)) return PATTN_EINVAL;
+    PATTN__REQ(pattn__fits(n, T, P->d, sizeof(float)), "n*T*d = %d*%d*%d would not fit in size_t", n, T, P->d);
     if (!pattn__p1_train_opts_ok(__func__, &o, P, &flags)) return PATTN_EINVAL;
     PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite label");
     d = P->d;
@@ -6377,6 +6518,7 @@ PATTN__KDEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, c
     PATTN__REQ(X && y && Xte && yte && res, "%s is NULL", !X ? "X" : !y ? "y" : !Xte ? "Xte" : !yte ? "yte" : "res");
     PATTN__REQ(T >= 1 && d >= 1 && nte >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : d < 1 ? "d" : "nte", T < 1 ? T : d < 1 ? d : nte);
     PATTN__REQ(n >= (o->split ? 3 : 1), "n is %d; it must be >= %d", n, o->split ? 3 : 1);
+    PATTN__REQ(pattn__fits(n, T, d, sizeof(float)) && pattn__fits(nte, T, d, sizeof(float)), "%s*T*d = %d*%d*%d would not fit in size_t", pattn__fits(n, T, d, 4) ? "nte" : "n", pattn__fits(n, T, d, 4) ? nte : n, T, d);
     PATTN__REQ(pattn__finite(o->eta_v) && o->eta_v >= 0.0, "o->eta_v is %g; it must be finite and > 0 (0 = default 1)", o->eta_v);
     PATTN__REQ(pattn__finite(o->eta_p) && o->eta_p >= 0.0, "o->eta_p is %g; it must be finite and > 0 (0 = default 1)", o->eta_p);
     PATTN__REQ(pattn__finite(o->lambda) && o->lambda >= 0.0, "o->lambda is %g; it must be finite and >= 0", o->lambda);
