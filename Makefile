@@ -17,7 +17,7 @@ EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c)) \
            $(patsubst examples/figures/%.c,$(B)/%,$(wildcard examples/figures/*.c))
 BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(wildcard bench/*.c))
 
-.PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps install uninstall platforms
+.PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps install uninstall platforms fuzz
 
 all: test examples
 
@@ -59,6 +59,12 @@ $(B)/test_asan_scalar: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DPATTN_NO_SIMD -o $@ $(TEST_SRC) $(LIBS)
 $(B)/test_asan_dispatch: $(TEST_DEP) | $(B)
 	$(CC) $(BASE) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -o $@ $(TEST_SRC) $(LIBS)
+# libFuzzer targets (clang), each for FUZZ_S seconds from tests/fuzz/corpus
+FUZZ_S ?= 30
+FUZZ_TARGETS = kernels linalg p1_models p1_theory p2_models p2_theory diff
+fuzz:
+	@sh tests/fuzz/run.sh $(FUZZ_S) $(FUZZ_TARGETS)
+
 sanitize: $(B)/test_asan_avx2 $(B)/test_asan_scalar $(B)/test_asan_dispatch
 	@sh tests/run.sh --quick scalar=$(B)/test_asan_scalar:1 avx2=$(B)/test_asan_avx2:2 dispatch=$(B)/test_asan_dispatch:1
 

@@ -946,6 +946,8 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
    includes the score-correlated noise along q). */
 #define PATTN_LAW_DRAWS 100000
 #define PATTN_LAW_SEED 12345
+/* the largest T of a sampled law (its cost is PATTN_LAW_DRAWS * T); larger T is EINVAL */
+#define PATTN_LAW_MAX_T 4096
 
 /* Size of the arrays pattn_attention_law needs (T-k+1, or PATTN_LAW_DRAWS); 0 if m or gamma
    is invalid. */
@@ -953,8 +955,8 @@ PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m, double gamma);
 
 /* Fills p, alpha, s and (if non-NULL) c, each of pattn_attention_law_size(m, gamma)
    doubles, and *n_atoms with the number written (atoms of zero probability are dropped).
-   PATTN_EINVAL on invalid input, PATTN_ENOMEM if scratch for a sampled law fails (outputs
-   untouched in both cases). */
+   PATTN_EINVAL on invalid input (or a sampled law with T > PATTN_LAW_MAX_T), PATTN_ENOMEM
+   if scratch for a sampled law fails (outputs untouched in both cases). */
 PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m, double gamma, double *p,
                                            double *alpha, double *s, double *c, int *n_atoms);
 
@@ -1290,6 +1292,16 @@ static void pattn__record(const char *fn, const char *fmt, ...)
     va_start(ap, fmt);
     pattn__vrecord(fn, fmt, ap);
     va_end(ap);
+}
+/* a public function that failed inside another public one: its own name goes first, so the
+   message names the function the caller called and the one that refused */
+static pattn_status pattn__via(const char *fn, pattn_status st)
+{
+    char inner[sizeof pattn__errbuf];
+    memcpy(inner, pattn__errbuf, sizeof inner);
+    inner[sizeof inner - 1] = 0;
+    pattn__record(fn, "%s", inner);
+    return st;
 }
 /* records the message and yields st, so that a check reads `return PATTN__FAIL(...)`; st
    stays visible to the compiler, which then knows that no error path returns PATTN_OK */
@@ -3052,11 +3064,15 @@ PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m_in, double gamma, 
     } else {
         /* ISO noise: the q-component of each token's noise perturbs its score by
            gamma sigma xi/|q|; sample the law */
-        double *sc = (double *)PATTN_MALLOC(2 * (size_t)T * sizeof(double)), *xi;
-        double gs = gamma * m->sigma / m->q_norm, w = 1.0 / (double)PATTN_LAW_DRAWS;
-        unsigned char *dis = (unsigned char *)PATTN_MALLOC((size_t)T);
+        double *sc, *xi, gs = gamma * m->sigma / m->q_norm, w = 1.0 / (double)PATTN_LAW_DRAWS;
+        unsigned char *dis;
         pattn_rng r;
         int i, t;
+        /* the sample costs PATTN_LAW_DRAWS * T exponentials: bounded by refusing what would
+           take minutes */
+        PATTN__REQ(T <= PATTN_LAW_MAX_T, "m->T is %d; a sampled law (ISO noise, gamma != 0) supports T <= %d", T, PATTN_LAW_MAX_T);
+        sc = (double *)PATTN_MALLOC(2 * (size_t)T * sizeof(double));
+        dis = (unsigned char *)PATTN_MALLOC((size_t)T);
         if (!sc || !dis) {
             PATTN_FREE(sc);
             PATTN_FREE(dis);
@@ -3251,14 +3267,14 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
         pattn_feature_law F;
         pattn_ridge_limits L;
         st = pattn_feature_law_eval(m, gamma, &F);
-        if (st != PATTN_OK) return st;
+        if (st != PATTN_OK) return pattn__via(__func__, st);
         buf = (double *)PATTN_MALLOC(2 * (size_t)F.n_atoms * sizeof(double));
         if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
         n = pattn_feature_law_atoms(&F, buf, buf + F.n_atoms);
         st = n > 0 ? pattn_ridge_limits_eval(n, buf, buf + F.n_atoms, F.s, m->v_norm,
                                              F.c * m->q_norm, m->d, kappa, lambda, &L)
                    : PATTN_EINVAL;
-        if (st != PATTN_OK) { PATTN_FREE(buf); return st; }
+        if (st != PATTN_OK) { PATTN_FREE(buf); return pattn__via(__func__, st); }
         R.c = F.c;
         R.s = F.s;
         R.mean_alpha = F.mean_alpha;
@@ -3295,7 +3311,7 @@ PATTN_DEF pattn_status pattn_head_risk_theory(const pattn_cmm *m_in, double gamm
             for (i = 0; i < n; ++i) b[i] = al[i] * m->v_norm; /* b holds a_i = alpha_i |v| */
             st = pattn_ridge_fixed_point(n, p, b, s, kappa, lambda, &P);
         }
-        if (st != PATTN_OK) { PATTN_FREE(buf); PATTN_FREE(scr); return st; }
+        if (st != PATTN_OK) { PATTN_FREE(buf); PATTN_FREE(scr); return pattn__via(__func__, st); }
         for (i = 0; i < n; ++i) {
             R.c += p[i] * c[i];
             R.s += p[i] * s[i];
@@ -4649,6 +4665,10 @@ PATTN__INLINE float pattn__max(const float *x, int n)
         s1 = pattn__f8_add(s1, u);                                                       \
         pattn__f8_store(e + i, t);                                                       \
         pattn__f8_store(e + i + 8, u);                                                   \
+        if (((i + 16) & (PATTN__SOFTMAX_BLK - 1)) == 0) {                                \
+            tot += (double)pattn__f8_hsum(pattn__f8_add(s0, s1));                        \
+            s0 = s1 = pattn__f8_zero();                                                  \
+        }                                                                                \
     }                                                                                    \
     if (i + 8 <= n) {                                                                    \
         t = EXP(pattn__f8_sub(pattn__f8_load(x + i), vm));                               \
@@ -4657,15 +4677,24 @@ PATTN__INLINE float pattn__max(const float *x, int n)
         i += 8;                                                                          \
     }
 
+/* Long rows: the vector sums are folded into a double total every PATTN__SOFTMAX_BLK
+   floats, so the sum keeps its accuracy at any length (rows up to that length, and the
+   AVX-512 pairs, never fold and get the same bits). */
+#define PATTN__SOFTMAX_BLK 4096
 static void pattn__softmax_row(const float *x, float *y, int n, int stream)
 {
     float buf[PATTN__SOFTMAX_STACK], *e = n <= PATTN__SOFTMAX_STACK ? buf : y, mx, mn, inv;
+    double tot = 0.0;
     pattn__f8 a0 = pattn__f8_set1(-INFINITY), a1 = a0, b0 = pattn__f8_set1(INFINITY), b1 = b0;
-    pattn__f8 vm, s0 = pattn__f8_zero(), s1 = s0, t, u;
+    pattn__f8 vm, s0 = pattn__f8_zero(), s1 = s0, t, u, z = s0, zero = s0;
     int i;
+    /* z sums min(0, max(0, x)): 0 for any non-NaN x (-inf included), NaN for a NaN, which
+       max and min skip as a first operand and the fast exponential would not propagate */
     for (i = 0; i + 16 <= n; i += 16) {
         t = pattn__f8_load(x + i);
         u = pattn__f8_load(x + i + 8);
+        z = pattn__f8_add(z, pattn__f8_add(pattn__f8_min(zero, pattn__f8_max(zero, t)),
+                                           pattn__f8_min(zero, pattn__f8_max(zero, u))));
         a0 = pattn__f8_max(t, a0);
         a1 = pattn__f8_max(u, a1);
         b0 = pattn__f8_min(t, b0);
@@ -4673,18 +4702,20 @@ static void pattn__softmax_row(const float *x, float *y, int n, int stream)
     }
     if (i + 8 <= n) {
         t = pattn__f8_load(x + i);
+        z = pattn__f8_add(z, pattn__f8_min(zero, pattn__f8_max(zero, t)));
         a0 = pattn__f8_max(t, a0);
         b0 = pattn__f8_min(t, b0);
         i += 8;
     }
     if (i < n) {
+        z = pattn__f8_add(z, pattn__f8_min(zero, pattn__f8_max(zero, pattn__f8_load_part(x + i, n - i, 0.0f))));
         a1 = pattn__f8_max(pattn__f8_load_part(x + i, n - i, -INFINITY), a1);
         b1 = pattn__f8_min(pattn__f8_load_part(x + i, n - i, INFINITY), b1);
     }
     mx = pattn__f8_hmax(pattn__f8_max(a0, a1));
     mn = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(b0, b1)));
-    /* the max skips NaN lanes; a NaN input surfaces as a NaN sum below */
-    if (!pattn__finite((double)mx)) {
+    /* a NaN input (z), or no finite maximum: NaN everywhere, as documented */
+    if (!pattn__finite((double)mx) || pattn__f8_hsum(z) != 0.0f) {
         for (i = 0; i < n; ++i) y[i] = PATTN__NAN;
         return;
     }
@@ -4700,7 +4731,10 @@ static void pattn__softmax_row(const float *x, float *y, int n, int stream)
         s1 = pattn__f8_add(s1, t);
         pattn__f8_store_part(e + i, n - i, t);
     }
-    inv = 1.0f / pattn__f8_hsum(pattn__f8_add(s0, s1));
+    {
+        float sf = pattn__f8_hsum(pattn__f8_add(s0, s1));
+        inv = tot == 0.0 ? 1.0f / sf : (float)(1.0 / (tot + (double)sf));
+    }
     if (inv != inv) { /* a NaN among the inputs */
         for (i = 0; i < n; ++i) y[i] = PATTN__NAN;
         return;
@@ -4739,10 +4773,12 @@ PATTN__T512 static int pattn__softmax_pair_512(const float *x, float *y, int n, 
     const float *xB = x + n;
     float *yB = y + n;
     pattn__f16 aA = pattn__f16_set1(-INFINITY), aB = aA, bA = pattn__f16_set1(INFINITY), bB = bA;
-    pattn__f16 sA = pattn__f16_zero(), sB = sA, t, u, vA, vB;
+    pattn__f16 sA = pattn__f16_zero(), sB = sA, t, u, vA, vB, z = sA, zero = sA;
     int i;
     for (i = 0; i < n; i += 16) {
         t = pattn__f16_load(x + i); u = pattn__f16_load(xB + i);
+        z = pattn__f16_add(z, pattn__f16_add(pattn__f16_min(zero, pattn__f16_max(zero, t)),
+                                             pattn__f16_min(zero, pattn__f16_max(zero, u))));
         aA = pattn__f16_max(t, aA); bA = pattn__f16_min(t, bA);
         aB = pattn__f16_max(u, aB); bB = pattn__f16_min(u, bB);
     }
@@ -4750,7 +4786,8 @@ PATTN__T512 static int pattn__softmax_pair_512(const float *x, float *y, int n, 
     mx[1] = pattn__f8_hmax(pattn__f8_max(pattn__f16_lo(aB), pattn__f16_hi(aB)));
     mn[0] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bA), pattn__f16_hi(bA))));
     mn[1] = -pattn__f8_hmax(pattn__f8_neg(pattn__f8_min(pattn__f16_lo(bB), pattn__f16_hi(bB))));
-    if (!pattn__finite((double)mx[0]) || !pattn__finite((double)mx[1]) || !(mn[0] - mx[0] >= -87.0f) ||
+    if (pattn__f8_hsum(pattn__f8_add(pattn__f16_lo(z), pattn__f16_hi(z))) != 0.0f ||
+        !pattn__finite((double)mx[0]) || !pattn__finite((double)mx[1]) || !(mn[0] - mx[0] >= -87.0f) ||
         !(mn[1] - mx[1] >= -87.0f))
         return 0;
     vA = pattn__f16_set1(mx[0]); vB = pattn__f16_set1(mx[1]);
@@ -4903,7 +4940,7 @@ PATTN__KDEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, co
                                               const float *v, float *h, float *grad_p)
 {
     double stk[PATTN__PA_STACK], *buf, *Hd, *Gd, Z = 0.0, F = 0.0, fd;
-    float *Hb, *Gb, mx = -INFINITY, s, u, e;
+    float *Hb, *Gb, mx = -INFINITY, s, u, e, c = 0.0f;
     int t, j, nb = 0;
     if (!X || !p || !v) return (float)PATTN__FAIL_NAN(__func__, "%s is NULL", !X ? "X" : !p ? "p" : "v");
     if (T < 1 || d < 1) return (float)PATTN__FAIL_NAN(__func__, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d);
@@ -4942,17 +4979,23 @@ PATTN__KDEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, co
             e = pattn_expf(mx - s);
             Z *= (double)e;
             F *= (double)e;
-            if (t > 0) {
-                for (j = 0; j < d; ++j) { Hd[j] *= (double)e; Gd[j] *= (double)e; }
+            if (t > 0) { /* and re-centre G on the new leading token's u */
+                double dc = (double)c - (double)u;
+                for (j = 0; j < d; ++j) {
+                    Hd[j] *= (double)e;
+                    Gd[j] = Gd[j] * (double)e + dc * Hd[j];
+                }
                 pattn__scale(d, e, Hb);
                 pattn__scale(d, e, Gb);
+                pattn__axpy(d, c - u, Hb, Gb);
             }
             mx = s;
+            c = u;
         }
         e = pattn_expf(s - mx);
         Z += (double)e;
         F += (double)e * (double)u;
-        pattn__acc2(x, d, e, e * u, Hb, Gb);
+        pattn__acc2(x, d, e, e * (u - c), Hb, Gb);
         if (++nb == PATTN__PA_BLK || t == T - 1) {
             for (j = 0; j < d; ++j) {
                 Hd[j] += (double)Hb[j];
@@ -4962,10 +5005,12 @@ PATTN__KDEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, co
             nb = 0;
         }
     }
-    /* f = F/Z, h = H/Z and grad_p = (G - f H)/Z (since u-bar = a'u = f), all in double */
+    /* f = F/Z, h = H/Z and grad_p = (G - (f - c) H)/Z, all in double: G is summed centred
+       on the leading token's c = u, which makes the gradient at T = 1 exactly 0 and keeps
+       e (u - c) x finite where e u x would overflow */
     fd = F / Z;
     for (j = 0; j < d; ++j) {
-        if (grad_p) grad_p[j] = (float)((Gd[j] - fd * Hd[j]) / Z);
+        if (grad_p) grad_p[j] = (float)((Gd[j] - (fd - (double)c) * Hd[j]) / Z);
         if (h) h[j] = (float)(Hd[j] / Z);
     }
     if (buf != stk) PATTN_FREE(buf);
@@ -7012,7 +7057,7 @@ PATTN__KDEF pattn_status pattn_icl_full_from_pgd(pattn_icl_model *full, const do
     for (k = 0; k < K; ++k)
         if (!pattn__la_solve(W, d, full->mu + k * d, px + k * d, work)) {
             PATTN_FREE(work);
-            return PATTN_ENUM;
+            return PATTN__FAIL(PATTN_ENUM, __func__, "W is singular (solving W x = mu_%d failed); the PGD construction needs an invertible W", k);
         }
     pattn__icl_full_set_w(full, W);
     for (k = 0; k < K; ++k) {

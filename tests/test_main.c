@@ -65,6 +65,7 @@ void suite_p1_theory(void);
 void suite_icl_theory(void);
 void suite_icl_train(void);
 void suite_api(void);
+void suite_hardening(void);
 
 static const struct { const char *name; void (*fn)(void); } pt_suites[] = {
     {"foundation", suite_foundation},
@@ -73,6 +74,7 @@ static const struct { const char *name; void (*fn)(void); } pt_suites[] = {
     {"icl_theory", suite_icl_theory},
     {"icl_train", suite_icl_train},
     {"api", suite_api},
+    {"hardening", suite_hardening},
 };
 
 int main(int argc, char **argv)
