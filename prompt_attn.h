@@ -378,6 +378,10 @@ typedef struct pattn_cmm {
     double dist_q;          /* distractor overlap a with the context (0 = none) */
     pattn_noise noise;      /* PATTN_NOISE_ORTHO (0, default) or PATTN_NOISE_ISO */
 } pattn_cmm;
+/* The generator's magnitudes (sigma, q_norm, v_norm (1 + rho)) are at most this, so every
+   float token stays finite; the theory takes v_norm (1 + rho) / sigma and q_norm / sigma up
+   to 1e150. Beyond: PATTN_EINVAL with a message. */
+#define PATTN_CMM_MAX_SCALE 1e30
 
 /* ==== paper 1: models PA, LPA, SA, LIN ========================================== */
 
@@ -610,6 +614,9 @@ typedef struct pattn_icl_mix {
     const double *noise_var; /* K, sigma_k^2 */
     const double *cov_x;     /* d*d */
 } pattn_icl_mix;
+/* Every entry of mu, cov_beta, cov_x and noise_var is at most this in magnitude: the closed
+   forms multiply several covariances and n, and would overflow double beyond it. */
+#define PATTN_ICL_MAX_MAGNITUDE 1e50
 
 /* ==== paper 2: models ====================================================================== */
 
@@ -695,6 +702,11 @@ typedef struct pattn_icl_gen {
     int *diag;               /* K flags: Sigma_k diagonal (F_k = diag(f_diag)) */
 } pattn_icl_gen;
 
+/* The generator samples in float: the inputs' scale sqrt(max diag cov_x), the task vectors'
+   max|mu| + sqrt(max diag cov_beta), the noise's sqrt(max noise_var), and d times the
+   product of the first two must be at most this (PATTN_EINVAL from pattn_icl_gen_create
+   otherwise). The closed forms, in double, have no such limit. */
+#define PATTN_ICL_MAX_SCALE 1e30
 /* the task argument of pattn_icl_sample: draw each sample's task from pi */
 #define PATTN_ICL_MIXTURE (-1)
 
@@ -1937,6 +1949,17 @@ static int pattn__cmm_fields_ok(const char *fn, const pattn_cmm *m, int theory)
     PATTN__OK(pattn__finite(m->eps) && m->eps >= 0.0 && m->eps <= 1.0, "m->eps is %g; it must lie in [0, 1] (a probability)", m->eps);
     PATTN__OK(pattn__finite(m->dist_q) && m->dist_q >= 0.0 && m->dist_q < 1.0, "m->dist_q is %g; it must lie in [0, 1)", m->dist_q);
     PATTN__OK(m->noise == PATTN_NOISE_ORTHO || m->noise == PATTN_NOISE_ISO, "m->noise is %d; it must be PATTN_NOISE_ORTHO or PATTN_NOISE_ISO", (int)m->noise);
+    if (!theory) { /* the generator writes float tokens: every part must stay in float's range */
+        PATTN__OK(m->sigma <= PATTN_CMM_MAX_SCALE && m->q_norm <= PATTN_CMM_MAX_SCALE &&
+                      m->v_norm * (1.0 + m->rho) <= PATTN_CMM_MAX_SCALE,
+                  "m->%s is %g; the generator's float tokens support magnitudes up to %g", m->sigma > PATTN_CMM_MAX_SCALE ? "sigma" : m->q_norm > PATTN_CMM_MAX_SCALE ? "q_norm" : "v_norm * (1 + rho)",
+                  m->sigma > PATTN_CMM_MAX_SCALE ? m->sigma : m->q_norm > PATTN_CMM_MAX_SCALE ? m->q_norm : m->v_norm * (1.0 + m->rho), PATTN_CMM_MAX_SCALE);
+    } else { /* the theory works with b = alpha |v| / sigma and c |q| / sigma */
+        double vn = m->v_norm > 0.0 ? m->v_norm : 1.0, qn = m->q_norm > 0.0 ? m->q_norm : 1.0;
+        PATTN__OK(vn * (1.0 + m->rho) / m->sigma <= 1e150 && qn / m->sigma <= 1e150,
+                  "m->%s / m->sigma = %g; the theory supports signal-to-noise ratios up to 1e150", vn * (1.0 + m->rho) / m->sigma > 1e150 ? "v_norm * (1 + rho)" : "q_norm",
+                  vn * (1.0 + m->rho) / m->sigma > 1e150 ? vn * (1.0 + m->rho) / m->sigma : qn / m->sigma);
+    }
     return 1;
 }
 
@@ -1968,6 +1991,19 @@ static pattn_status pattn__icl_mix_check(const char *fn, const pattn_icl_mix *m)
             if (!pattn__finite(m->noise_var[k]) || m->noise_var[k] < 0.0)
                 return PATTN__FAIL(PATTN_EINVAL, fn, "m->noise_var[%d] is %g; a noise variance must be finite and >= 0", k, m->noise_var[k]);
     if (m->cov_x && !pattn__all_finite_f64(m->cov_x, dd)) return PATTN__FAIL(PATTN_EINVAL, fn, "m->cov_x holds a NaN or infinite value");
+    { /* the closed forms multiply up to three covariances and n: magnitudes beyond 1e50
+         would overflow double inside them (an internal failure would name no argument) */
+        size_t i, nmu = m->mu ? (size_t)K * (size_t)d : 0;
+        const double lim = PATTN_ICL_MAX_MAGNITUDE;
+        for (i = 0; i < nmu; ++i)
+            if (fabs(m->mu[i]) > lim) return PATTN__FAIL(PATTN_EINVAL, fn, "m->mu[%lu] is %g; the closed forms support magnitudes up to %g", (unsigned long)i, m->mu[i], lim);
+        for (i = 0; i < (size_t)K * dd; ++i)
+            if (fabs(m->cov_beta[i]) > lim) return PATTN__FAIL(PATTN_EINVAL, fn, "m->cov_beta[%lu] is %g; the closed forms support magnitudes up to %g", (unsigned long)i, m->cov_beta[i], lim);
+        for (i = 0; m->cov_x && i < dd; ++i)
+            if (fabs(m->cov_x[i]) > lim) return PATTN__FAIL(PATTN_EINVAL, fn, "m->cov_x[%lu] is %g; the closed forms support magnitudes up to %g", (unsigned long)i, m->cov_x[i], lim);
+        for (i = 0; m->noise_var && i < (size_t)K; ++i)
+            if (m->noise_var[i] > lim) return PATTN__FAIL(PATTN_EINVAL, fn, "m->noise_var[%lu] is %g; the closed forms support magnitudes up to %g", (unsigned long)i, m->noise_var[i], lim);
+    }
     buf = (double *)PATTN_MALLOC((dd + (size_t)d) * sizeof(double));
     if (!buf) return PATTN__FAIL(PATTN_ENOMEM, fn, "cannot allocate scratch for the mixture check");
     if (m->cov_x) {
@@ -2531,7 +2567,8 @@ static double pattn__bd0(double x, double m)
 PATTN_DEF double pattn_binom_log_pmf(int n, int j, double p)
 {
     double q, dn, dj;
-    if (n < 0 || !(p >= 0.0 && p <= 1.0)) return PATTN__NAN;
+    if (n < 0 || !(p >= 0.0 && p <= 1.0))
+        return PATTN__FAIL_NAN(__func__, n < 0 ? "n is %g; it must be >= 0" : "p is %g; it must lie in [0, 1]", n < 0 ? (double)n : p);
     if (j < 0 || j > n) return -HUGE_VAL;
     /* the endpoints separately: 0 * log(0) would be NaN */
     if (p == 0.0) return j == 0 ? 0.0 : -HUGE_VAL;
@@ -2550,6 +2587,8 @@ PATTN_DEF void pattn_cmm_attention_weights(int T, int k, double gamma, double *w
                                            double *w_irr)
 {
     double wr = PATTN__NAN, wi = PATTN__NAN;
+    if (!(k >= 1 && k <= T && pattn__finite(gamma)))
+        pattn__bad(__func__, !pattn__finite(gamma) ? "gamma is %g; it must be finite" : "k is %g; it must lie in [1, T]", !pattn__finite(gamma) ? gamma : (double)k);
     if (k >= 1 && k <= T && pattn__finite(gamma)) {
         /* divide Z by the larger of e^gamma and 1 so nothing overflows */
         if (k == T) {
@@ -2608,13 +2647,15 @@ PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, 
 {
     int nirr, J, n = 0;
     double scale, lq, lr, lc = 0.0;
-    if (!law || !pi || !b || law->k < 1 || law->T < law->k || law->n_atoms != law->T - law->k + 1)
-        return 0;
+    if (!law || !pi || !b)
+        return pattn__bad(__func__, "%s is NULL", !law ? "law" : !pi ? "pi" : "b");
+    if (law->k < 1 || law->T < law->k || law->n_atoms != law->T - law->k + 1)
+        return pattn__bad(__func__, "law has T = %d, k = %d, n_atoms = %d; it must come from pattn_feature_law_eval (1 <= k <= T, n_atoms = T - k + 1)", law->T, law->k, law->n_atoms);
     if (!(law->s > 0.0) || !pattn__finite(law->s) || !pattn__finite(law->c) ||
         !pattn__finite(law->w_irr) || !(law->rho >= 0.0) || !pattn__finite(law->rho) ||
         !(law->eps >= 0.0 && law->eps <= 1.0) || !(law->v_norm > 0.0) ||
         !pattn__finite(law->v_norm))
-        return 0;
+        return pattn__bad(__func__, "law holds an invalid field (s, c, w_irr, rho, eps or v_norm); it must come from pattn_feature_law_eval");
     nirr = law->T - law->k;
     scale = law->v_norm / law->s;
     if (law->eps == 0.0 || law->rho == 0.0 || nirr == 0 || law->eps == 1.0) {
@@ -2640,35 +2681,49 @@ PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, 
 
 /* ==== paper 1 theory: ridge head risk in the proportional limit ========== */
 
+/* The resolvent with every quantity divided by M = max(1, kappa) max(1, ell), so that
+   kappa*ell, B^2 and the discriminant stay finite at any kappa and ell; P = psi omega^2 is
+   formed from the scaled parts (it stays finite where psi underflows and omega overflows). */
+static void pattn__resolvent(double kappa, double ell, double *theta, double *omega, double *psi,
+                             double *sqrt_delta, double *P)
+{
+    double M1 = kappa > 1.0 ? kappa : 1.0, M2 = ell > 1.0 ? ell : 1.0;
+    double kr = kappa / M1, lr = ell / M2, klr = kr * lr; /* kappa ell / M, <= 1 */
+    double Bs = klr + (1.0 - kappa) / M1 / M2, sds = hypot(Bs, 2.0 * kr * sqrt(ell) / M2);
+    if (sds == 0.0) { /* kappa = 1, ell = 0: the interpolation peak */
+        *theta = 0.0; *omega = 0.0; *psi = HUGE_VAL; *sqrt_delta = 0.0; *P = HUGE_VAL;
+        return;
+    }
+    {
+        /* 1 - theta = 2 / (A + sqrt(disc)), the small root of kappa u^2 - A u + 1 = 0 with
+           A = kappa ell + 1 + kappa; disc = A^2 - 4 kappa expanded into non-negative terms,
+           so psi keeps its relative accuracy where theta -> 1 */
+        double c1 = (1.0 - kappa) / M1 / M2, c2 = (1.0 + kappa) / M1 / M2;
+        double As = klr + c2, sq = sqrt(c1 * c1 + 2.0 * klr * c2 + klr * klr), den = As + sq;
+        *sqrt_delta = sds * M1 * M2;
+        if (Bs > 0.0) {
+            *theta = 2.0 * klr / (sds + Bs);
+            *omega = (sds + Bs) * M2 * (M1 / kappa) / 2.0;
+            *P = (sds + Bs) / (2.0 * kappa) * ((sds + Bs) / (den * sds));
+        } else {
+            *theta = (sds - Bs) * M2 / 2.0; /* Bs <= 0 only when kappa > 1, so M1 = kappa */
+            *omega = 2.0 * klr / (sds - Bs);
+            *P = HUGE_VAL; /* not used: omega is moderate, psi omega^2 is formed directly */
+        }
+        *psi = 2.0 * kr / den / sds / M1 / M2 / M2;
+        if (Bs <= 0.0) *P = *psi * *omega * *omega;
+    }
+}
+
 PATTN_DEF void pattn_ridge_resolvent(double kappa, double ell, double *theta, double *omega,
                                      double *psi, double *sqrt_delta)
 {
-    double th = PATTN__NAN, om = PATTN__NAN, ps = PATTN__NAN, sd = PATTN__NAN;
-    if (pattn__finite(kappa) && kappa > 0.0 && pattn__finite(ell) && ell >= 0.0) {
-        double B = kappa * ell + 1.0 - kappa;
-        sd = hypot(B, 2.0 * kappa * sqrt(ell)); /* sqrt(B^2 + 4 kappa^2 ell), no overflow */
-        if (sd == 0.0) { /* kappa = 1, ell = 0: the interpolation peak */
-            th = 0.0;
-            om = 0.0;
-            ps = HUGE_VAL;
-        } else {
-            /* 1 - theta is the small root of kappa u^2 - A u + 1 = 0, A = kappa ell + 1 + kappa;
-               A^2 - 4 kappa expanded into non-negative terms, so psi keeps its relative
-               accuracy even where theta -> 1 (large ell) */
-            double A = kappa * ell + 1.0 + kappa;
-            double disc = (1.0 - kappa) * (1.0 - kappa) + 2.0 * kappa * ell * (1.0 + kappa) +
-                          kappa * kappa * ell * ell;
-            double one_m_theta = 2.0 / (A + sqrt(disc));
-            if (B > 0.0) {
-                th = 2.0 * kappa * ell / (sd + B);
-                om = (sd + B) / (2.0 * kappa);
-            } else {
-                th = (sd - B) / (2.0 * kappa);
-                om = 2.0 * kappa * ell / (sd - B);
-            }
-            ps = kappa * one_m_theta / sd;
-        }
-    }
+    double th = PATTN__NAN, om = PATTN__NAN, ps = PATTN__NAN, sd = PATTN__NAN, P;
+    if (pattn__finite(kappa) && kappa > 0.0 && pattn__finite(ell) && ell >= 0.0)
+        pattn__resolvent(kappa, ell, &th, &om, &ps, &sd, &P);
+    else
+        pattn__bad(__func__, !(pattn__finite(kappa) && kappa > 0.0) ? "kappa is %g; it must be finite and > 0" : "ell is %g; it must be finite and >= 0",
+                   !(pattn__finite(kappa) && kappa > 0.0) ? kappa : ell);
     if (theta) *theta = th;
     if (omega) *omega = om;
     if (psi) *psi = ps;
@@ -2698,15 +2753,22 @@ static int pattn__law_ok(const char *fn, int n, const double *pi, const double *
     return 1;
 }
 
-/* sum pi_i Phi(-b_i m / S); 1/2 when the head has no signal direction (m = 0) */
-static double pattn__law_err(int n, const double *pi, const double *b, double m, double S)
+/* sum pi_i Phi(-b_i r), r = m/S the head's normalised signal; 1/2 without a direction */
+static double pattn__law_err_r(int n, const double *pi, const double *b, double r)
 {
     int i;
     double e = 0.0;
+    if (r == 0.0 || r != r) return 0.5;
+    for (i = 0; i < n; ++i) e += pi[i] * pattn_norm_cdf(-b[i] * r);
+    return e;
+}
+
+/* sum pi_i Phi(-b_i m / S); 1/2 when the head has no signal direction (m = 0) */
+static double pattn__law_err(int n, const double *pi, const double *b, double m, double S)
+{
     /* no signal direction, or infinite noise (the interpolation peak): a fair coin */
     if (m == 0.0 || S == 0.0 || S == HUGE_VAL) return 0.5;
-    for (i = 0; i < n; ++i) e += pi[i] * pattn_norm_cdf(-b[i] * m / S);
-    return e;
+    return pattn__law_err_r(n, pi, b, m / S);
 }
 
 PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const double *b,
@@ -2715,7 +2777,7 @@ PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const do
                                                pattn_ridge_limits *out)
 {
     pattn_ridge_limits L;
-    double ell, V = 0.0, D;
+    double ell, V = 0.0, o1, D, No, Po, Q, P;
     int i;
     PATTN__REQ(out, "out is NULL");
     if (!pattn__law_ok(__func__, n, pi, b)) return PATTN_EINVAL;
@@ -2725,32 +2787,47 @@ PATTN_DEF pattn_status pattn_ridge_limits_eval(int n, const double *pi, const do
     PATTN__REQ(d >= 0, "d is %d; it must be >= 0 (0: no finite-d correction)", d);
     PATTN__REQ(pattn__finite(kappa) && kappa > 0.0, "kappa is %g; it must be finite and > 0", kappa);
     PATTN__REQ(pattn__finite(lambda) && lambda >= 0.0, "lambda is %g; it must be finite and >= 0", lambda);
-    ell = lambda / (s * s);
-    PATTN__REQ(pattn__finite(ell), "lambda / s^2 = %g / %g^2 overflows", lambda, s);
+    ell = lambda / s / s;
+    PATTN__REQ(pattn__finite(ell), "lambda / s^2 = %g / %g^2 overflows double", lambda, s);
     memset(&L, 0, sizeof L);
-    pattn_ridge_resolvent(kappa, ell, &L.theta, &L.omega, &L.psi, &L.sqrt_delta);
+    pattn__resolvent(kappa, ell, &L.theta, &L.omega, &L.psi, &L.sqrt_delta, &P);
     for (i = 0; i < n; ++i) {
         L.B1 += pi[i] * b[i];
         L.B2 += pi[i] * b[i] * b[i];
     }
     for (i = 0; i < n; ++i) V += pi[i] * (b[i] - L.B1) * (b[i] - L.B1);
-    D = L.B2 + 1.0 + L.omega;
+    /* Everything is formed as ratios to 1 + omega, which may be huge (small kappa, large
+       ell): D = B2 + 1 + omega, N = tau^2 D^2 = B2 + (1+omega)^2 + V (B2 + 1 + 2 omega),
+       No = N / (1+omega)^2, Po = psi (1+omega)^2 (from P = psi omega^2 when omega is large),
+       and S^2/m^2 = 1 + Q with Q = psi N / B1^2 = Po No / B1^2. */
+    o1 = 1.0 + L.omega;
+    D = L.B2 + o1;
+    No = L.B2 / o1 / o1 + 1.0 + V * ((L.B2 + 1.0) / o1 / o1 + 2.0 * (L.omega / o1) / o1);
+    Po = L.omega > 1.0 ? P * (o1 / L.omega) * (o1 / L.omega) : L.psi * o1 * o1;
     L.m = L.B1 / D;
-    L.tau2 = (L.B2 + (1.0 + L.omega) * (1.0 + L.omega) + V * (L.B2 + 1.0 + 2.0 * L.omega)) / (D * D);
+    L.tau2 = No * (o1 / D) * (o1 / D);
     L.S2 = L.m * L.m + L.psi * L.tau2; /* +inf at the peak: tau2 > 0 always */
     L.wv = v_norm * L.m / s;
-    L.w_norm2 = L.S2 / (s * s);
-    L.err = pattn__law_err(n, pi, b, L.m, sqrt(L.S2));
+    L.w_norm2 = L.S2 / s / s;
     L.mse = (1.0 + L.psi) * L.tau2;
-    /* finite d: the intercept-free head's offset c w'q has variance V_t */
+    Q = L.B1 == 0.0 ? HUGE_VAL : Po * No / L.B1 / L.B1;
+    L.err = L.B1 == 0.0 ? 0.5 : pattn__law_err_r(n, pi, b, (L.B1 > 0.0 ? 1.0 : -1.0) / sqrt(1.0 + Q));
+    /* finite d: the intercept-free head's offset c w'q has variance
+       V_t = r^2 (1+omega) tau^2 / (d sqrt_delta), r = R/(R+omega), R = (cq/s)^2; in ratio
+       form V_t/m^2 = [r (1+omega)]^2 ((1+omega)/sqrt_delta) No / (d B1^2) */
     if (d > 0 && cq > 0.0) {
-        double R = (cq / s) * (cq / s), r = R / (R + L.omega);
-        if (L.sqrt_delta == 0.0)
+        double R = (cq / s) * (cq / s), rc = R / (R + L.omega), ro = R * (o1 / (R + L.omega));
+        if (L.sqrt_delta == 0.0) {
             L.var_t = HUGE_VAL;
-        else
-            L.var_t = r * r * (1.0 + L.omega) * L.tau2 / ((double)d * L.sqrt_delta);
+            L.err_d = 0.5;
+        } else {
+            double qv = L.B1 == 0.0 ? HUGE_VAL : ro * ro * (o1 / L.sqrt_delta) * No / (double)d / L.B1 / L.B1;
+            L.var_t = rc * rc * (o1 / L.sqrt_delta) * L.tau2 / (double)d;
+            L.err_d = L.B1 == 0.0 ? 0.5 : pattn__law_err_r(n, pi, b, (L.B1 > 0.0 ? 1.0 : -1.0) / sqrt(1.0 + Q + qv));
+        }
+    } else {
+        L.err_d = L.err;
     }
-    L.err_d = L.var_t == 0.0 ? L.err : pattn__law_err(n, pi, b, L.m, sqrt(L.S2 + L.var_t));
     L.mse_d = L.mse + L.var_t;
     *out = L;
     return PATTN_OK;
@@ -2760,6 +2837,8 @@ PATTN_DEF void pattn_ridge_nodist_risk(double beta, double kappa, double ell, do
                                        double *mse)
 {
     double e = PATTN__NAN, q = PATTN__NAN;
+    if (!(pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0 && pattn__finite(ell) && ell >= 0.0))
+        pattn__bad(__func__, "beta = %g, kappa = %g, ell = %g; they must be finite with beta >= 0, kappa > 0, ell >= 0", beta, kappa, ell);
     if (pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0 &&
         pattn__finite(ell) && ell >= 0.0) {
         double om, ps, a;
@@ -2780,6 +2859,8 @@ PATTN_DEF void pattn_ridge_nodist_risk(double beta, double kappa, double ell, do
 PATTN_DEF void pattn_ridgeless_nodist_risk(double beta, double kappa, double *err, double *mse)
 {
     double e = PATTN__NAN, q = PATTN__NAN;
+    if (!(pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0))
+        pattn__bad(__func__, "beta = %g, kappa = %g; they must be finite with beta >= 0, kappa > 0", beta, kappa);
     if (pattn__finite(beta) && beta >= 0.0 && pattn__finite(kappa) && kappa > 0.0) {
         if (kappa > 1.0) {
             e = pattn_norm_cdf(-beta * sqrt((kappa - 1.0) / (1.0 + kappa * beta)));
@@ -3463,6 +3544,43 @@ static pattn_status pattn__iclt_wjt(const pattn__iclt_wh *w, int n, double *Wt, 
     return PATTN_OK;
 }
 
+/* The risks are homogeneous of degree 2 in y: scaling mu by 2^-h and cov_beta, noise_var
+   by 2^-2h scales every risk by 2^-2h, exactly. The closed forms run on the copy whose
+   largest mu^2, cov_beta or noise entry is near 1, so no product underflows (mixtures at a
+   1e-200 scale kept their order of regimes only up to about 1e-150 without it). */
+static pattn_status pattn__icl_mix_scaled(const char *fn, const pattn_icl_mix *m, pattn_icl_mix *ms,
+                                          double **mem, int *h)
+{
+    size_t d = (size_t)m->d, K = (size_t)m->K, i;
+    double mx = 0.0, *p;
+    int e;
+    *ms = *m;
+    *mem = NULL;
+    *h = 0;
+    for (i = 0; m->mu && i < K * d; ++i) mx = m->mu[i] * m->mu[i] > mx ? m->mu[i] * m->mu[i] : mx;
+    for (i = 0; i < K * d * d; ++i) mx = fabs(m->cov_beta[i]) > mx ? fabs(m->cov_beta[i]) : mx;
+    for (i = 0; m->noise_var && i < K; ++i) mx = m->noise_var[i] > mx ? m->noise_var[i] : mx;
+    if (!(mx > 0.0)) return PATTN_OK;
+    (void)frexp(mx, &e);
+    *h = e / 2;
+    if (*h == 0) return PATTN_OK;
+    p = *mem = (double *)PATTN_MALLOC((K * d + K * d * d + K) * sizeof(double));
+    if (!p) return PATTN__FAIL(PATTN_ENOMEM, fn, "cannot allocate %s", "scratch memory");
+    if (m->mu) {
+        for (i = 0; i < K * d; ++i) p[i] = ldexp(m->mu[i], -*h);
+        ms->mu = p;
+    }
+    p += K * d;
+    for (i = 0; i < K * d * d; ++i) p[i] = ldexp(m->cov_beta[i], -2 * *h);
+    ms->cov_beta = p;
+    p += K * d * d;
+    if (m->noise_var) {
+        for (i = 0; i < K; ++i) p[i] = ldexp(m->noise_var[i], -2 * *h);
+        ms->noise_var = p;
+    }
+    return PATTN_OK;
+}
+
 PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl_risks *out)
 {
     pattn__iclt_wh w;
@@ -3470,13 +3588,18 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
     pattn_status st;
     int d, K, i, k;
     size_t dd;
-    double *lam, *V, *A, *B, *C, *u;
+    double *lam, *V, *A, *B, *C, *u, *smem;
+    pattn_icl_mix ms;
+    int h;
     PATTN__REQ(out, "out is NULL");
     PATTN__REQ(n >= 1, "n (the context length) is %d; it must be >= 1", n);
     st = pattn__icl_mix_check(__func__, m);
     if (st != PATTN_OK) return st;
-    st = pattn__iclt_whiten(m, &w);
+    st = pattn__icl_mix_scaled(__func__, m, &ms, &smem, &h);
     if (st != PATTN_OK) return st;
+    m = &ms;
+    st = pattn__iclt_whiten(m, &w);
+    if (st != PATTN_OK) { PATTN_FREE(smem); return st; }
     d = m->d;
     K = m->K;
     dd = (size_t)d * (size_t)d;
@@ -3532,6 +3655,8 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
         r.lb += m->pi[k] * lk;
     }
     r.ey2 = w.tau;
+    r.ey2 = ldexp(r.ey2, 2 * h); r.pt = ldexp(r.pt, 2 * h); r.ft = ldexp(r.ft, 2 * h);
+    r.jt = ldexp(r.jt, 2 * h); r.dec = ldexp(r.dec, 2 * h); r.lb = ldexp(r.lb, 2 * h);
     if (!pattn__finite(r.ey2) || !pattn__finite(r.pt) || !pattn__finite(r.ft) ||
         !pattn__finite(r.jt) || !pattn__finite(r.dec) || !pattn__finite(r.lb))
         st = PATTN__FAIL(PATTN_ENUM, __func__, "a result is not finite: the inputs' magnitudes overflow double");
@@ -3539,6 +3664,7 @@ PATTN_DEF pattn_status pattn_icl_theory(const pattn_icl_mix *m, int n, pattn_icl
         *out = r;
 done:
     PATTN_FREE(w.mem);
+    PATTN_FREE(smem);
     return st;
 }
 
@@ -4423,6 +4549,7 @@ PATTN__KDEF void pattn_rng_normal_f32(pattn_rng *r, float *out, int n)
 {
     int i;
     float tmp[16];
+    if (!r || !out || n < 0) pattn__bad(__func__, !r ? "r is NULL" : !out ? "out is NULL" : "n is negative");
     if (!r || !out || n <= 0) return;
     for (i = 0; i <= n - 16; i += 16) pattn__normal16(r, out + i);
     if (i < n) {
@@ -4541,6 +4668,7 @@ PATTN__KDEF void pattn_rng8_normal_f32(pattn_rng8 *r, float *out, int n)
     pattn__i8 s[4];
     float tmp[16];
     int i = 0, w;
+    if (!r || !out || n < 0) pattn__bad(__func__, !r ? "r is NULL" : !out ? "out is NULL" : "n is negative");
     if (!r || !out || n <= 0) return;
     for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
 #if PATTN__AVX512
@@ -4561,6 +4689,7 @@ PATTN__KDEF void pattn_rng8_uniform_f32(pattn_rng8 *r, float *out, int n)
 {
     pattn__i8 s[4];
     int i, w;
+    if (!r || !out || n < 0) pattn__bad(__func__, !r ? "r is NULL" : !out ? "out is NULL" : "n is negative");
     if (!r || !out || n <= 0) return;
     for (w = 0; w < 4; ++w) s[w] = pattn__i8_load(r->s[w]);
     for (i = 0; i < n; i += 8) {
@@ -5829,6 +5958,7 @@ static int pattn__p1_cmm_ok(const char *fn, const pattn_cmm *m, const pattn_cmm_
             qv += qj * vj;
         }
         PATTN__OK(qq > 0.0 && vv > 0.0, "ext->%s is zero; it must be a non-zero vector", qq > 0.0 ? "vstar" : "q");
+        PATTN__OK(sqrt(qq) <= PATTN_CMM_MAX_SCALE && sqrt(vv) * (1.0 + m->rho) <= PATTN_CMM_MAX_SCALE, "|ext->%s| is %g; the generator's float tokens support magnitudes up to %g", sqrt(qq) > PATTN_CMM_MAX_SCALE ? "q" : "vstar", sqrt(qq) > PATTN_CMM_MAX_SCALE ? sqrt(qq) : sqrt(vv), PATTN_CMM_MAX_SCALE);
         PATTN__OK(fabs(qv) <= 1e-5 * sqrt(qq * vv), "ext->q and ext->vstar have cosine %g; they must be orthogonal (|cos| <= 1e-5)", qv / sqrt(qq * vv));
     }
     return 1;
@@ -6500,7 +6630,7 @@ PATTN__KDEF pattn_status pattn_train(const pattn_train_opts *opts, pattn_params 
             yu = yb;
         }
         st = pattn_model_batch(o.model, P, o.loss, Xu, yu, bs, T, &bo, work, wbytes);
-        if (st != PATTN_OK) goto done;
+        if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
         rec = pattn__rec(it, bo.loss, bo.acc, lr);
         if (hist) pattn__hist_push(hist, &rec);
         if (flags & PATTN_TRAIN_P) memcpy(back, P->p, (size_t)d * sizeof(float));
@@ -6598,38 +6728,50 @@ PATTN__KDEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, c
     /* step 1: at v = 0, p = 0 only the head moves */
     P.p = zero; P.v = zero; bo.gv = g;
     st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[0] * Td, y + i0[0], ni[0], T, &bo, NULL, 0);
-    if (st != PATTN_OK) goto done;
+    if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
     for (j = 0; j < d; ++j) pv1[j] = (float)(-o->eta_v * (double)g[j]);
+    if (!pattn__all_finite_f32(pv1, d)) {
+        st = PATTN__FAIL(PATTN_EINVAL, __func__, "o->eta_v = %g times the step-1 gradient overflows float; use a smaller eta_v", o->eta_v);
+        goto done;
+    }
     /* step 2: the prompt, from the gradient at (v1, 0) */
     P.v = pv1; bo.gv = NULL; bo.gp = g;
     st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[1] * Td, y + i0[1], ni[1], T, &bo, NULL, 0);
-    if (st != PATTN_OK) goto done;
+    if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
     for (j = 0; j < d; ++j) pp2[j] = (float)(-o->eta_p * (double)g[j]);
+    if (!pattn__all_finite_f32(pp2, d)) {
+        st = PATTN__FAIL(PATTN_EINVAL, __func__, "o->eta_p = %g times the step-2 gradient overflows float; use a smaller eta_p", o->eta_p);
+        goto done;
+    }
     /* step 3: the head under p2 */
     if (o->refit) {
         Hf = (float *)PATTN_MALLOC((size_t)ni[2] * (size_t)d * sizeof(float));
         w = (double *)PATTN_MALLOC((size_t)d * sizeof(double));
-        if (!Hf || !w) { st = PATTN_ENOMEM; goto done; }
+        if (!Hf || !w) { st = PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); goto done; }
         st = pattn_pa_features(X + (size_t)i0[2] * Td, ni[2], T, d, pp2, NULL, Hf);
         if (st == PATTN_OK) st = pattn_ridge_fit(Hf, y + i0[2], ni[2], d, o->lambda, w);
-        if (st != PATTN_OK) goto done;
+        if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
         for (j = 0; j < d; ++j) pv3[j] = (float)w[j];
     } else {
         P.p = pp2; bo.gp = NULL; bo.gv = g;
         st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[2] * Td, y + i0[2], ni[2], T, &bo, NULL, 0);
-        if (st != PATTN_OK) goto done;
+        if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
         for (j = 0; j < d; ++j) pv3[j] = (float)((double)pv1[j] - o->eta_v * (double)g[j]);
+        if (!pattn__all_finite_f32(pv3, d)) {
+            st = PATTN__FAIL(PATTN_EINVAL, __func__, "o->eta_v = %g times the step-3 gradient overflows float; use a smaller eta_v", o->eta_v);
+            goto done;
+        }
     }
     /* evaluation on the test set */
     P.p = pp2; P.v = pv3; bo.gp = bo.gv = NULL;
     st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, Xte, yte, nte, T, &bo, NULL, 0);
-    if (st != PATTN_OK) goto done;
+    if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
     R.acc = bo.acc;
     R.loss = bo.loss;
     R.mass_r = PATTN__NAN;
     if (mask_te) {
         st = pattn_pa_relevant_mass(Xte, mask_te, nte, T, d, pp2, NULL, &R.mass_r);
-        if (st != PATTN_OK) goto done;
+        if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
     }
     for (j = 0; j < d; ++j) {
         double qj = q ? (double)q[j] : (j == 0 ? 1.0 : 0.0);
@@ -7176,6 +7318,26 @@ PATTN__KDEF pattn_status pattn_icl_gen_create(const pattn_icl_mix *m, pattn_icl_
     st = pattn__icl_mix_check(__func__, m);
     if (st != PATTN_OK) return st;
     if (!pattn__icl_size_ok(m->d, m->K, 0)) return PATTN_EINVAL;
+    { /* the samples are float: inputs (scale sx), task vectors (sb), their products summed
+         over d, and the noise (sn) must stay far inside float's range */
+        double sx = 1.0, sb = 0.0, sn = 0.0, a = 0.0, c = 0.0;
+        int ii, kk;
+        for (ii = 0; ii < m->d; ++ii) {
+            if (m->cov_x && m->cov_x[(size_t)ii * m->d + ii] > sx * sx) sx = sqrt(m->cov_x[(size_t)ii * m->d + ii]);
+            for (kk = 0; kk < m->K; ++kk) {
+                const double *C = m->cov_beta + (size_t)kk * m->d * m->d;
+                if (fabs(m->mu[(size_t)kk * m->d + ii]) > a) a = fabs(m->mu[(size_t)kk * m->d + ii]);
+                if (C[(size_t)ii * m->d + ii] > c) c = C[(size_t)ii * m->d + ii];
+            }
+        }
+        sb = a + sqrt(c);
+        for (kk = 0; m->noise_var && kk < m->K; ++kk)
+            if (sqrt(m->noise_var[kk]) > sn) sn = sqrt(m->noise_var[kk]);
+        PATTN__REQ(sx <= PATTN_ICL_MAX_SCALE && sb <= PATTN_ICL_MAX_SCALE && sn <= PATTN_ICL_MAX_SCALE &&
+                       sx * sb * (double)m->d <= PATTN_ICL_MAX_SCALE,
+                   "the mixture's scales (inputs %g, task vectors %g, noise %g, x'beta up to %g) exceed %g; the generator's float samples would overflow",
+                   sx, sb, sn, sx * sb * (double)m->d, PATTN_ICL_MAX_SCALE);
+    }
     d = (size_t)m->d;
     K = (size_t)m->K;
     dd = d * d;
@@ -8039,6 +8201,8 @@ PATTN__KDEF pattn_status pattn_icl_test_loss(const pattn_icl_gen *g, const pattn
     PATTN__REQ(pattn__icl_same_means(g, mdl), "mdl->mu differs from the generator's task means; a PGD model must be made from the same mixture");
     PATTN__REQ((long)batch * g->K <= 1L << 30, "batch * K = %ld exceeds 2^30", (long)batch * g->K);
     PATTN__REQ(pattn__all_finite_f64(mdl->theta, (size_t)mdl->np), "mdl->theta holds a NaN or infinite value");
+    for (j = 0; j < mdl->np; ++j) /* the batched passes hold the parameters in float */
+        PATTN__REQ(fabs(mdl->theta[j]) <= PATTN_ICL_MAX_SCALE, "mdl->theta[%ld] is %g; the test loss evaluates in float and supports parameters up to %g", j, mdl->theta[j], PATTN_ICL_MAX_SCALE);
 
     K = g->K;
     st = pattn__icl_ctx_init(&c, mdl, n, batch, 0);

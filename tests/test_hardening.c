@@ -200,8 +200,133 @@ static void test_softmax_nan(void)
     PT_CHECK(y[0] == 0.0f && y[1] == 1.0f, "a -inf logit still gets weight 0");
 }
 
+/* theory at extreme but valid magnitudes: a correct finite value (the limits are exact
+   there) or a clear error, never NaN */
+static void test_theory_extremes(void)
+{
+    double th, om, ps, sd, pi[2] = {0.8, 0.2}, b[2] = {1.5, -0.5};
+    pattn_ridge_limits L;
+    pattn_ridge_resolvent(1.4e154, 0.0, &th, &om, &ps, &sd);
+    PT_CHECKF(fabs(ps * (1.4e154 - 1.0) - 1.0) < 1e-12 && th == 1.0 && om == 0.0,
+              "resolvent at kappa = 1.4e154, ell = 0: psi = 1/(kappa - 1) (was NaN): psi %g theta %g omega %g", ps, th, om);
+    PT_CHECK(pattn_ridge_limits_eval(2, pi, b, 1.0, 1.0, 0.0, 0, 2.0, 1e200, &L) == PATTN_OK &&
+                 fabs(L.err - pattn_ridge_err_lambda_inf(2, pi, b, 2.0)) < 1e-12 && fabs(L.mse - 1.0) < 1e-12,
+             "lambda = 1e200: err is the lambda -> inf limit and mse is E[y^2] = 1 (err was 0, then NaN)");
+    PT_CHECK(pattn_ridge_limits_eval(2, pi, b, 1.0, 1.0, 0.0, 0, 1e300, 1e300, &L) == PATTN_OK &&
+                 fabs(L.err - pattn_ridge_err_lambda_inf(2, pi, b, 1e300)) < 1e-12 && fabs(L.mse - 1.0) < 1e-12,
+             "kappa = lambda = 1e300 (kappa ell overflows): the lambda -> inf limit");
+    PT_CHECKF(pattn_ridge_limits_eval(2, pi, b, 1.0, 1.0, 0.0, 0, 1e-300, 0.1, &L) == PATTN_OK && fabs(L.err - 0.5) < 1e-12 &&
+                  fabs(L.mse - 1.0) < 1e-12,
+              "kappa = 1e-300 (no data): a coin, mse 1 (was NaN): err %.17g mse %.17g", L.err, L.mse);
+    PT_CHECKF(pattn_ridge_limits_eval(2, pi, b, 1.0, 1.0, 0.0, 0, 1e-170, 1e-170, &L) == PATTN_OK && fabs(L.err - 0.5) < 1e-12,
+              "kappa = lambda = 1e-170: err %.17g", L.err);
+    PT_CHECKF(pattn_ridge_limits_eval(2, pi, b, 1e-170, 1.0, 0.0, 0, 2.0, 1e-170, &L) == PATTN_OK && isfinite(L.err),
+              "s = 1e-170 (lambda/s^2 = 1e170 is finite; s^2 underflowed before): err %g (%s)", L.err, pattn_last_error());
+    {   /* the formula is continuous into the asymptotic regime: at ell = 1e8 the error sits
+           within 1e-7 of the lambda -> inf limit, and at moderate ell it moves smoothly */
+        double e8, e16;
+        pattn_ridge_limits_eval(2, pi, b, 1.0, 1.0, 0.0, 0, 2.0, 1e8, &L);
+        e8 = L.err;
+        pattn_ridge_limits_eval(2, pi, b, 1.0, 1.0, 0.0, 0, 2.0, 1e16, &L);
+        e16 = L.err;
+        PT_CHECKF(fabs(e8 - pattn_ridge_err_lambda_inf(2, pi, b, 2.0)) < 1e-7 && fabs(e16 - pattn_ridge_err_lambda_inf(2, pi, b, 2.0)) < 1e-14,
+                  "err at ell 1e8 and 1e16 approaches the limit: %.17g %.17g", e8, e16);
+    }
+}
+
+/* the paper-2 closed forms are homogeneous of degree 2 in y: scaling mu by c and cov_beta,
+   noise_var by c^2 scales every risk by c^2; at 1e-161 the order PT >= FT >= JT >= dec broke */
+static void test_icl_scale(void)
+{
+    static const double scales[6] = {1e-150, 1e-120, 1e-80, 1e-3, 1e10, 1e24};
+    double pi[2] = {0.3, 0.7}, mu0[4] = {1, 0.5, -0.2, 1}, cov0[8] = {1, 0.2, 0.2, 0.5, 0.3, 0, 0, 0.8}, nv0[2] = {0.1, 0.2};
+    double mu[4], cov[8], nv[2];
+    pattn_icl_risks R0, R;
+    pattn_icl_mix m;
+    int i, j, ok = 1;
+    memset(&m, 0, sizeof m);
+    m.d = 2; m.K = 2; m.pi = pi; m.mu = mu0; m.cov_beta = cov0; m.noise_var = nv0;
+    PT_CHECK(pattn_icl_theory(&m, 10, &R0) == PATTN_OK, "icl theory at scale 1");
+    m.mu = mu; m.cov_beta = cov; m.noise_var = nv;
+    for (i = 0; i < 6; ++i) {
+        double c = scales[i], c2 = c * c;
+        for (j = 0; j < 4; ++j) mu[j] = mu0[j] * c;
+        for (j = 0; j < 8; ++j) cov[j] = cov0[j] * c2;
+        for (j = 0; j < 2; ++j) nv[j] = nv0[j] * c2;
+        if (pattn_icl_theory(&m, 10, &R) != PATTN_OK) { ok = 0; continue; }
+        ok &= fabs(R.pt / c2 - R0.pt) < 1e-12 * R0.pt && fabs(R.ft / c2 - R0.ft) < 1e-12 * R0.ft &&
+              fabs(R.jt / c2 - R0.jt) < 1e-12 * R0.jt && fabs(R.dec / c2 - R0.dec) < 1e-12 * R0.dec &&
+              fabs(R.lb / c2 - R0.lb) < 1e-12 * R0.lb && R.pt >= R.ft && R.ft >= R.jt && R.jt >= R.dec;
+    }
+    PT_CHECK(ok, "icl risks scale by c^2 from c = 1e-150 (covariances 1e-300) to 1e24, within 1e-12, keeping PT >= FT >= JT >= dec");
+}
+
+/* values the float samplers and evaluators cannot represent are refused, with a message */
+static void test_float_range(void)
+{
+    pattn_cmm m;
+    float X[2 * 4 * 2], y[2];
+    memset(&m, 0, sizeof m);
+    memset(X, 0, sizeof X);
+    m.d = 2; m.T = 4; m.zeta = 0.5; m.sigma = 1e39;
+    pattn_clear_error();
+    PT_CHECKF(pattn_cmm_sample(&m, NULL, 1, 0, 2, X, y, NULL) == PATTN_EINVAL && X[0] == 0.0f && err_has("sigma", "float"),
+              "sigma = 1e39 (inf in float tokens): \"%s\"", pattn_last_error());
+    m.sigma = 1.0; m.q_norm = 1e39;
+    PT_CHECK(pattn_cmm_sample(&m, NULL, 1, 0, 2, X, y, NULL) == PATTN_EINVAL && err_has("q_norm", NULL), "|q| = 1e39 refused");
+    m.q_norm = 1.0; m.v_norm = DBL_MAX; m.T = 20; m.zeta = 0.1; m.d = 50;
+    {
+        pattn_head_risk R;
+        pattn_clear_error();
+        PT_CHECKF(pattn_head_risk_theory(&m, 1.0, 2.0, 0.1, &R) == PATTN_EINVAL && err_has("pattn_head_risk_theory", "signal-to-noise"),
+                  "head risk at |v| = DBL_MAX: \"%s\"", pattn_last_error());
+    }
+    {
+        double pi[1] = {1}, mu[2] = {0, 0}, cov[4] = {1, 0, 0, 1}, nv[1] = {1e78};
+        pattn_icl_mix mx;
+        pattn_icl_gen *g = NULL;
+        pattn_icl_model *md = NULL;
+        pattn_icl_risks R;
+        double lk[1], l = -1.0, se = -1.0;
+        memset(&mx, 0, sizeof mx);
+        mx.d = 2; mx.K = 1; mx.pi = pi; mx.mu = mu; mx.cov_beta = cov; mx.noise_var = nv;
+        PT_CHECK(pattn_icl_gen_create(&mx, &g) == PATTN_EINVAL && !g && err_has("pattn_icl_gen_create", "noise_var"), "noise variance 1e78 refused by the generator");
+        PT_CHECK(pattn_icl_theory(&mx, 5, &R) == PATTN_EINVAL && err_has("pattn_icl_theory", "noise_var"), "and by the closed forms (beyond 1e50)");
+        nv[0] = 1.0;
+        cov[0] = cov[3] = 1e308;
+        pattn_clear_error();
+        PT_CHECKF(pattn_icl_theory(&mx, 5, &R) == PATTN_EINVAL && err_has("pattn_icl_theory", "cov_beta"),
+                  "cov_beta = 1e308 I: the theory's own message, not pattn_chol's: \"%s\"", pattn_last_error());
+        cov[0] = cov[3] = 1.0;
+        PT_CHECK(pattn_icl_gen_create(&mx, &g) == PATTN_OK && pattn_icl_model_create(&mx, PATTN_ICL_REDUCED, 0, &md) == PATTN_OK, "a small mixture");
+        if (md && g) {
+            md->theta[0] = 1e39;
+            PT_CHECK(pattn_icl_test_loss(g, md, 5, 16, 1, lk, &l, &se) == PATTN_EINVAL && l == -1.0 && err_has("theta", "float"),
+                     "test loss with theta = 1e39 (inf in float) refused, nothing written");
+        }
+        pattn_icl_model_free(md);
+        pattn_icl_gen_free(g);
+    }
+    {
+        pattn_traj_opts o;
+        pattn_traj_result res;
+        float Xt[2 * 4 * 2], yt[2] = {1, -1}, v1[2] = {-7, -7};
+        int i;
+        memset(&o, 0, sizeof o);
+        o.eta_v = 1e300; o.eta_p = 1.0;
+        for (i = 0; i < 16; ++i) Xt[i] = (float)(i % 3) - 1.0f;
+        pattn_clear_error();
+        PT_CHECKF(pattn_traj3(&o, Xt, yt, 2, 4, 2, NULL, Xt, yt, NULL, 2, v1, NULL, NULL, &res) == PATTN_EINVAL && v1[0] == -7.0f &&
+                      err_has("pattn_traj3", "eta_v"),
+                  "traj3 at eta_v = 1e300: its own message (was the batch kernel's): \"%s\"", pattn_last_error());
+    }
+}
+
 void suite_hardening(void)
 {
+    test_theory_extremes();
+    test_icl_scale();
+    test_float_range();
     test_softmax_nan();
     test_sizes();
     test_sa_workspace();

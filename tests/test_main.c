@@ -66,6 +66,7 @@ void suite_icl_theory(void);
 void suite_icl_train(void);
 void suite_api(void);
 void suite_hardening(void);
+void suite_nowrite(void);
 
 static const struct { const char *name; void (*fn)(void); } pt_suites[] = {
     {"foundation", suite_foundation},
@@ -75,6 +76,7 @@ static const struct { const char *name; void (*fn)(void); } pt_suites[] = {
     {"icl_train", suite_icl_train},
     {"api", suite_api},
     {"hardening", suite_hardening},
+    {"nowrite", suite_nowrite},
 };
 
 int main(int argc, char **argv)
