@@ -81,6 +81,13 @@
         pattn_icl_theory: m->pi sums to 1.1; it must sum to 1 (within 1e-9)
      pattn_status_str() gives one fixed sentence per status.
 
+   LIMITS
+     Each function's comment states where it is exact or accurate; docs/limits.md collects
+     them. Sizes whose byte counts would overflow size_t are refused; the float generators
+     take magnitudes up to 1e30 (PATTN_CMM_MAX_SCALE, PATTN_ICL_MAX_SCALE), the paper-2
+     closed forms entries up to 1e50 (PATTN_ICL_MAX_MAGNITUDE). Long rows keep their
+     accuracy at any length (sums folded into double totals).
+
    THREAD SAFETY
      No global mutable state: RNG states, options, models and scratch live in structs the
      caller owns, so independent calls may run on any threads at once. Objects (a generator,
@@ -2205,6 +2212,8 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__icl_trainer_eval PATTN__R(pattn__icl_trainer_eval)
 #define pattn__icl_type_name PATTN__R(pattn__icl_type_name)
 #define pattn__max PATTN__R(pattn__max)
+#define pattn__p1_xtl PATTN__R(pattn__p1_xtl)
+#define pattn__p1_dotl PATTN__R(pattn__p1_dotl)
 #define pattn__clamp_scores PATTN__R(pattn__clamp_scores)
 #define pattn__clamp_score PATTN__R(pattn__clamp_score)
 #define pattn__normal16 PATTN__R(pattn__normal16)
@@ -5306,6 +5315,51 @@ static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const fl
     }
 }
 
+/* Long samples: the token sums of pattn__p1_xt1/xt2 and of the scores run over blocks of
+   PATTN__P1_TBLK tokens whose float sums are added into double totals, so their error is
+   that of a PATTN__P1_TBLK-term float sum at any T. Samples up to that length take the
+   single pass and keep their bits. dw: PATTN__P1_DW(d) doubles of scratch. */
+#define PATTN__P1_TBLK 4096
+#define PATTN__P1_DW(d) (3 * (size_t)(d))
+static void pattn__p1_xtl(const float *X, int T, int d, const float *a, const float *b, float *H,
+                          float *G, const float *nx, double *dw)
+{
+    double *hd = dw, *gd = dw + d;
+    float *tf = (float *)(void *)(dw + 2 * (size_t)d), *tg = tf + d;
+    int t0, j;
+    if (T <= PATTN__P1_TBLK) {
+        if (G) pattn__p1_xt2(X, T, d, a, b, H, G, nx);
+        else pattn__p1_xt1(X, T, d, a, H, 0);
+        return;
+    }
+    memset(hd, 0, 2 * (size_t)d * sizeof(double));
+    for (t0 = 0; t0 < T; t0 += PATTN__P1_TBLK) {
+        int n = T - t0 < PATTN__P1_TBLK ? T - t0 : PATTN__P1_TBLK;
+        const float *Xb = X + (size_t)t0 * (size_t)d;
+        if (G) pattn__p1_xt2(Xb, n, d, a + t0, b + t0, tf, tg, nx);
+        else pattn__p1_xt1(Xb, n, d, a + t0, tf, 0);
+        for (j = 0; j < d; ++j) {
+            hd[j] += (double)tf[j];
+            if (G) gd[j] += (double)tg[j];
+        }
+    }
+    for (j = 0; j < d; ++j) {
+        H[j] = (float)hd[j];
+        if (G) G[j] = (float)gd[j];
+    }
+}
+
+/* x'y over n floats, blocked in the same way for n > PATTN__P1_TBLK */
+static float pattn__p1_dotl(const float *x, const float *y, int n)
+{
+    double t = 0.0;
+    int i;
+    if (n <= PATTN__P1_TBLK) return pattn__dot(x, y, n);
+    for (i = 0; i < n; i += PATTN__P1_TBLK)
+        t += (double)pattn__dot(x + i, y + i, n - i < PATTN__P1_TBLK ? n - i : PATTN__P1_TBLK);
+    return (float)t;
+}
+
 /* x = (x o (u - c)) k over n floats: SA's backward weights a_t o (u - f_t) scale/T */
 static void pattn__p1_mul_shift(float *x, const float *u, float c, float k, int n)
 {
@@ -5443,6 +5497,7 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
                               float *sc, float *H, float *G, const float *nx, const float *nx2)
 {
     float *s = sc, *u = sc + T, mx, invZ, f;
+    double zd = 0.0, fd = 0.0, *dw = (double *)(void *)(sc + 2 * (size_t)T);
     pattn__f8 vm, vz = pattn__f8_zero(), vf = pattn__f8_zero(), e, vi, vfv;
     int t, i = 0;
     if (v)
@@ -5457,6 +5512,11 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         pattn__f8_store(s + i, e);
         vz = pattn__f8_add(vz, e);
         if (v) vf = pattn__f8_fma(e, pattn__f8_load(u + i), vf);
+        if (T > PATTN__P1_TBLK && ((i + 8) & (PATTN__P1_TBLK - 1)) == 0) { /* long samples: fold into double */
+            zd += (double)pattn__f8_hsum(vz);
+            fd += (double)pattn__f8_hsum(vf);
+            vz = vf = pattn__f8_zero();
+        }
     }
     if (i < T) {
         e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(s + i, T - i, -INFINITY), vm));
@@ -5464,8 +5524,15 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         vz = pattn__f8_add(vz, e);
         if (v) vf = pattn__f8_fma(e, pattn__f8_load_part(u + i, T - i, 0.0f), vf);
     }
-    invZ = 1.0f / pattn__f8_hsum(vz);
-    f = v ? pattn__f8_hsum(vf) * invZ : 0.0f;
+    if (T <= PATTN__P1_TBLK) {
+        invZ = 1.0f / pattn__f8_hsum(vz);
+        f = v ? pattn__f8_hsum(vf) * invZ : 0.0f;
+    } else {
+        zd += (double)pattn__f8_hsum(vz);
+        fd += (double)pattn__f8_hsum(vf);
+        invZ = (float)(1.0 / zd);
+        f = v ? (float)(fd / zd) : 0.0f;
+    }
     vi = pattn__f8_set1(invZ);
     vfv = pattn__f8_set1(f);
     for (i = 0; i + 8 <= T; i += 8) {
@@ -5478,8 +5545,7 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         pattn__f8_store_part(s + i, T - i, a);
         if (G) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
     }
-    if (G) pattn__p1_xt2(X, T, d, s, u, H, G, nx2);
-    else pattn__p1_xt1(X, T, d, s, H, 0);
+    pattn__p1_xtl(X, T, d, s, u, H, G, nx2, dw);
     return f;
 }
 
@@ -5488,15 +5554,12 @@ static float pattn__p1_lpa_one(const float *X, int T, int d, const float *p, con
                                float *sc, float *H, float *G)
 {
     float *s = sc, *u = sc + T, invT = 1.0f / (float)T, f;
+    double *dw = (double *)(void *)(sc + 2 * (size_t)T);
     pattn__p1_scores2(X, T, d, p, v, s, u, NULL);
-    f = pattn__dot(s, u, T) * invT;
+    f = pattn__p1_dotl(s, u, T) * invT;
     pattn__scale(T, invT, s);
-    if (G) {
-        pattn__scale(T, invT, u);
-        pattn__p1_xt2(X, T, d, s, u, H, G, X);
-    } else {
-        pattn__p1_xt1(X, T, d, s, H, 0);
-    }
+    if (G) pattn__scale(T, invT, u);
+    pattn__p1_xtl(X, T, d, s, u, H, G, X, dw);
     return f;
 }
 
@@ -5506,7 +5569,7 @@ static float pattn__p1_lin_one(const float *X, int T, int d, const float *v, flo
     float invT = 1.0f / (float)T;
     int t;
     for (t = 0; t < T; ++t) sc[t] = invT;
-    pattn__p1_xt1(X, T, d, sc, H, 0);
+    pattn__p1_xtl(X, T, d, sc, NULL, H, NULL, X, (double *)(void *)(sc + 2 * (size_t)T));
     return pattn__dot(v, H, d);
 }
 
@@ -5585,7 +5648,9 @@ static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scal
 /* floats of one sample's scratch; *ok cleared when it would not fit in size_t */
 static size_t pattn__p1_scratch(pattn_model m, int T, int d, int *ok)
 {
-    return m == PATTN_SA ? pattn__p1_sa_floats(T, d, ok) : pattn__zmul(2, (size_t)T, ok);
+    /* PA, LPA, LIN: scores and values (2T floats), then the long-sample totals (doubles) */
+    return m == PATTN_SA ? pattn__p1_sa_floats(T, d, ok)
+                         : pattn__zadd(pattn__zmul(2, (size_t)T, ok), 2 * PATTN__P1_DW(d), ok);
 }
 
 /* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
@@ -5689,7 +5754,8 @@ static void pattn__p1_matvec(const float *W, int d, const float *x, int transpos
 PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, const float *X,
                                         int T, float *f, float *h, float *gp, float *gW)
 {
-    float stackbuf[PATTN__P1_STACK], *buf, *pe, *sc, *H, *G, fv;
+    double stackbuf[PATTN__P1_STACK / 2]; /* doubles: the scratch holds double totals */
+    float *buf, *pe, *sc, *H, *G, fv;
     size_t need;
     int d, i, j, wantg;
     PATTN__REQ(X, "X is NULL");
@@ -5705,7 +5771,7 @@ PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, 
         (void)pattn__zmul(need, sizeof(float), &ok);
         PATTN__REQ(ok, "T*d = %d*%d: the sample or its scratch would not fit in size_t", T, d);
     }
-    buf = need <= PATTN__P1_STACK ? stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
+    buf = need <= PATTN__P1_STACK ? (float *)(void *)stackbuf : (float *)PATTN_MALLOC(need * sizeof(float));
     if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     pe = buf; H = pe + d; G = H + d; sc = G + 2 * (size_t)d;
     if (m == PATTN_PA || m == PATTN_LPA) pattn__p1_matvec(P->W, d, P->p, 0, pe);
@@ -5723,7 +5789,7 @@ PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, 
         memset(gW, 0, (size_t)d * (size_t)d * sizeof(float));
         pattn__p1_sa_bwd(X, T, d, sc, 1.0f, gW);
     }
-    if (buf != stackbuf) PATTN_FREE(buf);
+    if (buf != (float *)(void *)stackbuf) PATTN_FREE(buf);
     return PATTN_OK;
 }
 
@@ -6220,7 +6286,7 @@ PATTN__KDEF pattn_status pattn_pa_features(const float *X, int n, int T, int d, 
 {
     float *buf, *pe, *sc;
     int nth = pattn__max_threads();
-    size_t slot = pattn__p1_round16(2 * (size_t)T);
+    size_t slot = pattn__p1_round16(2 * (size_t)T + 2 * PATTN__P1_DW(d)); /* pattn__p1_pa_one scratch */
     long i;
     PATTN__REQ(X && p && H, "%s is NULL", !X ? "X" : !p ? "p" : "H");
     PATTN__REQ(n >= 1 && T >= 1 && d >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : T < 1 ? "T" : "d", n < 1 ? n : T < 1 ? T : d);

@@ -85,6 +85,18 @@ static void test_bayes_large(void)
         e = pattn_bayes_error(2, pi, b);
         PT_CHECKF(fabs(e - pattn_norm_cdf(-0.5)) < 1e-9, "Bayes error at s = %g: %.12f, want Phi(-1/2) = %.12f", scales[i], e, pattn_norm_cdf(-0.5));
     }
+    {   /* interleaved classes s+1, s+3 against s, s+2: three boundaries within 3 units. At
+           s = 30 the mirrored side is e^-1800 away, so every s >= 30 has the same error; the
+           old grid, sized by s, overflowed int at 1e9 and fell back to cells of 5e5 */
+        double p4[4] = {0.25, 0.25, 0.25, 0.25}, b4[4], e30, e;
+        b4[0] = 31.0; b4[1] = -30.0; b4[2] = 33.0; b4[3] = -32.0;
+        e30 = pattn_bayes_error(4, p4, b4);
+        for (i = 1; i < 3; ++i) {
+            b4[0] = scales[i] + 1.0; b4[1] = -scales[i]; b4[2] = scales[i] + 3.0; b4[3] = -(scales[i] + 2.0);
+            e = pattn_bayes_error(4, p4, b4);
+            PT_CHECKF(fabs(e - e30) < 1e-9 && e30 > 0.2, "Bayes error of interleaved classes at s = %g: %.12f, at s = 30: %.12f", scales[i], e, e30);
+        }
+    }
     {
         pattn_cmm m;
         pattn_head_risk R;
@@ -172,6 +184,26 @@ static void test_long_rows(void)
         if (fabs(g[j] - gr) / fabs(gr) > worst) worst = fabs(g[j] - gr) / fabs(gr);
     }
     PT_CHECKF(worst < 1e-5, "PA kernel at T = 2^22: worst relative error of f, h, grad_p %.3g (f was 5%% off at 2^24)", worst);
+    {   /* the model path (two passes, blocked token sums) on the same sample */
+        pattn_params P;
+        float fm, hm[D];
+        double wm;
+        memset(&P, 0, sizeof P);
+        P.d = D; P.p = p; P.v = v;
+        PT_CHECK(pattn_model_eval(PATTN_PA, &P, x, N, &fm, hm, NULL, NULL) == PATTN_OK, "model_eval at T = 2^22");
+        wm = fabs(fm - f) / fabs(f);
+        for (j = 0; j < D; ++j)
+            if (fabs(hm[j] - H[j] / Z) / fabs(H[j] / Z) > wm) wm = fabs(hm[j] - H[j] / Z) / fabs(H[j] / Z);
+        PT_CHECKF(wm < 1e-5, "model_eval PA at T = 2^22: worst relative error of f, h %.3g (was 2.5e-5 and growing with T)", wm);
+        pt_dump("hardening long model_eval", hm, sizeof hm);
+        /* either side of the block length: the blocked and single-pass forms agree */
+        for (j = 4095; j <= 4097; ++j) {
+            float fa, fb;
+            pattn_model_eval(PATTN_PA, &P, x, j, &fa, NULL, NULL, NULL);
+            fb = pattn_pa_forward_backward_f32(x, j, D, p, v, NULL, NULL);
+            PT_CHECKF(fabs(fa - fb) <= 1e-6 * fabs(fb), "model_eval and the PA kernel agree at T = %d: %.9g vs %.9g", j, fa, fb);
+        }
+    }
     pt_info("T = 2^22: softmax sum 1 - %.2g, PA worst relative error %.2g", 1.0 - sum, worst);
     pt_dump("hardening long softmax head", y, 64 * sizeof(float));
     pt_dump("hardening long PA", h, sizeof h);
@@ -183,11 +215,13 @@ static void test_long_rows(void)
    differed between the paths; -inf must still get weight 0 */
 static void test_softmax_nan(void)
 {
+    static const uint32_t nans[3] = {0x7fc00000u, 0xffc00000u, 0xffffffffu}; /* +NaN, -NaN, -NaN with payload */
     float x[32], y[32];
-    int i, ok = 1, n;
+    int i, ok = 1, n, k;
+    for (k = 0; k < 3; ++k)
     for (n = 8; n <= 32; n += 8) {
         for (i = 0; i < n; ++i) x[i] = -4.0f;
-        x[0] = NAN;
+        memcpy(&x[0], &nans[k], sizeof x[0]);
         pattn_softmax_f32(x, y, n);
         for (i = 0; i < n; ++i) ok &= isnan(y[i]);
         pattn_softmax_rows_f32(x, y, 2, n / 2); /* the AVX-512 pair path takes two rows of 16 */
