@@ -868,8 +868,10 @@ PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m, double gamma,
 
 /* The atoms of the law of b_J = alpha_J |v|/s: pi[i] = pi_J and b[i] = b_J for every J of
    positive probability (a single atom when eps = 0, eps = 1 or rho = 0, where J is
-   deterministic or does not matter). pi and b hold law->n_atoms doubles. Returns the number
-   of atoms written, 0 on invalid input (nothing written). */
+   deterministic or does not matter). pi and b hold law->n_atoms doubles. Each pi_J is the
+   binomial pmf to a few ulp (O(1) per atom), over the J whose probability is positive in
+   double, renormalised to sum 1; the cost is the number of such atoms, not T. Returns the
+   number of atoms written, 0 on invalid input (nothing written). */
 PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, double *b);
 
 /* ==== paper 1 theory: ridge head risk in the proportional limit ========== */
@@ -968,8 +970,9 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
 /* the largest T of a sampled law (its cost is PATTN_LAW_DRAWS * T); larger T is EINVAL */
 #define PATTN_LAW_MAX_T 4096
 
-/* Size of the arrays pattn_attention_law needs (T-k+1, or PATTN_LAW_DRAWS); 0 if m or gamma
-   is invalid. */
+/* Size of the arrays pattn_attention_law needs: the values of J ~ Bin(T-k, eps) whose
+   probability is positive in double (at most T-k+1; about 350,000 at T = 10^8), or
+   PATTN_LAW_DRAWS for a sampled law; 0 if m or gamma is invalid. */
 PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m, double gamma);
 
 /* Fills p, alpha, s and (if non-NULL) c, each of pattn_attention_law_size(m, gamma)
@@ -2625,6 +2628,30 @@ static int pattn__cmm_theory_ok(const char *fn, const pattn_cmm *m, double gamma
     return 1;
 }
 
+/* The J of Bin(n, eps), 0 < eps < 1, whose probability is positive in double: the range
+   around the mode, found by walking out from it, so a law costs its significant atoms and
+   not n (at n = 10^8 about 350,000 of them). Each pmf comes from pattn_binom_log_pmf, in
+   O(1) and to a few ulp, rather than from a running sum of n logs. */
+static void pattn__binom_range(int n, double eps, int *lo, int *hi)
+{
+    int mode = (int)floor(((double)n + 1.0) * eps), j;
+    if (mode > n) mode = n;
+    for (j = mode; j > 0 && pattn_binom_log_pmf(n, j - 1, eps) > -745.2;) --j;
+    *lo = j;
+    for (j = mode; j < n && pattn_binom_log_pmf(n, j + 1, eps) > -745.2;) ++j;
+    *hi = j;
+}
+
+/* atoms of the law of J: one when J is fixed (eps 0 or 1, no irrelevant token) or does not
+   matter (rho = 0, for the feature law), else the significant range of Bin(nirr, eps) */
+static int pattn__law_natoms(int nirr, double eps, int j_matters)
+{
+    int lo, hi;
+    if (eps == 0.0 || eps == 1.0 || nirr == 0 || !j_matters) return 1;
+    pattn__binom_range(nirr, eps, &lo, &hi);
+    return hi - lo + 1;
+}
+
 PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m_in, double gamma,
                                               pattn_feature_law *out)
 {
@@ -2638,7 +2665,7 @@ PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m_in, double gamm
     memset(&L, 0, sizeof L);
     L.T = m->T;
     L.k = k;
-    L.n_atoms = m->T - k + 1;
+    L.n_atoms = pattn__law_natoms(m->T - k, m->eps, m->rho != 0.0);
     pattn_cmm_attention_weights(m->T, k, gamma, &L.w_rel, &L.w_irr);
     L.c = (double)k * L.w_rel;
     L.s = m->sigma * sqrt((double)k * L.w_rel * L.w_rel + (double)(m->T - k) * L.w_irr * L.w_irr);
@@ -2655,11 +2682,12 @@ PATTN_DEF pattn_status pattn_feature_law_eval(const pattn_cmm *m_in, double gamm
 PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, double *b)
 {
     int nirr, J, n = 0;
-    double scale, lq, lr, lc = 0.0;
+    double scale;
     if (!law || !pi || !b)
         return pattn__bad(__func__, "%s is NULL", !law ? "law" : !pi ? "pi" : "b");
-    if (law->k < 1 || law->T < law->k || law->n_atoms != law->T - law->k + 1)
-        return pattn__bad(__func__, "law has T = %d, k = %d, n_atoms = %d; it must come from pattn_feature_law_eval (1 <= k <= T, n_atoms = T - k + 1)", law->T, law->k, law->n_atoms);
+    if (law->k < 1 || law->T < law->k || !(law->eps >= 0.0 && law->eps <= 1.0) ||
+        law->n_atoms != pattn__law_natoms(law->T - law->k, law->eps, law->rho != 0.0))
+        return pattn__bad(__func__, "law has T = %d, k = %d, n_atoms = %d; it must come from pattn_feature_law_eval", law->T, law->k, law->n_atoms);
     if (!(law->s > 0.0) || !pattn__finite(law->s) || !pattn__finite(law->c) ||
         !pattn__finite(law->w_irr) || !(law->rho >= 0.0) || !pattn__finite(law->rho) ||
         !(law->eps >= 0.0 && law->eps <= 1.0) || !(law->v_norm > 0.0) ||
@@ -2674,16 +2702,19 @@ PATTN_DEF int pattn_feature_law_atoms(const pattn_feature_law *law, double *pi, 
         b[0] = (law->c - law->rho * (double)J * law->w_irr) * scale;
         return 1;
     }
-    lq = log(law->eps);
-    lr = log1p(-law->eps);
-    for (J = 0; J <= nirr; ++J) {
-        double p;
-        if (J > 0) lc += log((double)(nirr - J + 1) / (double)J); /* log C(nirr, J), one log a step */
-        p = exp(lc + (double)J * lq + (double)(nirr - J) * lr);
-        if (!(p > 0.0)) continue; /* underflowed far tail: no mass in double */
-        pi[n] = p;
-        b[n] = (law->c - law->rho * (double)J * law->w_irr) * scale;
-        ++n;
+    {
+        int jlo, jhi;
+        double tot = 0.0;
+        pattn__binom_range(nirr, law->eps, &jlo, &jhi);
+        for (J = jlo; J <= jhi; ++J) {
+            double p = exp(pattn_binom_log_pmf(nirr, J, law->eps));
+            if (!(p > 0.0)) continue; /* underflowed far tail: no mass in double */
+            pi[n] = p;
+            b[n] = (law->c - law->rho * (double)J * law->w_irr) * scale;
+            tot += p;
+            ++n;
+        }
+        for (J = 0; J < n; ++J) pi[J] /= tot; /* the mass of the tails beyond double */
     }
     return n;
 }
@@ -2936,8 +2967,9 @@ static int pattn__bayes_sign(const pattn__bayes_atom *at, int n, double x, int *
     for (lo = k; lo > 0 && at[lo - 1].a >= x - R - 40.0;) --lo;
     for (hi = k; hi + 1 < n && at[hi + 1].a <= x + R + 40.0;) ++hi;
     for (i = lo; i <= hi; ++i) {
-        double bp = x - at[i].b, bm = x + at[i].b;
-        g += at[i].pi * (exp(-0.5 * bp * bp - M) - exp(-0.5 * bm * bm - M));
+        double bp = x - at[i].b, bm = x + at[i].b, ep = -0.5 * bp * bp - M, em = -0.5 * bm * bm - M;
+        /* terms below e^-746 are 0 in double: skip them rather than ask exp to underflow */
+        g += at[i].pi * ((ep > -746.0 ? exp(ep) : 0.0) - (em > -746.0 ? exp(em) : 0.0));
     }
     return g > 0.0 ? 1 : (g < 0.0 ? -1 : 0);
 }
@@ -3106,7 +3138,7 @@ PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m_in, double gamma)
     pattn_cmm mc;
     const pattn_cmm *m = pattn__cmm_resolve(m_in, &mc);
     if (!pattn__cmm_theory_ok(__func__, m, gamma)) return 0;
-    if (pattn__law_exact(m, gamma)) return m->T - (int)lround(m->zeta * (double)m->T) + 1;
+    if (pattn__law_exact(m, gamma)) return pattn__law_natoms(m->T - (int)lround(m->zeta * (double)m->T), m->eps, 1);
     return PATTN_LAW_DRAWS;
 }
 
@@ -3127,13 +3159,12 @@ PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m_in, double gamma, 
         /* relevant tokens score gamma, distractors a gamma, the rest 0; shift by the
            largest score present so that neither Z overflows nor it underflows to 0 */
         int J, J0 = 0, J1 = nirr;
+        double ptot = 0.0;
         if (m->eps == 0.0) J1 = 0;
-        if (m->eps == 1.0) J0 = nirr;
-        double lq = J0 == J1 ? 0.0 : log(m->eps), lr = J0 == J1 ? 0.0 : log1p(-m->eps), lc = 0.0;
+        else if (m->eps == 1.0) J0 = nirr;
+        else pattn__binom_range(nirr, m->eps, &J0, &J1);
         for (J = J0; J <= J1; ++J) {
-            double pj;
-            if (J > 0 && J0 != J1) lc += log((double)(nirr - J + 1) / (double)J); /* log C(nirr, J) */
-            pj = (J0 == J1) ? 1.0 : exp(lc + (double)J * lq + (double)(nirr - J) * lr);
+            double pj = (m->eps == 0.0 || m->eps == 1.0) ? 1.0 : exp(pattn_binom_log_pmf(nirr, J, m->eps));
             double Z, wR, wD, w0, M = gamma, eR, eD, e0;
             if (!(pj > 0.0)) continue;
             if (J > 0 && a * gamma > M) M = a * gamma;
@@ -3149,8 +3180,10 @@ PATTN_DEF pattn_status pattn_attention_law(const pattn_cmm *m_in, double gamma, 
             alpha[n] = (double)k * wR - m->rho * (double)J * wD;
             s[n] = m->sigma * sqrt((double)k * wR * wR + (double)J * wD * wD + (double)(nirr - J) * w0 * w0);
             if (c) c[n] = (double)k * wR + a * (double)J * wD;
+            ptot += pj;
             ++n;
         }
+        for (J = 0; J < n; ++J) p[J] /= ptot; /* the mass of the tails beyond double */
     } else {
         /* ISO noise: the q-component of each token's noise perturbs its score by
            gamma sigma xi/|q|; sample the law */
@@ -6336,14 +6369,18 @@ PATTN__KDEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *m
     for (i = 0; i < (long)n; ++i) {
         const float *Xi = X + (size_t)i * (size_t)T * (size_t)d;
         float *s = sc + (size_t)pattn__tid() * slot;
-        double mr = 0.0;
+        double mr = 0.0, all = 0.0;
         int t;
         for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
         pattn__clamp_scores(s, T);
         pattn__p1_softmax(s, T);
-        for (t = 0; t < T; ++t)
+        /* the relevant share of the weights' own sum: a subset's sum in the same order never
+           exceeds the whole, so the mass lies in [0, 1] whatever the rounding */
+        for (t = 0; t < T; ++t) {
+            all += (double)s[t];
             if (mask[(size_t)i * (size_t)T + t] == 1) mr += (double)s[t];
-        per[i] = mr;
+        }
+        per[i] = all > 0.0 ? mr / all : mr;
     }
     for (i = 0; i < (long)n; ++i) total += per[i];
     *mass = total / n;

@@ -205,6 +205,18 @@ static void test_long_rows(void)
         }
     }
     pt_info("T = 2^22: softmax sum 1 - %.2g, PA worst relative error %.2g", 1.0 - sum, worst);
+    {   /* found by the fuzzer: a relevant mass above 1 (float weights summing past 1); with
+           every token relevant it is now exactly 1 */
+        enum { TM = 1 << 16 };
+        uint8_t *mask = (uint8_t *)malloc(TM);
+        double mass = -1.0;
+        if (mask) {
+            memset(mask, 1, TM);
+            PT_CHECKF(pattn_pa_relevant_mass(x, mask, 1, TM, D, p, NULL, &mass) == PATTN_OK && mass == 1.0,
+                      "relevant mass with every one of 2^16 tokens relevant: 1 - %.3g", 1.0 - mass);
+        }
+        free(mask);
+    }
     pt_dump("hardening long softmax head", y, 64 * sizeof(float));
     pt_dump("hardening long PA", h, sizeof h);
     free(x); free(y);
