@@ -109,6 +109,16 @@ static void test_bayes_large(void)
             ok &= pattn_head_risk_theory(&m, 1.0, 2.0, 0.1, &R) == PATTN_OK && R.bayes >= 0.0 && R.bayes <= R.err_lin + 1e-12;
         }
         PT_CHECK(ok, "head risk at sigma 1e-5 .. 1e-11 (was 64 s, then a hang, then UB): Bayes error <= best linear");
+        /* long sequences: the binomial law of the distractor count has about 8 sqrt(T) atoms
+           that matter; T = 10^6 failed the weights-sum check and T = INT_MAX asked for 34 GB */
+        m.sigma = 1.0; m.rho = 1.0; m.eps = 0.3;
+        ok = 1;
+        for (sig = 1e6; sig < 3e9; sig *= 2147.483647) {
+            m.T = (int)sig;
+            ok &= pattn_head_risk_theory(&m, 1.0, 2.0, 0.1, &R) == PATTN_OK && R.bayes >= 0.0 && R.bayes <= R.err_lin + 1e-12 &&
+                  R.err <= 0.5;
+        }
+        PT_CHECKF(ok, "head risk at T = 10^6 and T = INT_MAX: %s", pattn_last_error());
     }
 }
 
