@@ -968,7 +968,7 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
 #define PATTN_LAW_DRAWS 100000
 #define PATTN_LAW_SEED 12345
 /* the largest T of a sampled law (its cost is PATTN_LAW_DRAWS * T); larger T is EINVAL */
-#define PATTN_LAW_MAX_T 4096
+#define PATTN_LAW_MAX_T 1024
 
 /* Size of the arrays pattn_attention_law needs: the values of J ~ Bin(T-k, eps) whose
    probability is positive in double (at most T-k+1; about 350,000 at T = 10^8), or

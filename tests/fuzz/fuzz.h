@@ -150,6 +150,7 @@ static int fz_untouched(const void *p, size_t bytes)
 static void fz_failed_msg(const char *fn)
 {
     if (!strstr(pattn_last_error(), fn)) FZ_FAIL("%s failed without naming itself", fn);
+    if (getenv("FZ_TRACE")) fprintf(stderr, "fuzz trace: %s\n", pattn_last_error()); /* to check a seed */
 }
 /* status check: on failure, the listed outputs are untouched */
 #define FZ_STATUS(fn, st, ...)                                                            \

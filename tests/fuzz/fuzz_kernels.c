@@ -32,9 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (T >= 0 && d >= 0) { pattn_matvec_f32(X, T, d, b, c); pattn_matvec_t_f32(X, T, d, a, g); }
         break;
     case 5: case 6: {
+        /* 0: separate outputs; 1: h == p (allowed: h is written after every read); 2: h ==
+           grad_p (refused); 3: no gradient */
         int alias = fz_u8(&f) % 4;
-        float *h = alias == 1 ? b : (alias == 2 ? g : c), *gp = alias == 3 ? NULL : g, r;
-        if (alias == 2) gp = g; /* h == grad_p: must be refused */
+        float *h = alias == 1 ? a : (alias == 2 ? g : c), *gp = alias == 3 ? NULL : g, r;
         r = pattn_pa_forward_backward_f32(X, T, d, a, b, op == 5 ? h : NULL, op == 5 ? gp : NULL);
         if (r != r && !strstr(pattn_last_error(), "pattn_pa_forward_backward_f32") && pattn_last_error()[0])
             FZ_FAIL("PA kernel message does not name it");
