@@ -14,7 +14,7 @@ mkdir -p "$B"
 export OMP_WAIT_POLICY=passive WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$B/wine} QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
 P=0; F=0
 X86=scalar; grep -qw avx2 /proc/cpuinfo 2>/dev/null && X86=avx2
-SRC="tests/test_main.c tests/test_foundation.c tests/test_p1_models.c tests/test_p1_theory.c tests/test_icl_theory.c tests/test_icl_train.c tests/test_api.c"
+SRC="tests/test_main.c tests/test_foundation.c tests/test_p1_models.c tests/test_p1_theory.c tests/test_icl_theory.c tests/test_icl_train.c tests/test_api.c tests/test_hardening.c tests/test_nowrite.c"
 STRICT="-std=c99 -Wall -Wextra -pedantic -Werror"
 INC="-I. -I$STB_INC -DPATTN_STB_DS_IMPLEMENTATION"
 have() { command -v "$1" > /dev/null 2>&1; }
