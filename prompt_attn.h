@@ -968,10 +968,10 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
 #define PATTN_LAW_DRAWS 100000
 #define PATTN_LAW_SEED 12345
 /* the largest T of a sampled law (its cost is PATTN_LAW_DRAWS * T); larger T is EINVAL */
-#define PATTN_LAW_MAX_T 1024
+#define PATTN_LAW_MAX_T 512
 
 /* Size of the arrays pattn_attention_law needs: the values of J ~ Bin(T-k, eps) whose
-   probability is positive in double (at most T-k+1; about 350,000 at T = 10^8), or
+   probability is positive in double (at most T-k+1; 333,569 at T = 10^8, eps = 0.3), or
    PATTN_LAW_DRAWS for a sampled law; 0 if m or gamma is invalid. */
 PATTN_DEF int pattn_attention_law_size(const pattn_cmm *m, double gamma);
 
@@ -2630,7 +2630,7 @@ static int pattn__cmm_theory_ok(const char *fn, const pattn_cmm *m, double gamma
 
 /* The J of Bin(n, eps), 0 < eps < 1, whose probability is positive in double: the range
    around the mode, found by walking out from it, so a law costs its significant atoms and
-   not n (at n = 10^8 about 350,000 of them). Each pmf comes from pattn_binom_log_pmf, in
+   not n (333,569 of them at n = 10^8, eps = 0.3). Each pmf comes from pattn_binom_log_pmf, in
    O(1) and to a few ulp, rather than from a running sum of n logs. */
 static void pattn__binom_range(int n, double eps, int *lo, int *hi)
 {
@@ -5506,8 +5506,14 @@ static void pattn__p1_scores2(const float *X, int T, int d, const float *p, cons
    scaling pass, without the bookkeeping a long-row softmax pays for. */
 static void pattn__p1_softmax(float *x, int n)
 {
-    pattn__f8 vm = pattn__f8_set1(pattn__max(x, n)), sum = pattn__f8_zero(), e;
+    float mx = pattn__max(x, n);
+    pattn__f8 vm, sum = pattn__f8_zero(), e;
     int i = 0;
+    if (mx > FLT_MAX || mx < -FLT_MAX) { /* only an infinite maximum needs the clamp */
+        pattn__clamp_scores(x, n);
+        mx = pattn__max(x, n);
+    }
+    vm = pattn__f8_set1(mx);
     for (; i + 8 <= n; i += 8) {
         e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(x + i), vm));
         pattn__f8_store(x + i, e);
@@ -5537,8 +5543,11 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         pattn__p1_scores2(X, T, d, p, v, s, u, nx);
     else
         for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
-    pattn__clamp_scores(s, T);
     mx = pattn__max(s, T);
+    if (mx > FLT_MAX || mx < -FLT_MAX) { /* only an infinite maximum needs the clamp */
+        pattn__clamp_scores(s, T);
+        mx = pattn__max(s, T);
+    }
     vm = pattn__f8_set1(mx);
     for (; i + 8 <= T; i += 8) {
         e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(s + i), vm));
@@ -6372,7 +6381,6 @@ PATTN__KDEF pattn_status pattn_pa_relevant_mass(const float *X, const uint8_t *m
         double mr = 0.0, all = 0.0;
         int t;
         for (t = 0; t < T; ++t) s[t] = pattn__dot(Xi + (size_t)t * (size_t)d, pe, d);
-        pattn__clamp_scores(s, T);
         pattn__p1_softmax(s, T);
         /* the relevant share of the weights' own sum: a subset's sum in the same order never
            exceeds the whole, so the mass lies in [0, 1] whatever the rounding */

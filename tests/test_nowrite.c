@@ -73,13 +73,12 @@ void suite_nowrite(void)
     }
     /* linear algebra */
     {
-        double A[4] = {1, 2, 2, 1}, A0[4], B[2] = {1, 1};
+        double A[4] = {1, 2, 2, 1}, A0[4];
         memcpy(A0, A, sizeof A);
         NOWRITE("pattn_chol", pattn_chol(A, 2) == PATTN_ENUM && !memcmp(A, A0, sizeof A)); /* indefinite */
         NOWRITE("pattn_chol_solve", pattn_chol_solve(A, 2, D(0), 0) == PATTN_EINVAL);
         A[1] = 3.0; /* not symmetric */
         NOWRITE("pattn_sym_eig", pattn_sym_eig(A, 2, D(0), D(1)) == PATTN_ENUM);
-        (void)B;
     }
     /* paper 1 models and generator */
     NOWRITE("pattn_loss_value", isnan(pattn_loss_value((pattn_loss)7, 0.5, 1.0, NULL)));
@@ -156,7 +155,6 @@ void suite_nowrite(void)
         pattn_icl_mix mx;
         pattn_icl_gen *g = NULL;
         pattn_icl_model *md = NULL, *full = NULL;
-        pattn_icl_trainer *t = NULL;
         pattn_icl_train_opts o;
         memset(&mx, 0, sizeof mx);
         mx.d = 2; mx.K = 1; mx.pi = pi; mx.mu = mu; mx.cov_beta = bad;
@@ -188,7 +186,6 @@ void suite_nowrite(void)
             NOWRITE("pattn_icl_test_loss", pattn_icl_test_loss(g, md, 5, 1, 1, D(0), D(1), D(2)) == PATTN_EINVAL);
             free(th0);
         }
-        pattn_icl_trainer_free(t);
         pattn_icl_model_free(md);
         pattn_icl_model_free(full);
         pattn_icl_gen_free(g);
