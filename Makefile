@@ -12,9 +12,14 @@ B        = build
 
 HDR      = prompt_attn.h
 TEST_SRC = $(wildcard tests/*.c)
-TEST_DEP = $(TEST_SRC) tests/harness.h $(HDR) $(wildcard tests/dropin/*.c) tests/dropin.sh
+TEST_DEP = $(TEST_SRC) tests/harness.h $(HDR) $(wildcard tests/dropin/*.c) tests/dropin.sh examples/figures/fashion_context.c
+# fashion_context reads its data with zlib: built only where zlib.h is (Debian: zlib1g-dev)
+ZLIB_H  ?= $(wildcard /usr/include/zlib.h)
 EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c)) \
            $(patsubst examples/figures/%.c,$(B)/%,$(wildcard examples/figures/*.c))
+ifeq ($(ZLIB_H),)
+EXAMPLES := $(filter-out $(B)/fashion_context,$(EXAMPLES))
+endif
 BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(wildcard bench/*.c))
 
 .PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps install uninstall platforms fuzz
@@ -104,6 +109,8 @@ $(B)/%: examples/%.c $(HDR) | $(B)
 	$(CC) $(BASE) -O3 $(AVX) $(OMP) -o $@ $< $(LIBS)
 $(B)/%: examples/figures/%.c $(HDR) | $(B)
 	$(CC) $(BASE) -O3 $(AVX) $(OMP) -o $@ $< $(LIBS)
+$(B)/fashion_context: examples/figures/fashion_context.c $(HDR) | $(B)
+	$(CC) $(BASE) -O3 $(AVX) $(OMP) -o $@ $< $(LIBS) -lz
 examples: $(EXAMPLES)
 
 $(B)/bench_%: bench/%.c bench/bench.h $(HDR) | $(B)

@@ -163,13 +163,21 @@
    WHAT IS EXACT, WHAT IS RECONSTRUCTED
      [P2]'s closed forms are exact population risks (checked against the authors' notebook
      and by simulation). [P1]'s full text was not available: its model is fixed by the
-     abstract and by the follow-up of Tarzanagh et al. (NeurIPS 2023); the contextual data
-     model, the baselines and the training scheme are a reconstruction with knobs that cover
-     reasonable readings; the ridge-head risk theory is this library's own derivation, exact in
+     abstract and by the follow-up of Tarzanagh et al. (NeurIPS 2023); its three-step
+     training scheme (pattn_traj3's default) follows a quotation of its section 4, but its
+     loss and debiasing step are not known (options and a hook stand in); the contextual data
+     model and the baselines are a reconstruction with knobs that cover reasonable readings
+     (pattn_cmm's q is the context vector; the paper's prompt q and head w are p and v
+     here); the ridge-head risk theory is this library's own derivation, exact in
      the proportional limit and confirmed by token-level simulation. docs/theory.md says
      which is which, formula by formula.
 
    VERSION HISTORY
+     2.0.0  (unreleased) pattn_traj3 runs paper 1's three-step algorithm as written: three
+            subsets of n samples (X holds 3n), a fresh step 3; the anchored and refitted
+            step 3 and no splitting as options; PATTN_LOSS_CORRELATION; a debiasing hook.
+            Hardening: overflow-checked sizes, long-sequence accuracy, extreme magnitudes in
+            the theory, fuzzing.
      1.0.0  the drop-in release: stb_ds confined to the implementation (stbds_ names only,
             PATTN_STB_DS_IMPLEMENTATION); one training convention for both papers
             (pattn_optim, pattn_train_rec, pattn_history, typed enums, NULL or zeroed options
@@ -189,10 +197,10 @@
 #ifndef PATTN_H_INCLUDE
 #define PATTN_H_INCLUDE
 
-#define PATTN_VERSION_MAJOR 1
+#define PATTN_VERSION_MAJOR 2
 #define PATTN_VERSION_MINOR 0
 #define PATTN_VERSION_PATCH 0
-#define PATTN_VERSION_STRING "1.0.0"
+#define PATTN_VERSION_STRING "2.0.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -402,8 +410,12 @@ typedef enum pattn_model {
 
 /* Per-sample training losses. */
 typedef enum pattn_loss {
-    PATTN_LOSS_SQUARED = 0, /* (y - f)^2 / 2 */
-    PATTN_LOSS_LOGISTIC = 1 /* log(1 + e^(-y f)), computed without overflow */
+    PATTN_LOSS_SQUARED = 0,    /* (y - f)^2 / 2 */
+    PATTN_LOSS_LOGISTIC = 1,   /* log(1 + e^(-y f)), computed without overflow */
+    PATTN_LOSS_CORRELATION = 2 /* -y f: its gradient -y df does not depend on f, so a step
+                                  taken with it is linear in the data; unbounded below, so
+                                  it suits single gradient steps (pattn_traj3), not
+                                  training to convergence */
 } pattn_loss;
 
 /* Which parameters a gradient or a training run covers (OR them into an int). */
@@ -585,14 +597,33 @@ typedef struct pattn_train_opts {
 PATTN_DEF pattn_status pattn_train(const pattn_train_opts *o, pattn_params *P, const float *X,
                                    const float *y, int n, int T, pattn_history *hist);
 
-/* The three-step initial trajectory of docs/models.md (PA, W = I, squared loss, zero init):
-   v1 = -eta_v grad_v L(0,0); p2 = -eta_p grad_p L(v1, 0); v3 = v1 - eta_v grad_v L(v1, p2)
-   or (refit) the ridge head on features under p2. */
+/* The three-step initial trajectory, as paper 1 writes it (its q is our prompt p, its w our
+   head v; eta -> eta_v, gamma -> eta_p). PA with W = I, from p = v = 0, on three disjoint
+   sets S1, S2, S3 of n samples each (X holds 3n samples: S1 first, then S2, then S3):
+     1. v1 = -eta_v grad_v L_S1(p = 0, v = 0)   (at v = 0 the prompt gradient is 0)
+     2. p2 = -eta_p grad_p L_S2(p = 0, v = v1)
+     3. v3 = -eta_v grad_v L_S3(p = p2, v = v1) (a fresh step: no v1 term)
+   then an optional debiasing hook. The test set scores PA(p2, v3). Options select the
+   reconstructed variants: the loss (the paper's loss is not known), an anchored or refitted
+   step 3, no splitting. The paper's own debiasing step was not recovered: `debias` is the
+   slot for one, and step3 = PATTN_STEP3_REFIT is the library's stand-in (docs/models.md). */
+typedef enum pattn_traj_step3 {
+    PATTN_STEP3_FRESH = 0,    /* v3 = -eta_v grad_v L_S3(p2, v1), as the paper writes it */
+    PATTN_STEP3_ANCHORED = 1, /* v3 = v1 - eta_v grad_v L_S3(p2, v1): one more GD step */
+    PATTN_STEP3_REFIT = 2     /* v3 = the ridge head (lambda) on S3's features under p2 */
+} pattn_traj_step3;
+/* Debiasing hook: called last with S3 (n samples), the prompt p2 and the head v (d floats),
+   which it may change in place. A status other than PATTN_OK stops pattn_traj3 with it. */
+typedef pattn_status (*pattn_traj_debias_fn)(void *user, const float *X, const float *y,
+                                             int n, int T, int d, const float *p2, float *v);
 typedef struct pattn_traj_opts {
-    double eta_v, eta_p; /* step sizes, > 0; 0 = 1 */
-    int split;           /* non-zero: the three steps use disjoint thirds of the data */
-    int refit;           /* non-zero: step 3 is a ridge refit with p2 fixed */
-    double lambda;       /* ridge penalty of the refit, >= 0 */
+    double eta_v, eta_p;          /* step sizes, > 0; 0 = 1 */
+    double lambda;                /* ridge penalty of PATTN_STEP3_REFIT, >= 0 */
+    pattn_loss loss;              /* 0 = squared; also logistic, correlation (-y f) */
+    pattn_traj_step3 step3;       /* 0 = fresh */
+    int no_split;                 /* non-zero: all three steps use the same n samples */
+    pattn_traj_debias_fn debias;  /* NULL: no debiasing */
+    void *debias_user;
 } pattn_traj_opts;
 typedef struct pattn_traj_result {
     double cos_pq; /* cos(p2, q) */
@@ -600,11 +631,14 @@ typedef struct pattn_traj_result {
     double mass_r; /* mean attention mass of p2 on the relevant tokens of the test set (NaN
                       without a mask) */
     double acc;    /* test accuracy of PA(p2, v3) */
-    double loss;   /* test squared loss */
+    double loss;   /* mean test loss, in o->loss */
 } pattn_traj_result;
-/* Training data X (n*T*d), y; test data Xte, yte, mask_te (may be NULL) of nte samples; q the
-   context vector (NULL = e1). v1, p2, v3 (d floats each) are optional outputs. EINVAL: NULL
-   data or res, n < 1 (< 3 with split), nte < 1, T or d < 1, eta <= 0, lambda < 0, NaN. */
+/* X, y: the training samples, 3n of them (n with no_split), each T x d; Xte, yte, mask_te
+   (may be NULL): nte test samples; q: the context vector (NULL = e1), used only to report
+   cos(p2, q) and gamma. v1, p2, v3 (d floats each) are optional outputs; v3 is the head after
+   the debiasing hook. EINVAL: NULL data or res, n, nte, T or d < 1, 3n samples that do not
+   fit in memory sizes, eta < 0, lambda < 0, an unknown loss or step3, a non-finite y, yte or
+   q, or a step whose result overflows float (name the step's eta). */
 PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y,
                                    int n, int T, int d, const float *q, const float *Xte,
                                    const float *yte, const uint8_t *mask_te, int nte,
@@ -2243,6 +2277,8 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__p1_layout_of PATTN__R(pattn__p1_layout_of)
 #define pattn__p1_lin_one PATTN__R(pattn__p1_lin_one)
 #define pattn__p1_loss PATTN__R(pattn__p1_loss)
+#define pattn__loss_ok PATTN__R(pattn__loss_ok)
+#define pattn__traj_step PATTN__R(pattn__traj_step)
 #define pattn__p1_lpa_one PATTN__R(pattn__p1_lpa_one)
 #define pattn__p1_matvec PATTN__R(pattn__p1_matvec)
 #define pattn__p1_model_ok PATTN__R(pattn__p1_model_ok)
@@ -5720,12 +5756,21 @@ PATTN__KDEF const char *pattn_model_name(pattn_model m)
     return "?";
 }
 
+static int pattn__loss_ok(pattn_loss l)
+{
+    return l == PATTN_LOSS_SQUARED || l == PATTN_LOSS_LOGISTIC || l == PATTN_LOSS_CORRELATION;
+}
+
 static double pattn__p1_loss(pattn_loss l, double f, double y, double *dl)
 {
     double m, e, sg;
     if (l == PATTN_LOSS_SQUARED) {
         *dl = f - y;
         return 0.5 * (y - f) * (y - f);
+    }
+    if (l == PATTN_LOSS_CORRELATION) {
+        *dl = -y;
+        return -y * f;
     }
     /* log(1 + e^m), m = -y f, as max(m, 0) + log1p(e^-|m|): no overflow for any f */
     m = -y * f;
@@ -5738,8 +5783,8 @@ static double pattn__p1_loss(pattn_loss l, double f, double y, double *dl)
 PATTN__KDEF double pattn_loss_value(pattn_loss l, double f, double y, double *dldf)
 {
     double dl;
-    if (l != PATTN_LOSS_SQUARED && l != PATTN_LOSS_LOGISTIC) {
-        pattn__bad(__func__, "l is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)l);
+    if (!pattn__loss_ok(l)) {
+        pattn__bad(__func__, "l is %d; it must be PATTN_LOSS_SQUARED, _LOGISTIC or _CORRELATION", (int)l);
         if (dldf) *dldf = PATTN__NAN;
 
         return PATTN__NAN;
@@ -5935,7 +5980,7 @@ PATTN__KDEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P,
     PATTN__REQ(X, "X is NULL");
     PATTN__REQ(n >= 1 && T >= 1, "%s is %d; it must be >= 1", n < 1 ? "n" : "T", n < 1 ? n : T);
     if (!pattn__p1_params_ok(__func__, m, P)) return PATTN_EINVAL;
-    PATTN__REQ(loss == PATTN_LOSS_SQUARED || loss == PATTN_LOSS_LOGISTIC, "loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)loss);
+    PATTN__REQ(pattn__loss_ok(loss), "loss is %d; it must be PATTN_LOSS_SQUARED, _LOGISTIC or _CORRELATION", (int)loss);
     is_pl = m == PATTN_PA || m == PATTN_LPA;
     PATTN__REQ(!out->gp || is_pl, "out->gp is given but model %s has no prompt; set it to NULL", pattn_model_name(m));
     PATTN__REQ(!out->gW || m != PATTN_LIN, "out->gW is given but model LIN has no W; set it to NULL");
@@ -6645,7 +6690,7 @@ static void pattn__p1_update(const pattn_optim *o, double lr, float *theta, cons
 static int pattn__p1_train_opts_ok(const char *fn, const pattn_train_opts *o, const pattn_params *P, int *flags)
 {
     if (!pattn__optim_ok(fn, &o->opt)) return 0;
-    PATTN__OK(o->loss == PATTN_LOSS_SQUARED || o->loss == PATTN_LOSS_LOGISTIC, "o->loss is %d; it must be PATTN_LOSS_SQUARED or PATTN_LOSS_LOGISTIC", (int)o->loss);
+    PATTN__OK(pattn__loss_ok(o->loss), "o->loss is %d; it must be PATTN_LOSS_SQUARED, _LOGISTIC or _CORRELATION", (int)o->loss);
     PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = full batch)", o->batch);
     *flags = o->train ? o->train : pattn__p1_default_train(o->model, P);
     PATTN__OK(!(*flags & ~(PATTN_TRAIN_P | PATTN_TRAIN_V | PATTN_TRAIN_W)), "o->train is %d; it must combine PATTN_TRAIN_P, _V and _W", o->train);
@@ -6783,6 +6828,16 @@ done:
     return st;
 }
 
+/* x = -eta g in float, refused (nothing kept) when it overflows: the step's own message */
+static int pattn__traj_step(const char *fn, float *x, const float *base, double eta,
+                            const float *g, int d, const char *eta_name, int step)
+{
+    int j;
+    for (j = 0; j < d; ++j) x[j] = (float)((base ? (double)base[j] : 0.0) - eta * (double)g[j]);
+    if (pattn__all_finite_f32(x, d)) return 1;
+    return pattn__bad(fn, "%s = %g times the step-%d gradient overflows float; use a smaller %s", eta_name, eta, step, eta_name);
+}
+
 PATTN__KDEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y,
                                    int n, int T, int d, const float *q, const float *Xte,
                                    const float *yte, const uint8_t *mask_te, int nte,
@@ -6794,21 +6849,24 @@ PATTN__KDEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, c
     pattn_status st;
     float *buf, *zero, *pv1, *pp2, *pv3, *g, *Hf = NULL;
     double *w = NULL, pq = 0.0, pp = 0.0, qq = 0.0;
-    size_t Td = (size_t)T * (size_t)d;
-    int n1, n2, j, i0[3], ni[3];
+    size_t Td = (size_t)T * (size_t)d, S[3];
+    int j, nsets;
     pattn_traj_opts oz;
     if (!o) {
         memset(&oz, 0, sizeof oz);
         o = &oz;
     }
     PATTN__REQ(X && y && Xte && yte && res, "%s is NULL", !X ? "X" : !y ? "y" : !Xte ? "Xte" : !yte ? "yte" : "res");
-    PATTN__REQ(T >= 1 && d >= 1 && nte >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : d < 1 ? "d" : "nte", T < 1 ? T : d < 1 ? d : nte);
-    PATTN__REQ(n >= (o->split ? 3 : 1), "n is %d; it must be >= %d", n, o->split ? 3 : 1);
-    PATTN__REQ(pattn__fits(n, T, d, sizeof(float)) && pattn__fits(nte, T, d, sizeof(float)), "%s*T*d = %d*%d*%d would not fit in size_t", pattn__fits(n, T, d, 4) ? "nte" : "n", pattn__fits(n, T, d, 4) ? nte : n, T, d);
+    PATTN__REQ(T >= 1 && d >= 1 && nte >= 1 && n >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : d < 1 ? "d" : nte < 1 ? "nte" : "n", T < 1 ? T : d < 1 ? d : nte < 1 ? nte : n);
+    nsets = o->no_split ? 1 : 3;
+    PATTN__REQ(n <= 2147483647 / nsets && pattn__fits(n * nsets, T, d, sizeof(float)), "n = %d: the %d*n*T*d training floats (T = %d, d = %d) would not fit in size_t or int", n, nsets, T, d);
+    PATTN__REQ(pattn__fits(nte, T, d, sizeof(float)), "nte*T*d = %d*%d*%d would not fit in size_t", nte, T, d);
     PATTN__REQ(pattn__finite(o->eta_v) && o->eta_v >= 0.0, "o->eta_v is %g; it must be finite and > 0 (0 = default 1)", o->eta_v);
     PATTN__REQ(pattn__finite(o->eta_p) && o->eta_p >= 0.0, "o->eta_p is %g; it must be finite and > 0 (0 = default 1)", o->eta_p);
     PATTN__REQ(pattn__finite(o->lambda) && o->lambda >= 0.0, "o->lambda is %g; it must be finite and >= 0", o->lambda);
-    PATTN__REQ(pattn__all_finite_f32(y, n), "y holds a NaN or infinite value");
+    PATTN__REQ(pattn__loss_ok(o->loss), "o->loss is %d; it must be PATTN_LOSS_SQUARED, _LOGISTIC or _CORRELATION", (int)o->loss);
+    PATTN__REQ(o->step3 == PATTN_STEP3_FRESH || o->step3 == PATTN_STEP3_ANCHORED || o->step3 == PATTN_STEP3_REFIT, "o->step3 is %d; it must be PATTN_STEP3_FRESH, _ANCHORED or _REFIT", (int)o->step3);
+    PATTN__REQ(pattn__all_finite_f32(y, n * nsets), "y holds a NaN or infinite value among its %d labels", n * nsets);
     PATTN__REQ(pattn__all_finite_f32(yte, nte), "yte holds a NaN or infinite value");
     PATTN__REQ(!q || pattn__all_finite_f32(q, d), "q holds a NaN or infinite value");
     if (o->eta_v == 0.0 || o->eta_p == 0.0) {
@@ -6817,17 +6875,10 @@ PATTN__KDEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, c
         if (oz.eta_p == 0.0) oz.eta_p = 1.0;
         o = &oz;
     }
-
-    if (o->split) {
-        n1 = n / 3;
-        n2 = 2 * n / 3;
-        i0[0] = 0; ni[0] = n1;
-        i0[1] = n1; ni[1] = n2 - n1;
-        i0[2] = n2; ni[2] = n - n2;
-    } else {
-        i0[0] = i0[1] = i0[2] = 0;
-        ni[0] = ni[1] = ni[2] = n;
-    }
+    /* first sample of S1, S2, S3 */
+    S[0] = 0;
+    S[1] = o->no_split ? 0 : (size_t)n;
+    S[2] = o->no_split ? 0 : 2 * (size_t)n;
     buf = (float *)PATTN_MALLOC(5 * (size_t)d * sizeof(float));
     if (!buf) return PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory");
     zero = buf; pv1 = zero + d; pp2 = pv1 + d; pv3 = pp2 + d; g = pv3 + d;
@@ -6838,44 +6889,43 @@ PATTN__KDEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, c
 
     /* step 1: at v = 0, p = 0 only the head moves */
     P.p = zero; P.v = zero; bo.gv = g;
-    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[0] * Td, y + i0[0], ni[0], T, &bo, NULL, 0);
+    st = pattn_model_batch(PATTN_PA, &P, o->loss, X + S[0] * Td, y + S[0], n, T, &bo, NULL, 0);
     if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
-    for (j = 0; j < d; ++j) pv1[j] = (float)(-o->eta_v * (double)g[j]);
-    if (!pattn__all_finite_f32(pv1, d)) {
-        st = PATTN__FAIL(PATTN_EINVAL, __func__, "o->eta_v = %g times the step-1 gradient overflows float; use a smaller eta_v", o->eta_v);
-        goto done;
-    }
-    /* step 2: the prompt, from the gradient at (v1, 0) */
+    if (!pattn__traj_step(__func__, pv1, NULL, o->eta_v, g, d, "o->eta_v", 1)) { st = PATTN_EINVAL; goto done; }
+    /* step 2: the prompt, from the gradient at (p, v) = (0, v1) */
     P.v = pv1; bo.gv = NULL; bo.gp = g;
-    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[1] * Td, y + i0[1], ni[1], T, &bo, NULL, 0);
+    st = pattn_model_batch(PATTN_PA, &P, o->loss, X + S[1] * Td, y + S[1], n, T, &bo, NULL, 0);
     if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
-    for (j = 0; j < d; ++j) pp2[j] = (float)(-o->eta_p * (double)g[j]);
-    if (!pattn__all_finite_f32(pp2, d)) {
-        st = PATTN__FAIL(PATTN_EINVAL, __func__, "o->eta_p = %g times the step-2 gradient overflows float; use a smaller eta_p", o->eta_p);
-        goto done;
-    }
-    /* step 3: the head under p2 */
-    if (o->refit) {
-        Hf = (float *)PATTN_MALLOC((size_t)ni[2] * (size_t)d * sizeof(float));
+    if (!pattn__traj_step(__func__, pp2, NULL, o->eta_p, g, d, "o->eta_p", 2)) { st = PATTN_EINVAL; goto done; }
+    /* step 3: the head at (p2, v1) */
+    if (o->step3 == PATTN_STEP3_REFIT) {
+        Hf = (float *)PATTN_MALLOC((size_t)n * (size_t)d * sizeof(float));
         w = (double *)PATTN_MALLOC((size_t)d * sizeof(double));
         if (!Hf || !w) { st = PATTN__FAIL(PATTN_ENOMEM, __func__, "cannot allocate %s", "scratch memory"); goto done; }
-        st = pattn_pa_features(X + (size_t)i0[2] * Td, ni[2], T, d, pp2, NULL, Hf);
-        if (st == PATTN_OK) st = pattn_ridge_fit(Hf, y + i0[2], ni[2], d, o->lambda, w);
+        st = pattn_pa_features(X + S[2] * Td, n, T, d, pp2, NULL, Hf);
+        if (st == PATTN_OK) st = pattn_ridge_fit(Hf, y + S[2], n, d, o->lambda, w);
         if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
         for (j = 0; j < d; ++j) pv3[j] = (float)w[j];
     } else {
         P.p = pp2; bo.gp = NULL; bo.gv = g;
-        st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X + (size_t)i0[2] * Td, y + i0[2], ni[2], T, &bo, NULL, 0);
+        st = pattn_model_batch(PATTN_PA, &P, o->loss, X + S[2] * Td, y + S[2], n, T, &bo, NULL, 0);
         if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
-        for (j = 0; j < d; ++j) pv3[j] = (float)((double)pv1[j] - o->eta_v * (double)g[j]);
+        if (!pattn__traj_step(__func__, pv3, o->step3 == PATTN_STEP3_ANCHORED ? pv1 : NULL, o->eta_v, g, d, "o->eta_v", 3)) { st = PATTN_EINVAL; goto done; }
+    }
+    if (o->debias) {
+        st = o->debias(o->debias_user, X + S[2] * Td, y + S[2], n, T, d, pp2, pv3);
+        if (st != PATTN_OK) {
+            st = PATTN__FAIL(st, __func__, "the debias hook returned %d (%s)", (int)st, pattn_status_str(st));
+            goto done;
+        }
         if (!pattn__all_finite_f32(pv3, d)) {
-            st = PATTN__FAIL(PATTN_EINVAL, __func__, "o->eta_v = %g times the step-3 gradient overflows float; use a smaller eta_v", o->eta_v);
+            st = PATTN__FAIL(PATTN_EINVAL, __func__, "the debias hook left a NaN or infinite head");
             goto done;
         }
     }
     /* evaluation on the test set */
     P.p = pp2; P.v = pv3; bo.gp = bo.gv = NULL;
-    st = pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, Xte, yte, nte, T, &bo, NULL, 0);
+    st = pattn_model_batch(PATTN_PA, &P, o->loss, Xte, yte, nte, T, &bo, NULL, 0);
     if (st != PATTN_OK) { st = pattn__via(__func__, st); goto done; }
     R.acc = bo.acc;
     R.loss = bo.loss;

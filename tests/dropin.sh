@@ -54,5 +54,23 @@ check "no reference to documents the repository lacks" sh -c "! git grep -n -I -
 # the QUICK START program of the header's doc block, as printed there
 awk '/^        #define PATTN_IMPLEMENTATION$/ {on = 1} on {print substr($0, 9)} on && /^        }$/ {exit}' prompt_attn.h > "$B/two/quick.c"
 check "doc block QUICK START, cc -O2 prog.c -lm" sh -c "cd $B/two && test -s quick.c && $CC $W quick.c -o quick -lm && ./quick"
+# the real-image example: its zlib loader, backbone and sweep on Debian's Fashion-MNIST in a
+# tiny run; without the data it must skip with the install hint and succeed
+if [ -f /usr/include/zlib.h ]; then
+    rm -rf "$B/fashion" && mkdir -p "$B/fashion/out"
+    if $CC $W -I. -I$STB_INC examples/figures/fashion_context.c -o "$B/fashion/fc" -lstb -lz -lm > "$B/last.log" 2>&1; then
+        check "fashion_context without its data: skips with the install hint" sh -c \
+            "cd $B/fashion && FASHION_MNIST_DIR=/nonexistent ./fc --smoke | grep -q 'apt-get install dataset-fashion-mnist'"
+        if [ -f "${FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}/t10k-labels-idx1-ubyte.gz" ]; then
+            check "fashion_context --smoke on Fashion-MNIST: CSV of 15 rows, attention SVG" sh -c \
+                "cd $B/fashion && ./fc --smoke > smoke.log && head -n 1 out/fashion_context.csv | grep -qx 'model,T,n_train,test_acc,relevant_mass' && \
+                 test \$(wc -l < out/fashion_context.csv) -eq 16 && grep -q 'data:image/png;base64,iVBORw0KGgo' out/fashion_attention.svg"
+        else
+            echo "dropin: note  Fashion-MNIST not installed (dataset-fashion-mnist): its run is not checked"
+        fi
+    else
+        F=$((F + 1)); echo "FAIL dropin: fashion_context builds strictly"; sed 's/^/    /' "$B/last.log" | head -n 20
+    fi
+fi
 echo "$P passed, $F failed"
 [ "$F" -eq 0 ]

@@ -369,7 +369,7 @@ static void test_float_range(void)
         float Xt[2 * 4 * 2], yt[2] = {1, -1}, v1[2] = {-7, -7};
         int i;
         memset(&o, 0, sizeof o);
-        o.eta_v = 1e300; o.eta_p = 1.0;
+        o.eta_v = 1e300; o.eta_p = 1.0; o.no_split = 1;
         for (i = 0; i < 16; ++i) Xt[i] = (float)(i % 3) - 1.0f;
         pattn_clear_error();
         PT_CHECKF(pattn_traj3(&o, Xt, yt, 2, 4, 2, NULL, Xt, yt, NULL, 2, v1, NULL, NULL, &res) == PATTN_EINVAL && v1[0] == -7.0f &&

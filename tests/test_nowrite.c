@@ -108,6 +108,7 @@ void suite_nowrite(void)
         pattn_traj_result *res = (pattn_traj_result *)(void *)pool[4];
         memset(&o, 0, sizeof o);
         o.lambda = -1.0;
+        o.no_split = 1;
         NOWRITE("pattn_traj3", pattn_traj3(&o, X, y, 4, 4, 4, NULL, X, y, U8(5), 4, F(0), F(1), F(2), res) == PATTN_EINVAL);
     }
     /* paper 1 theory */

@@ -132,6 +132,7 @@ static double ref_f(pattn_model m, const refp *R, const double *X, double *h)
 static double ref_loss(pattn_loss l, double f, double y)
 {
     if (l == PATTN_LOSS_SQUARED) return 0.5 * (y - f) * (y - f);
+    if (l == PATTN_LOSS_CORRELATION) return -y * f;
     return log1p(exp(-y * f)); /* moderate arguments only in these tests */
 }
 
@@ -275,7 +276,7 @@ static void test_batch_loss_gradients(int d, int T, int withW)
     if (withW) to_double(W, R.W, (size_t)d * d);
     else for (i = 0; i < d; ++i) R.W[i * d + i] = 1.0;
     c.R = &R; c.X = Xd; c.y = y; c.n = n;
-    for (li = 0; li < 2; ++li)
+    for (li = 0; li < 3; ++li)
         for (mi = 0; mi < 4; ++mi) {
             pattn_model m = (pattn_model)mi;
             pattn_loss l = (pattn_loss)li;
@@ -329,7 +330,7 @@ static void test_batch_vs_samples(void)
     fill_normal(&r, W, (size_t)d * d, 0.2);
     for (i = 0; i < d; ++i) W[i * d + i] += 1.0f;
     P.d = d; P.p = p; P.v = v; P.W = W;
-    for (li = 0; li < 2; ++li)
+    for (li = 0; li < 3; ++li)
         for (mi = 0; mi < 4; ++mi) {
             pattn_model m = (pattn_model)mi;
             int hasp = m == PATTN_PA || m == PATTN_LPA, hasW = m != PATTN_LIN, fok = 1, hok = 1;
@@ -1004,50 +1005,269 @@ static void test_training(void)
 
 /* ---- the three-step initial trajectory --------------------------------------------------- */
 
+/* Closed-form population gradients of the three steps under the contextual model (ORTHO
+   noise, distractors without context overlap, q = |q| e1, v* = |v| e2, W = I). Each loss is
+   written through its derivative at f as dl = -c1 y + c2 f: squared (1, 1), correlation
+   (1, 0), and logistic to first order in f (1/2, 1/4; the remainder is below |f|^3/48, so
+   the logistic points use a head small enough for it to vanish beside the standard error). */
+typedef struct traj_pop { int d, T, k; double qn, vn, sigma, rho, eps; } traj_pop;
+
+static void loss_coefs(pattn_loss l, double *c1, double *c2)
+{
+    *c1 = l == PATTN_LOSS_LOGISTIC ? 0.5 : 1.0;
+    *c2 = l == PATTN_LOSS_SQUARED ? 1.0 : l == PATTN_LOSS_LOGISTIC ? 0.25 : 0.0;
+}
+
+/* J ~ Bin(T - k, eps) distractors: E[J], E[J^2] */
+static void traj_J(const traj_pop *m, double *EJ, double *EJ2)
+{
+    double N = m->T - m->k;
+    *EJ = N * m->eps;
+    *EJ2 = N * m->eps * (1 - m->eps) + *EJ * *EJ;
+}
+
+/* mean grad_v L at v, p = Gamma q/|q|^2 (Gamma = 0, v = 0 is step 1). With the feature law
+   h = c q + y alpha_J v* + s g: E[y h] = E[alpha] v*, E[h h'] = c^2 qq' + E[alpha^2] v*v*' +
+   s^2 (I - q^q^'), and grad = -c1 E[y h] + c2 E[h h'] v. */
+static void pop_grad_v(const traj_pop *m, pattn_loss l, double Gamma, const double *v, double *g)
+{
+    double c1, c2, EJ, EJ2, Z = m->k * exp(Gamma) + (m->T - m->k), wR = exp(Gamma) / Z, wI = 1 / Z;
+    double c = m->k * wR, Ea, Ea2, s2 = m->sigma * m->sigma * (m->k * wR * wR + (m->T - m->k) * wI * wI);
+    int j;
+    loss_coefs(l, &c1, &c2);
+    traj_J(m, &EJ, &EJ2);
+    Ea = c - m->rho * wI * EJ;
+    Ea2 = c * c - 2 * c * m->rho * wI * EJ + m->rho * m->rho * wI * wI * EJ2;
+    for (j = 0; j < m->d; ++j) g[j] = c2 * s2 * v[j];
+    g[0] = c2 * c * c * m->qn * m->qn * v[0];
+    g[1] += c2 * Ea2 * m->vn * m->vn * v[1] - c1 * Ea * m->vn;
+}
+
+/* mean grad_p L at p = 0, head v (step 2). With uniform attention df/dp = (1/T) X'(I - 11'/T) X v,
+   so grad = -c1 E[y df/dp] + c2 E[f df/dp], where (m_t the token means, r_t relevance, e_t =
+   r_t - rho [t distractor], A_t, B_t their centred values, a = q'v, b = v*'v)
+     E[y df/dp] = (C/T)(q b + v* a),  C = E sum_t A_t B_t = k (T - k)(1 + rho eps)/T
+     E[f df/dp] = (1/T){ q [rbar a^2 sum A_t^2 + b^2 E(ebar sum A_t B_t)]
+                       + v* a b [rbar E sum B_t^2 + E(ebar sum A_t B_t)] + rbar a (T-1) sigma^2 (I - q^q^') v }
+   (odd moments of the noise vanish; the noise cross terms have mean zero). */
+static void pop_grad_p(const traj_pop *m, pattn_loss l, const double *v, double *g)
+{
+    double c1, c2, EJ, EJ2, T = m->T, k = m->k, rb = k / T, a = m->qn * v[0], b = m->vn * v[1];
+    double C = k * (T - k) * (1 + m->rho * m->eps) / T, SA = k * (T - k) / T, Eu, Eu2, EeSAB, ESBB;
+    int j;
+    loss_coefs(l, &c1, &c2);
+    traj_J(m, &EJ, &EJ2);
+    Eu = k - m->rho * EJ; /* u = k - rho J = T ebar */
+    Eu2 = k * k - 2 * k * m->rho * EJ + m->rho * m->rho * EJ2;
+    EeSAB = k / (T * T) * (T * Eu - Eu2);
+    ESBB = k + m->rho * m->rho * EJ - Eu2 / T;
+    for (j = 0; j < m->d; ++j) g[j] = c2 / T * rb * a * (T - 1) * m->sigma * m->sigma * (j == 0 ? 0.0 : v[j]);
+    g[0] += -c1 * C / T * m->qn * b + c2 / T * m->qn * (rb * a * a * SA + b * b * EeSAB);
+    g[1] += -c1 * C / T * m->vn * a + c2 / T * m->vn * a * b * (rb * ESBB + EeSAB);
+}
+
+/* chunk means of a batch gradient over K chunks of nb samples: mean and standard error per
+   coordinate (the spread of the chunk means, so no per-sample gradients are needed) */
+static void grad_stats(pattn_loss l, const float *p, const float *v, int want_p, const float *X, const float *y,
+                       int K, int nb, int T, int d, double *mean, double *se)
+{
+    float g[64], zero[64] = {0};
+    pattn_params P;
+    pattn_batch_out o;
+    int c, j;
+    double *s2 = dvec((size_t)d);
+    for (j = 0; j < d; ++j) mean[j] = 0;
+    P.d = d; P.p = p ? (float *)p : zero; P.v = (float *)v; P.W = NULL;
+    for (c = 0; c < K; ++c) {
+        memset(&o, 0, sizeof o);
+        if (want_p) o.gp = g; else o.gv = g;
+        pattn_model_batch(PATTN_PA, &P, l, X + (size_t)c * nb * T * d, y + (size_t)c * nb, nb, T, &o, NULL, 0);
+        for (j = 0; j < d; ++j) {
+            mean[j] += g[j] / (double)K;
+            s2[j] += (double)g[j] * g[j] / K;
+        }
+    }
+    for (j = 0; j < d; ++j) se[j] = sqrt(fmax(s2[j] - mean[j] * mean[j], 0.0) / (K - 1));
+    free(s2);
+}
+
+/* 5 standard errors per coordinate: about 150 coordinates are compared, and at 4 SE one of
+   them would fall outside by chance for about one seed in 50. `power` asks that the part of
+   the formula that depends on f (c2) is resolved: it moves some coordinate by >= 10 SE. */
+static void check_pop(const char *what, const double *mean, const double *se, const double *want,
+                      const double *want_c1only, int d, int power)
+{
+    int j, ok = 1, jw = 0;
+    double worst = 0, sep = 0;
+    for (j = 0; j < d; ++j) {
+        double z = fabs(mean[j] - want[j]) / (se[j] + 1e-7);
+        ok &= fabs(mean[j] - want[j]) <= 5 * se[j] + 1e-7;
+        if (z > worst) { worst = z; jw = j; }
+        if (want_c1only) sep = fmax(sep, fabs(want[j] - want_c1only[j]) / (se[j] + 1e-7));
+    }
+    PT_CHECKF(ok, "%s: population gradient within 5 SE per coordinate (worst %.2f SE at %d: %.5f vs %.5f)", what, worst, jw, mean[jw], want[jw]);
+    if (power) PT_CHECKF(sep >= 10, "%s: the f-dependent part of the formula is resolved (%.1f SE)", what, sep);
+}
+
+static void test_traj_population(void)
+{
+    enum { d = 12, T = 10, K = 40 };
+    const int nb = pt_quick() ? 400 : 1200, N = K * nb;
+    const traj_pop tp = {d, T, 3, 1.5, 1.2, 0.7, 0.8, 0.25};
+    pattn_cmm m = cmm_make(d, T, 0.3, tp.sigma, tp.qn, tp.vn, tp.rho, tp.eps, 0.0, PATTN_NOISE_ORTHO);
+    float *X = fvec((size_t)N * T * d), *y = fvec((size_t)N), vf[d], pf[d], zf[d];
+    double mean[d], se[d], want[d], want1[d], vd[d], zd[d];
+    static const double vdir[d] = {0.35, 0.9, 0.3, -0.2, 0.1, 0.0, -0.15, 0.05, 0.2, -0.1, 0.0, 0.25};
+    int li, j;
+    PT_CHECK(lround(m.zeta * T) == tp.k, "k = 3 relevant tokens");
+    pattn_cmm_sample(&m, NULL, 77, 0, N, X, y, NULL);
+    for (j = 0; j < d; ++j) { zf[j] = 0; zd[j] = 0; }
+    for (li = 0; li < 3; ++li) {
+        pattn_loss l = (pattn_loss)li;
+        double scale = l == PATTN_LOSS_LOGISTIC ? 0.05 : 1.0, Gamma = 1.3;
+        char what[96];
+        for (j = 0; j < d; ++j) { vf[j] = (float)(scale * vdir[j]); vd[j] = vf[j]; }
+        /* step 1: grad_v at p = v = 0 */
+        grad_stats(l, NULL, zf, 0, X, y, K, nb, T, d, mean, se);
+        pop_grad_v(&tp, l, 0.0, zd, want);
+        snprintf(what, sizeof what, "loss %d: step 1, grad_v L(0, 0)", li);
+        check_pop(what, mean, se, want, NULL, d, 0);
+        /* step 2: grad_p at p = 0, v */
+        grad_stats(l, NULL, vf, 1, X, y, K, nb, T, d, mean, se);
+        pop_grad_p(&tp, l, vd, want);
+        pop_grad_p(&tp, PATTN_LOSS_CORRELATION, vd, want1);
+        if (l == PATTN_LOSS_LOGISTIC) for (j = 0; j < d; ++j) want1[j] *= 0.5;
+        snprintf(what, sizeof what, "loss %d: step 2, grad_p L(0, v)", li);
+        check_pop(what, mean, se, want, want1, d, l == PATTN_LOSS_SQUARED);
+        /* step 3: grad_v at p = Gamma q/|q|^2, v */
+        for (j = 0; j < d; ++j) pf[j] = j == 0 ? (float)(Gamma / tp.qn) : 0.0f;
+        Gamma = (double)pf[0] * tp.qn;
+        grad_stats(l, pf, vf, 0, X, y, K, nb, T, d, mean, se);
+        pop_grad_v(&tp, l, Gamma, vd, want);
+        pop_grad_v(&tp, PATTN_LOSS_CORRELATION, Gamma, vd, want1);
+        if (l == PATTN_LOSS_LOGISTIC) for (j = 0; j < d; ++j) want1[j] *= 0.5;
+        snprintf(what, sizeof what, "loss %d: step 3, grad_v L(Gamma q/|q|^2, v)", li);
+        check_pop(what, mean, se, want, want1, d, l == PATTN_LOSS_SQUARED);
+        if (li == 0) pt_info("population steps (squared): step-3 head gradient along v* %.5f +- %.5f, formula %.5f", mean[1], se[1], want[1]);
+    }
+    free(X); free(y);
+}
+
+typedef struct debias_ctx { const float *X; int n, calls; float scale; pattn_status st; } debias_ctx;
+static pattn_status debias_scale(void *u, const float *X, const float *y, int n, int T, int d, const float *p2, float *v)
+{
+    debias_ctx *c = (debias_ctx *)u;
+    int j;
+    (void)y; (void)T; (void)p2;
+    c->X = X; c->n = n; c->calls++;
+    if (c->st != PATTN_OK) return c->st;
+    for (j = 0; j < d; ++j) v[j] *= c->scale;
+    return PATTN_OK;
+}
+
+/* pattn_traj3 is the composition of three batch gradients on S1, S2, S3, bit for bit, for
+   every loss and step-3 variant; the hook sees S3 and the head */
+static void test_traj_composition(void)
+{
+    enum { d = 8, T = 6 };
+    const int n = 150, nte = 300;
+    pattn_cmm m = cmm_make(d, T, 0.34, 0.8, 1.5, 1.2, 0.5, 0.2, 0.0, PATTN_NOISE_ORTHO);
+    float *X = fvec((size_t)3 * n * T * d), *y = fvec((size_t)3 * n), *Xt = fvec((size_t)nte * T * d), *yt = fvec((size_t)nte);
+    float zero[d] = {0}, g[d], e1[d], e2[d], e3[d], v1[d], p2[d], v3[d], *H = fvec((size_t)n * d);
+    double w[d];
+    const double ev = 0.7, ep = 2.5;
+    size_t Td = (size_t)T * d;
+    pattn_traj_opts o;
+    pattn_traj_result r;
+    pattn_params P;
+    pattn_batch_out bo;
+    int li, s3, j, ok = 1;
+    pattn_cmm_sample(&m, NULL, 5, 0, 3 * n, X, y, NULL);
+    pattn_cmm_sample(&m, NULL, 6, 0, nte, Xt, yt, NULL);
+    P.d = d; P.W = NULL;
+    for (li = 0; li < 3; ++li)
+        for (s3 = 0; s3 < 4; ++s3) {
+            pattn_loss l = (pattn_loss)li;
+            int nosplit = s3 == 3; /* the fourth case: fresh step 3 without splitting */
+            const float *S2 = nosplit ? X : X + n * Td, *S3 = nosplit ? X : X + 2 * n * Td;
+            const float *y2 = nosplit ? y : y + n, *y3 = nosplit ? y : y + 2 * n;
+            memset(&bo, 0, sizeof bo);
+            P.p = zero; P.v = zero; bo.gv = g;
+            pattn_model_batch(PATTN_PA, &P, l, X, y, n, T, &bo, NULL, 0);
+            for (j = 0; j < d; ++j) e1[j] = (float)(0.0 - ev * (double)g[j]);
+            P.v = e1; bo.gv = NULL; bo.gp = g;
+            pattn_model_batch(PATTN_PA, &P, l, S2, y2, n, T, &bo, NULL, 0);
+            for (j = 0; j < d; ++j) e2[j] = (float)(0.0 - ep * (double)g[j]);
+            if (s3 == PATTN_STEP3_REFIT) {
+                pattn_pa_features(S3, n, T, d, e2, NULL, H);
+                pattn_ridge_fit(H, y3, n, d, 0.01, w);
+                for (j = 0; j < d; ++j) e3[j] = (float)w[j];
+            } else {
+                P.p = e2; bo.gp = NULL; bo.gv = g;
+                pattn_model_batch(PATTN_PA, &P, l, S3, y3, n, T, &bo, NULL, 0);
+                for (j = 0; j < d; ++j) e3[j] = (float)((s3 == PATTN_STEP3_ANCHORED ? (double)e1[j] : 0.0) - ev * (double)g[j]);
+            }
+            memset(&o, 0, sizeof o);
+            o.eta_v = ev; o.eta_p = ep; o.loss = l; o.lambda = 0.01;
+            o.step3 = nosplit ? PATTN_STEP3_FRESH : (pattn_traj_step3)s3;
+            o.no_split = nosplit;
+            ok &= pattn_traj3(&o, X, y, n, T, d, NULL, Xt, yt, NULL, nte, v1, p2, v3, &r) == PATTN_OK;
+            ok &= !memcmp(v1, e1, sizeof v1) && !memcmp(p2, e2, sizeof p2) && !memcmp(v3, e3, sizeof v3);
+            P.p = e2; P.v = e3;
+            memset(&bo, 0, sizeof bo);
+            pattn_model_batch(PATTN_PA, &P, l, Xt, yt, nte, T, &bo, NULL, 0);
+            ok &= r.acc == bo.acc && r.loss == bo.loss && isnan(r.mass_r) && r.gamma == (double)e2[0];
+            if (!ok) { pt_info("traj3 composition differs: loss %d, variant %d", li, s3); break; }
+        }
+    PT_CHECK(ok, "traj3 = three batch gradients on S1, S2, S3 (or one set), bit for bit, 3 losses x {fresh, anchored, refit, unsplit}");
+
+    {   /* the hook: S3 and the head, after step 3; its failure is traj3's, nothing written */
+        debias_ctx c;
+        float h3[d];
+        memset(&o, 0, sizeof o);
+        o.eta_v = ev; o.eta_p = ep;
+        pattn_traj3(&o, X, y, n, T, d, NULL, Xt, yt, NULL, nte, NULL, NULL, v3, &r);
+        memset(&c, 0, sizeof c);
+        c.scale = 2.0f;
+        o.debias = debias_scale; o.debias_user = &c;
+        PT_CHECK(pattn_traj3(&o, X, y, n, T, d, NULL, Xt, yt, NULL, nte, NULL, NULL, h3, &r) == PATTN_OK &&
+                     c.calls == 1 && c.X == X + 2 * n * Td && c.n == n, "debias hook called once with S3");
+        for (j = 0; j < d; ++j) ok &= h3[j] == 2.0f * v3[j];
+        PT_CHECK(ok, "the hook's head is the result");
+        c.st = PATTN_ENUM;
+        for (j = 0; j < d; ++j) h3[j] = SENT;
+        pattn_clear_error();
+        PT_CHECKF(pattn_traj3(&o, X, y, n, T, d, NULL, Xt, yt, NULL, nte, NULL, NULL, h3, &r) == PATTN_ENUM && all_sent(h3, d) &&
+                      strstr(pattn_last_error(), "pattn_traj3") && strstr(pattn_last_error(), "debias"),
+                  "a failing hook stops traj3 with its status, nothing written: \"%s\"", pattn_last_error());
+        c.st = PATTN_OK;
+        c.scale = NAN;
+        PT_CHECK(pattn_traj3(&o, X, y, n, T, d, NULL, Xt, yt, NULL, nte, NULL, NULL, h3, &r) == PATTN_EINVAL && all_sent(h3, d), "a hook leaving NaN: EINVAL");
+    }
+    free(X); free(y); free(Xt); free(yt); free(H);
+}
+
 static void test_trajectory(void)
 {
     const int d = 16, T = 20, nbig = pt_quick() ? 2000 : 6000, nte = 2000;
     const double zeta = 0.25, vn = 1.5, qn = 2.0;
     pattn_cmm m = cmm_make(d, T, zeta, 0.6, qn, vn, 0.0, 0.0, 0.0, PATTN_NOISE_ORTHO);
-    float *X = fvec((size_t)nbig * T * d), *y = fvec((size_t)nbig), *Xt = fvec((size_t)nte * T * d), *yt = fvec((size_t)nte);
+    float *X = fvec((size_t)3 * nbig * T * d), *y = fvec((size_t)3 * nbig), *Xt = fvec((size_t)nte * T * d), *yt = fvec((size_t)nte);
     uint8_t *mt = (uint8_t *)malloc((size_t)nte * T);
     float v1[16], p2[16], v3[16];
     pattn_traj_opts o;
     pattn_traj_result res, res_small;
-    double *g = dvec((size_t)d), *g2 = dvec((size_t)d), Ez = zeta * T * (1 - zeta) * vn * vn * qn;
-    int i, j, t, ok = 1;
-    pattn_cmm_sample(&m, NULL, 1, 0, nbig, X, y, NULL);
+    pattn_cmm_sample(&m, NULL, 1, 0, 3 * nbig, X, y, NULL);
     pattn_cmm_sample(&m, NULL, 2, 0, nte, Xt, yt, mt);
 
-    /* E[y X'(I - 11'/T) X v*] = zeta T (1 - zeta) |v*|^2 q, coordinate by coordinate within
-       4 SE of the per-sample spread */
-    for (i = 0; i < nbig; ++i) {
-        const float *Xi = X + (size_t)i * T * d;
-        double u[20], ub = 0, xb[16];
-        for (j = 0; j < d; ++j) xb[j] = 0;
-        for (t = 0; t < T; ++t) {
-            u[t] = vn * Xi[t * d + 1]; /* x . v*, v* = |v| e2 */
-            ub += u[t] / T;
-            for (j = 0; j < d; ++j) xb[j] += Xi[t * d + j] / (double)T;
-        }
-        for (j = 0; j < d; ++j) {
-            double s = 0;
-            for (t = 0; t < T; ++t) s += (Xi[t * d + j] - xb[j]) * (u[t] - ub);
-            s *= y[i];
-            g[j] += s;
-            g2[j] += s * s;
-        }
-    }
-    for (j = 0; j < d; ++j) {
-        double mean = g[j] / nbig, se = sqrt((g2[j] / nbig - mean * mean) / nbig), want = j == 0 ? Ez : 0.0;
-        ok &= fabs(mean - want) < 4 * se;
-        if (j == 0) pt_info("step-2 direction: E[y X'(I-11'/T)X v*]_q = %.4f +- %.4f, formula %.4f", mean, se, want);
-    }
-    PT_CHECK(ok, "mean step-2 direction = zeta T (1-zeta) |v*|^2 q within 4 SE per coordinate");
-
+    /* the default: the paper's scheme (three sets of n, squared loss, fresh step 3); NULL
+       options are the zero struct */
+    PT_CHECK(pattn_traj3(NULL, X, y, nbig, T, d, NULL, Xt, yt, mt, nte, v1, p2, v3, &res) == PATTN_OK, "traj3 defaults");
     memset(&o, 0, sizeof o);
-    o.eta_v = 1.0; o.eta_p = 4.0;
-    PT_CHECK(pattn_traj3(&o, X, y, nbig, T, d, NULL, Xt, yt, mt, nte, v1, p2, v3, &res) == PATTN_OK, "traj3 big n");
+    PT_CHECK(pattn_traj3(&o, X, y, nbig, T, d, NULL, Xt, yt, mt, nte, NULL, NULL, NULL, &res_small) == PATTN_OK &&
+             !memcmp(&res, &res_small, sizeof res), "traj3: NULL options = zero options");
+    o.eta_p = 4.0;
+    PT_CHECK(pattn_traj3(&o, X, y, nbig, T, d, NULL, Xt, yt, mt, nte, v1, p2, v3, &res) == PATTN_OK, "traj3 at eta_p = 4");
     PT_CHECKF(res.cos_pq > 0.97, "large n: cos(p2, q) = %.4f close to 1", res.cos_pq);
     {
         /* step 1 is eta_v (1/n) sum y x-bar, whose mean is eta_v zeta v* */
@@ -1056,7 +1276,7 @@ static void test_trajectory(void)
     }
     PT_CHECKF(res.mass_r > zeta + 0.05 && res.acc > 0.85, "p2 attends to R: mass %.3f (uniform %.2f), test accuracy %.3f", res.mass_r, zeta, res.acc);
     PT_NEAR(res.gamma, p2[0], 1e-6, 0);
-    pt_info("three-step, n = %d: cos(p2,q) %.4f, Gamma %.3f, mass on R %.3f, test acc %.4f", nbig, res.cos_pq, res.gamma, res.mass_r, res.acc);
+    pt_info("three-step default, n = %d per step: cos(p2,q) %.4f, Gamma %.3f, mass on R %.3f, test acc %.4f", nbig, res.cos_pq, res.gamma, res.mass_r, res.acc);
     pt_dump("p1 traj p2", p2, sizeof p2);
     pt_dump("p1 traj v3", v3, sizeof v3);
     pt_dump("p1 traj res", &res, sizeof res);
@@ -1065,20 +1285,25 @@ static void test_trajectory(void)
     {
         double cs = 0;
         int s;
+        memset(&o, 0, sizeof o);
         for (s = 0; s < 10; ++s) {
             pattn_cmm_sample(&m, NULL, 100 + s, 0, 12, X, y, NULL);
-            pattn_traj3(&o, X, y, 12, T, d, NULL, Xt, yt, mt, nte, NULL, NULL, NULL, &res_small);
+            pattn_traj3(&o, X, y, 4, T, d, NULL, Xt, yt, mt, nte, NULL, NULL, NULL, &res_small);
             cs += res_small.cos_pq / 10;
         }
         PT_CHECKF(cs < res.cos_pq - 0.1, "small n aligns worse: mean cos %.3f vs %.3f", cs, res.cos_pq);
     }
-    /* sample splitting and the ridge refit */
-    pattn_cmm_sample(&m, NULL, 1, 0, nbig, X, y, NULL);
-    o.split = 1; o.refit = 1; o.lambda = 1e-3;
-    PT_CHECK(pattn_traj3(&o, X, y, nbig, T, d, NULL, Xt, yt, mt, nte, NULL, p2, v3, &res) == PATTN_OK, "traj3 split + refit");
-    PT_CHECKF(res.cos_pq > 0.95 && res.acc > 0.9, "split + refit: cos %.4f acc %.4f", res.cos_pq, res.acc);
-    pt_dump("p1 traj split refit", &res, sizeof res);
-    free(X); free(y); free(Xt); free(yt); free(mt); free(g); free(g2);
+    /* the ridge refit and the anchored step */
+    pattn_cmm_sample(&m, NULL, 1, 0, 3 * nbig, X, y, NULL);
+    memset(&o, 0, sizeof o);
+    o.step3 = PATTN_STEP3_REFIT; o.lambda = 1e-3;
+    PT_CHECK(pattn_traj3(&o, X, y, nbig, T, d, NULL, Xt, yt, mt, nte, NULL, p2, v3, &res) == PATTN_OK, "traj3 refit");
+    PT_CHECKF(res.cos_pq > 0.95 && res.acc > 0.9, "refit: cos %.4f acc %.4f", res.cos_pq, res.acc);
+    pt_dump("p1 traj refit", &res, sizeof res);
+    o.step3 = PATTN_STEP3_ANCHORED; o.loss = PATTN_LOSS_LOGISTIC;
+    PT_CHECK(pattn_traj3(&o, X, y, nbig, T, d, NULL, Xt, yt, mt, nte, NULL, p2, v3, &res) == PATTN_OK && res.acc > 0.85, "traj3 anchored, logistic");
+    pt_dump("p1 traj anchored logistic", &res, sizeof res);
+    free(X); free(y); free(Xt); free(yt); free(mt);
 }
 
 /* ---- bad inputs: EINVAL/ENUM, outputs untouched ----------------------------------------- */
@@ -1164,6 +1389,10 @@ static void test_bad_inputs(void)
     PT_CHECK(pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_SQUARED, X, y, n, T, NULL, NULL, 0) == PATTN_EINVAL, "batch: NULL out");
     PT_CHECK(pattn_model_work_size((pattn_model)9, T, d) == 0 && pattn_model_work_size(PATTN_PA, 0, d) == 0, "work size of bad arguments is 0");
     PT_CHECK(isnan(pattn_loss_value((pattn_loss)3, 0, 1, NULL)), "loss_value: unknown loss is NaN");
+    {
+        double dl;
+        PT_CHECK(pattn_loss_value(PATTN_LOSS_CORRELATION, 0.75, -1, &dl) == 0.75 && dl == 1.0, "correlation loss -y f, derivative -y");
+    }
     {
         double dl;
         /* logistic without overflow at huge margins */
@@ -1259,7 +1488,7 @@ static void test_bad_inputs(void)
     TRAIN_BAD(t2.opt.lr = NAN, "train: lr NaN");
     TRAIN_BAD(t2.batch = -1, "train: batch < 0");
     TRAIN_BAD(t2.model = (pattn_model)4, "train: unknown model");
-    TRAIN_BAD(t2.loss = (pattn_loss)2, "train: unknown loss");
+    TRAIN_BAD(t2.loss = (pattn_loss)3, "train: unknown loss");
     TRAIN_BAD(t2.opt.optimizer = (pattn_optimizer)7, "train: unknown optimizer");
     TRAIN_BAD(t2.opt.schedule = (pattn_schedule)7, "train: unknown schedule");
     TRAIN_BAD(t2.opt.beta1 = 1.0, "train: beta1 = 1");
@@ -1280,7 +1509,7 @@ static void test_bad_inputs(void)
 
     /* trajectory */
     memset(&jo, 0, sizeof jo);
-    jo.eta_v = 1; jo.eta_p = 1;
+    jo.eta_v = 1; jo.eta_p = 1; jo.no_split = 1; /* X holds n samples */
     memset(&jr, 0x5A, sizeof jr);
     memcpy(buf, &jr, sizeof jr < sizeof buf ? sizeof jr : sizeof buf);
     fill_sent(out, 24);
@@ -1293,7 +1522,10 @@ static void test_bad_inputs(void)
     TRAJ_BAD(j2.eta_v = -1, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: eta_v < 0");
     TRAJ_BAD(j2.eta_p = -1, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: eta_p < 0");
     TRAJ_BAD(j2.lambda = -1, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: lambda < 0");
-    TRAJ_BAD(j2.split = 1, pattn_traj3(&j2, X, y, 2, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: split with n < 3");
+    TRAJ_BAD((void)0, pattn_traj3(&j2, X, y, 0, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: n = 0");
+    TRAJ_BAD(j2.loss = (pattn_loss)3, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: unknown loss");
+    TRAJ_BAD(j2.step3 = (pattn_traj_step3)3, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: unknown step 3");
+    TRAJ_BAD(j2.no_split = 0, pattn_traj3(&j2, X, y, 1 << 30, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: 3n*T*d too large");
     TRAJ_BAD((void)0, pattn_traj3(&j2, X, y, n, T, d, nanv, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: NaN q");
     TRAJ_BAD((void)0, pattn_traj3(&j2, X, y, n, T, d, NULL, X, y, mask, 0, out, out + 8, out + 16, &jr), "traj: no test data");
     TRAJ_BAD((void)0, pattn_traj3(&j2, NULL, y, n, T, d, NULL, X, y, mask, n, out, out + 8, out + 16, &jr), "traj: NULL X");
@@ -1331,6 +1563,8 @@ void suite_p1_models(void)
     test_feature_law();
     test_ridge();
     test_training();
+    test_traj_population();
+    test_traj_composition();
     test_trajectory();
     test_bad_inputs();
     test_generator_size_limit();

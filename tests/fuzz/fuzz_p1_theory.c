@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             o.opt.steps = fz_u8(&f) % 20; o.opt.lr = fz_d(&f); o.opt.lr_final = fz_u8(&f) & 1 ? fz_d(&f) : 0.0;
             o.opt.optimizer = (pattn_optimizer)(fz_u8(&f) % 3); o.opt.schedule = (pattn_schedule)(fz_u8(&f) % 4);
             o.opt.weight_decay = fz_u8(&f) & 1 ? fz_d(&f) : 0.0; o.opt.beta1 = fz_u8(&f) & 1 ? fz_d(&f) : 0.0;
-            o.model = (pattn_model)(fz_u8(&f) % 5); o.loss = (pattn_loss)(fz_u8(&f) % 3);
+            o.model = (pattn_model)(fz_u8(&f) % 5); o.loss = (pattn_loss)(fz_u8(&f) % 4);
             o.train = fz_u8(&f) % 8; o.batch = fz_size(&f);
             P.d = d; P.p = p; P.v = v; P.W = fz_u8(&f) & 1 ? W : NULL;
             st = pattn_train(&o, &P, X, y, n, T, fz_u8(&f) & 1 ? &h : NULL);
@@ -109,9 +109,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pattn_traj_result res;
             float *v1 = (float *)fz_buf((size_t)d * 4), *p2 = (float *)fz_buf((size_t)d * 4), *v3 = (float *)fz_buf((size_t)d * 4);
             memset(&o, 0, sizeof o);
-            o.eta_v = fz_d(&f); o.eta_p = fz_d(&f); o.split = fz_u8(&f) & 1; o.refit = fz_u8(&f) & 1; o.lambda = fz_d(&f);
+            o.eta_v = fz_d(&f); o.eta_p = fz_d(&f); o.no_split = fz_u8(&f) & 1; o.lambda = fz_d(&f);
+            o.step3 = (pattn_traj_step3)(fz_u8(&f) % 4); o.loss = (pattn_loss)(fz_u8(&f) % 4);
             memset(&res, 0xA5, sizeof res);
-            st = pattn_traj3(&o, X, y, n, T, d, fz_u8(&f) & 1 ? p : NULL, X, y, NULL, n, v1, p2, v3, &res);
+            /* X holds n samples: n per step without splitting, n/3 per subset with it */
+            st = pattn_traj3(&o, X, y, o.no_split ? n : n / 3, T, d, fz_u8(&f) & 1 ? p : NULL, X, y, NULL, n, v1, p2, v3, &res);
             FZ_STATUS("pattn_traj3", st, FZ_OUT(v1, (size_t)d * 4), FZ_OUT(p2, (size_t)d * 4), FZ_OUT(v3, (size_t)d * 4), FZ_OUT(&res, sizeof res));
             free(v1); free(p2); free(v3);
         }
