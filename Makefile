@@ -142,7 +142,7 @@ VERSION  = $(shell sed -n 's/^\#define PATTN_VERSION_STRING "\(.*\)"/\1/p' $(HDR
 install:
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/doc/prompt_attn
 	install -m 644 $(HDR) $(DESTDIR)$(PREFIX)/include/prompt_attn.h
-	install -m 644 README.md CHANGELOG.md LICENSE docs/reference.md docs/models.md docs/theory.md $(DESTDIR)$(PREFIX)/share/doc/prompt_attn/
+	install -m 644 README.md CHANGELOG.md LICENSE docs/reference.md docs/models.md docs/theory.md docs/expressivity.md docs/limits.md $(DESTDIR)$(PREFIX)/share/doc/prompt_attn/
 	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' '' \
 	  'Name: prompt_attn' \
 	  'Description: prompt-attention and task-specific ICL prompts in one C header (define PATTN_IMPLEMENTATION in one file)' \

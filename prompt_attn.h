@@ -398,14 +398,17 @@ typedef struct pattn_cmm {
    to 1e150. Beyond: PATTN_EINVAL with a message. */
 #define PATTN_CMM_MAX_SCALE 1e30
 
-/* ==== paper 1: models PA, LPA, SA, LIN ========================================== */
+/* ==== paper 1: models PA, LPA, SA, LIN, SA-query ================================ */
 
-/* The four models of paper 1 (f is the model's output for a sample X of T tokens). */
+/* The models of paper 1 (f is the model's output for a sample X of T tokens). */
 typedef enum pattn_model {
     PATTN_PA = 0,  /* softmax prompt-attention  f = v'X' softmax(X W p)           trains p, v */
     PATTN_LPA = 1, /* linear prompt-attention   f = v'X'(X W p)/T                 trains p, v */
     PATTN_SA = 2,  /* self-attention, mean-pooled f = (1/T) sum_t v'X' softmax(X W x_t)  W, v */
-    PATTN_LIN = 3  /* uniform attention         f = v' mean_t x_t                 trains v    */
+    PATTN_LIN = 3, /* uniform attention         f = v' mean_t x_t                 trains v    */
+    PATTN_SA_QUERY = 4, /* self-attention read at the first token, as a CLS token is read:
+                           f = v'X' softmax(X W x_1)                          trains W, v */
+    PATTN_SA_MEAN = PATTN_SA /* the other reading of self-attention: PATTN_SA */
 } pattn_model;
 
 /* Per-sample training losses. */
@@ -430,7 +433,7 @@ typedef struct pattn_params {
     float *W; /* d*d or NULL */
 } pattn_params;
 
-/* "PA", "LPA", "SA", "LIN", or "?" for another value. */
+/* "PA", "LPA", "SA" (the mean-pooled reading), "LIN", "SA-query", or "?" for another value. */
 PATTN_DEF const char *pattn_model_name(pattn_model m);
 
 /* Loss of prediction f against target y; *dldf (if non-NULL) receives dloss/df. NaN (and
@@ -638,7 +641,7 @@ typedef struct pattn_traj_result {
    cos(p2, q) and gamma. v1, p2, v3 (d floats each) are optional outputs; v3 is the head after
    the debiasing hook. EINVAL: NULL data or res, n, nte, T or d < 1, 3n samples that do not
    fit in memory sizes, eta < 0, lambda < 0, an unknown loss or step3, a non-finite y, yte or
-   q, or a step whose result overflows float (name the step's eta). */
+   q, or a step whose result overflows float (the message names that step and its eta). */
 PATTN_DEF pattn_status pattn_traj3(const pattn_traj_opts *o, const float *X, const float *y,
                                    int n, int T, int d, const float *q, const float *Xte,
                                    const float *yte, const uint8_t *mask_te, int nte,
@@ -5722,13 +5725,31 @@ static void pattn__p1_sa_bwd(const float *X, int T, int d, float *sc, float scal
     }
 }
 
+/* out = W x (or W'x), accumulated in double; W NULL copies x */
+static void pattn__p1_matvec(const float *W, int d, const float *x, int transpose, float *out)
+{
+    int i, j;
+    if (!W) {
+        memcpy(out, x, (size_t)d * sizeof(float));
+        return;
+    }
+    for (i = 0; i < d; ++i) {
+        double acc = 0.0;
+        for (j = 0; j < d; ++j)
+            acc += (double)(transpose ? W[(size_t)j * (size_t)d + i] : W[(size_t)i * (size_t)d + j]) * (double)x[j];
+        out[i] = (float)acc;
+    }
+}
+
 /* scratch floats of one sample of model m (besides the H and G vectors) */
 /* floats of one sample's scratch; *ok cleared when it would not fit in size_t */
 static size_t pattn__p1_scratch(pattn_model m, int T, int d, int *ok)
 {
-    /* PA, LPA, LIN: scores and values (2T floats), then the long-sample totals (doubles) */
+    /* PA, LPA, LIN: scores and values (2T floats), then the long-sample totals (doubles);
+       SA-query: its query W x_1 (d floats, rounded to 16) in front of PA's scratch */
+    size_t pa = pattn__zadd(pattn__zmul(2, (size_t)T, ok), 2 * PATTN__P1_DW(d), ok);
     return m == PATTN_SA ? pattn__p1_sa_floats(T, d, ok)
-                         : pattn__zadd(pattn__zmul(2, (size_t)T, ok), 2 * PATTN__P1_DW(d), ok);
+         : m == PATTN_SA_QUERY ? pattn__zadd(pattn__p1_round16((size_t)d), pa, ok) : pa;
 }
 
 /* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
@@ -5741,6 +5762,9 @@ static float pattn__p1_fwd(pattn_model m, const float *X, int T, int d, const fl
     case PATTN_PA: return pattn__p1_pa_one(X, T, d, pe, v, sc, H, G, nx, nx2);
     case PATTN_LPA: return pattn__p1_lpa_one(X, T, d, pe, v, sc, H, G);
     case PATTN_SA: return pattn__p1_sa_fwd(X, T, d, W, v, sc, H);
+    case PATTN_SA_QUERY: /* PA with the prompt x_1: the query W x_1 sits in front of the scratch */
+        pattn__p1_matvec(W, d, X, 0, sc);
+        return pattn__p1_pa_one(X, T, d, sc, v, sc + pattn__p1_round16((size_t)d), H, G, nx, nx2);
     default: return pattn__p1_lin_one(X, T, d, v, sc, H);
     }
 }
@@ -5752,6 +5776,7 @@ PATTN__KDEF const char *pattn_model_name(pattn_model m)
     case PATTN_LPA: return "LPA";
     case PATTN_SA: return "SA";
     case PATTN_LIN: return "LIN";
+    case PATTN_SA_QUERY: return "SA-query";
     }
     return "?";
 }
@@ -5798,13 +5823,13 @@ PATTN__INLINE int pattn__p1_correct(double f, double y) { return (f > 0 && y > 0
 
 static int pattn__p1_model_ok(pattn_model m)
 {
-    return m == PATTN_PA || m == PATTN_LPA || m == PATTN_SA || m == PATTN_LIN;
+    return m == PATTN_PA || m == PATTN_LPA || m == PATTN_SA || m == PATTN_LIN || m == PATTN_SA_QUERY;
 }
 
 static int pattn__p1_params_ok(const char *fn, pattn_model m, const pattn_params *P)
 {
     int i;
-    PATTN__OK(pattn__p1_model_ok(m), "model is %d; it must be PATTN_PA, PATTN_LPA, PATTN_SA or PATTN_LIN", (int)m);
+    PATTN__OK(pattn__p1_model_ok(m), "model is %d; it must be PATTN_PA, _LPA, _SA, _LIN or _SA_QUERY", (int)m);
     PATTN__OK(P, "P (the parameters) is NULL");
     PATTN__OK(P->d >= 1, "P->d is %d; it must be >= 1", P->d);
     PATTN__OK(P->v, "P->v is NULL; every model needs a head of P->d floats");
@@ -5817,22 +5842,6 @@ static int pattn__p1_params_ok(const char *fn, pattn_model m, const pattn_params
         for (i = 0; i < P->d; ++i)
             PATTN__OK(pattn__all_finite_f32(P->W + (size_t)i * (size_t)P->d, P->d), "P->W row %d holds a NaN or infinite value", i);
     return 1;
-}
-
-/* out = W x (or W'x), accumulated in double; W NULL copies x */
-static void pattn__p1_matvec(const float *W, int d, const float *x, int transpose, float *out)
-{
-    int i, j;
-    if (!W) {
-        memcpy(out, x, (size_t)d * sizeof(float));
-        return;
-    }
-    for (i = 0; i < d; ++i) {
-        double acc = 0.0;
-        for (j = 0; j < d; ++j)
-            acc += (double)(transpose ? W[(size_t)j * (size_t)d + i] : W[(size_t)i * (size_t)d + j]) * (double)x[j];
-        out[i] = (float)acc;
-    }
 }
 
 /* one-sample scratch sizes above this many floats come from the heap */
@@ -5851,7 +5860,7 @@ PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, 
     PATTN__REQ(!gp || m == PATTN_PA || m == PATTN_LPA, "gp is given but model %s has no prompt; pass NULL", pattn_model_name(m));
     PATTN__REQ(!gW || m != PATTN_LIN, "gW is given but model LIN has no W; pass NULL");
     d = P->d;
-    wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA);
+    wantg = (gp || gW) && (m == PATTN_PA || m == PATTN_LPA || m == PATTN_SA_QUERY);
     {
         int ok = pattn__fits(T, d, 1, sizeof(float));
         need = pattn__zadd(pattn__zmul(4, (size_t)d, &ok), pattn__p1_scratch(m, T, d, &ok), &ok);
@@ -5866,10 +5875,11 @@ PATTN__KDEF pattn_status pattn_model_eval(pattn_model m, const pattn_params *P, 
     if (f) *f = fv;
     if (h) memcpy(h, H, (size_t)d * sizeof(float));
     if (wantg) {
-        /* d f/d p = W' G and d f/d W = G p' with G = d f/d(Wp) */
+        /* d f/d p = W' G and d f/d W = G p' with G = d f/d(Wp); SA-query's "prompt" is x_1 */
+        const float *pq = m == PATTN_SA_QUERY ? X : P->p;
         if (gW)
             for (i = 0; i < d; ++i)
-                for (j = 0; j < d; ++j) gW[(size_t)i * (size_t)d + j] = G[i] * P->p[j];
+                for (j = 0; j < d; ++j) gW[(size_t)i * (size_t)d + j] = G[i] * pq[j];
         if (gp) pattn__p1_matvec(P->W, d, G, 1, gp);
     }
     if (gW && m == PATTN_SA) {
@@ -5901,9 +5911,9 @@ static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d, int n, 
     long nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
     L.ok = pattn__fits(T, d, 1, sizeof(float));
     dd = pattn__zmul((size_t)d, (size_t)d, &L.ok);
-    L.group = m == PATTN_SA ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
+    L.group = m == PATTN_SA || m == PATTN_SA_QUERY ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
     if (n > 0 && nb < L.group) L.group = nb;
-    L.nacc = pattn__zadd(2 * (size_t)d, m == PATTN_SA && want_gW ? dd : 0, &L.ok);
+    L.nacc = pattn__zadd(2 * (size_t)d, (m == PATTN_SA || m == PATTN_SA_QUERY) && want_gW ? dd : 0, &L.ok);
     L.pstride = pattn__p1_round16(L.nacc);
     while (L.group > 2 && (double)L.group * (double)L.pstride > (double)(1L << 24)) L.group /= 2;
     L.slot = pattn__p1_round16(pattn__zadd(2 * (size_t)d, pattn__p1_scratch(m, T, d, &L.ok), &L.ok));
@@ -5919,7 +5929,7 @@ PATTN__KDEF size_t pattn_model_work_size(pattn_model m, int T, int d)
 {
     pattn__p1_layout L;
     size_t total;
-    PATTN__REQ0(pattn__p1_model_ok(m), "m is %d; it must be PATTN_PA, PATTN_LPA, PATTN_SA or PATTN_LIN", (int)m);
+    PATTN__REQ0(pattn__p1_model_ok(m), "m is %d; it must be PATTN_PA, _LPA, _SA, _LIN or _SA_QUERY", (int)m);
     PATTN__REQ0(T >= 1 && d >= 1, "%s is %d; it must be >= 1", T < 1 ? "T" : "d", T < 1 ? T : d);
     L = pattn__p1_layout_of(m, T, d, 0, 1);
     total = pattn__zadd(L.fixed_bytes, pattn__zmul(pattn__zmul((size_t)pattn__max_threads(), L.slot, &L.ok), sizeof(float), &L.ok), &L.ok);
@@ -5961,7 +5971,11 @@ static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *
         coef = (float)dl;
         if (c->want_gv) pattn__axpy(d, coef, H, pgv);
         if (G) pattn__axpy(d, coef, G, pgp);
-        if (c->want_gW) pattn__p1_sa_bwd(Xi, T, d, sc, coef, pgW);
+        if (c->want_gW && c->m == PATTN_SA) pattn__p1_sa_bwd(Xi, T, d, sc, coef, pgW);
+        if (c->want_gW && c->m == PATTN_SA_QUERY) { /* coef G x_1' */
+            int r;
+            for (r = 0; r < d; ++r) pattn__axpy(d, coef * G[r], Xi, pgW + (size_t)r * (size_t)d);
+        }
     }
 }
 
@@ -6014,14 +6028,14 @@ PATTN__KDEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P,
     if (is_pl) pattn__p1_matvec(P->W, d, P->p, 0, pe);
 
     c.m = m; c.loss = loss; c.d = d; c.T = T; c.n = n;
-    c.need_g = is_pl && (out->gp || out->gW);
+    c.need_g = (is_pl && (out->gp || out->gW)) || (m == PATTN_SA_QUERY && out->gW);
     c.want_gv = out->gv != NULL;
-    c.want_gW = m == PATTN_SA && out->gW;
+    c.want_gW = (m == PATTN_SA || m == PATTN_SA_QUERY) && out->gW;
     c.X = X; c.y = y; c.pe = pe; c.v = P->v; c.W = P->W;
     c.fout = out->f; c.hout = out->h;
 
     nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
-    nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : 1.0), nb);
+    nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : m == PATTN_SA_QUERY ? 1.0 + (double)d / T : 1.0), nb);
     for (g0 = 0; g0 < nb; g0 += L.group) {
         long gb = nb - g0 < L.group ? nb - g0 : L.group;
         PATTN__OMP_FOR_NT(nth)
@@ -6041,7 +6055,7 @@ PATTN__KDEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P,
     out->acc = y ? hits / n : PATTN__NAN;
     if (out->gv)
         for (i = 0; i < d; ++i) out->gv[i] = (float)(acc[d + i] / n);
-    if (c.need_g) {
+    if (c.need_g && is_pl) {
         /* mean d loss / d(Wp) -> gp = W'(...), gW = (...) p' */
         float *g = slots; /* slot 0 is free again */
         for (i = 0; i < d; ++i) g[i] = (float)(acc[i] / n);
@@ -6673,7 +6687,8 @@ static int pattn__p1_default_train(pattn_model m, const pattn_params *P)
     switch (m) {
     case PATTN_PA:
     case PATTN_LPA: return PATTN_TRAIN_P | PATTN_TRAIN_V;
-    case PATTN_SA: return P->W ? (PATTN_TRAIN_W | PATTN_TRAIN_V) : PATTN_TRAIN_V;
+    case PATTN_SA:
+    case PATTN_SA_QUERY: return P->W ? (PATTN_TRAIN_W | PATTN_TRAIN_V) : PATTN_TRAIN_V;
     default: return PATTN_TRAIN_V;
     }
 }
@@ -6694,7 +6709,7 @@ static int pattn__p1_train_opts_ok(const char *fn, const pattn_train_opts *o, co
     PATTN__OK(o->batch >= 0, "o->batch is %d; it must be >= 0 (0 = full batch)", o->batch);
     *flags = o->train ? o->train : pattn__p1_default_train(o->model, P);
     PATTN__OK(!(*flags & ~(PATTN_TRAIN_P | PATTN_TRAIN_V | PATTN_TRAIN_W)), "o->train is %d; it must combine PATTN_TRAIN_P, _V and _W", o->train);
-    PATTN__OK(!((*flags & PATTN_TRAIN_P) && (o->model == PATTN_SA || o->model == PATTN_LIN)), "o->train asks for p; model %s has no prompt", pattn_model_name(o->model));
+    PATTN__OK(!((*flags & PATTN_TRAIN_P) && (o->model == PATTN_SA || o->model == PATTN_LIN || o->model == PATTN_SA_QUERY)), "o->train asks for p; model %s has no prompt", pattn_model_name(o->model));
     PATTN__OK(!((*flags & PATTN_TRAIN_W) && o->model == PATTN_LIN), "o->train asks for W; model LIN has none");
     PATTN__OK(!((*flags & PATTN_TRAIN_W) && !P->W), "o->train asks for W but P->W is NULL; give a d*d matrix to train");
     return 1;

@@ -116,6 +116,10 @@ static double ref_f(pattn_model m, const refp *R, const double *X, double *h)
             for (s = 0; s < T; ++s) a[s] += at[s] / T;
             free(at);
         }
+    } else if (m == PATTN_SA_QUERY) {
+        ref_wx(R->W, d, X, tmp); /* W x_1 */
+        for (s = 0; s < T; ++s) sc[s] = ref_dot(X + s * d, tmp, d);
+        ref_softmax(sc, a, T);
     } else {
         for (t = 0; t < T; ++t) a[t] = 1.0 / T;
     }
@@ -214,7 +218,7 @@ static void test_gradients_one(int d, int T, int withW)
     to_double(v, R.v, (size_t)d);
     if (withW) to_double(W, R.W, (size_t)d * d);
     c.R = &R; c.X = Xd;
-    for (mi = 0; mi < 4; ++mi) {
+    for (mi = 0; mi < 5; ++mi) { /* PA, LPA, SA, LIN, SA-query */
         pattn_model m = (pattn_model)mi;
         int hasp = m == PATTN_PA || m == PATTN_LPA, hasW = m != PATTN_LIN;
         pattn_status st = pattn_model_eval(m, &P, X, T, &f, h, hasp ? gp : NULL, hasW ? gW : NULL);
@@ -277,7 +281,7 @@ static void test_batch_loss_gradients(int d, int T, int withW)
     else for (i = 0; i < d; ++i) R.W[i * d + i] = 1.0;
     c.R = &R; c.X = Xd; c.y = y; c.n = n;
     for (li = 0; li < 3; ++li)
-        for (mi = 0; mi < 4; ++mi) {
+        for (mi = 0; mi < 5; ++mi) { /* PA, LPA, SA, LIN, SA-query */
             pattn_model m = (pattn_model)mi;
             pattn_loss l = (pattn_loss)li;
             int hasp = m == PATTN_PA || m == PATTN_LPA, hasW = m != PATTN_LIN;
@@ -331,7 +335,7 @@ static void test_batch_vs_samples(void)
     for (i = 0; i < d; ++i) W[i * d + i] += 1.0f;
     P.d = d; P.p = p; P.v = v; P.W = W;
     for (li = 0; li < 3; ++li)
-        for (mi = 0; mi < 4; ++mi) {
+        for (mi = 0; mi < 5; ++mi) { /* PA, LPA, SA, LIN, SA-query */
             pattn_model m = (pattn_model)mi;
             int hasp = m == PATTN_PA || m == PATTN_LPA, hasW = m != PATTN_LIN, fok = 1, hok = 1;
             double ls = 0, hits = 0;
@@ -1487,7 +1491,7 @@ static void test_bad_inputs(void)
     TRAIN_BAD(t2.opt.lr = -1, "train: lr < 0");
     TRAIN_BAD(t2.opt.lr = NAN, "train: lr NaN");
     TRAIN_BAD(t2.batch = -1, "train: batch < 0");
-    TRAIN_BAD(t2.model = (pattn_model)4, "train: unknown model");
+    TRAIN_BAD(t2.model = (pattn_model)5, "train: unknown model");
     TRAIN_BAD(t2.loss = (pattn_loss)3, "train: unknown loss");
     TRAIN_BAD(t2.opt.optimizer = (pattn_optimizer)7, "train: unknown optimizer");
     TRAIN_BAD(t2.opt.schedule = (pattn_schedule)7, "train: unknown schedule");

@@ -1,38 +1,36 @@
-/* expressivity: the four attention models of paper 1 on the same contextual data, and where
-   each baseline breaks while softmax prompt-attention does not.
+/* expressivity: the attention models of paper 1 on the same contextual data, learning curves
+   for each, and which gaps stay however much data a baseline gets.
 
    Data: T = 20 tokens in d = 16; k = zeta T relevant tokens q + y v* + z, the others
    noise z or, with probability eps, distractors a q - rho y v* + z; ORTHO noise, sigma = 1,
    |q| = 3, |v*| = 2. Models, each trained by Adam on the logistic loss from a small
-   random start (SA from W = 0, i.e. uniform attention):
-     PA  v'X' softmax(Xp)         LPA  v'X'(Xp)/T
-     SA  mean_t v'X' softmax(XWx_t)     LIN  v' mean_t x_t
-   Scenarios, and the mechanism that breaks a baseline:
+   random start (the self-attentions from W = 0, i.e. uniform attention):
+     PA  v'X' softmax(Xp)                 LPA       v'X'(Xp)/T
+     SA-mean  mean_t v'X' softmax(XWx_t)  SA-query  v'X' softmax(XWx_1)   LIN  v' mean_t x_t
+   Scenarios, and the mechanism that breaks a baseline (docs/expressivity.md has the bounds):
    (a) plain (zeta = 0.25, no distractors): every model reads the label.
    (b) cancelling distractors, rho eps (1 - zeta) = zeta: the uniform average carries
-       y (k - rho J)/T v* with J ~ Bin(T-k, eps) symmetric about k/rho, so LIN sees the same
-       law for both labels: chance. Attention can look at the relevant tokens only.
-   (c) context-correlated distractors, a = dist_q = 0.5, eps = 1 (every irrelevant token is
-       one), rho = 0.5: LPA weighs each token by its score, linearly, and for any prompt and
-       head a distractor's label term is -a rho times a relevant token's, so its signal is
-       proportional to k - a rho (T-k) = 0 and both labels give the same law of f: chance.
-       Softmax weighs the two groups by e^Gamma against e^(a Gamma) and can make either one
-       dominate; PA typically learns Gamma < 0 here and reads the distractors, which carry
-       the label too. (eps = 1 fixes J = T-k, so the cancellation is exact in every sample;
-       with eps < 1 it holds on average, J a rho > k in some samples and < k in others, and
-       LPA fails as well, less cleanly.)
-   (d) tiny zeta (k = 1 of 20) with cancelling distractors: SA pools T queries, and a query
-       that is not itself relevant has no feature that singles out the relevant key (its
-       scores x_s'W z_t are driven by its own noise), so most of SA's output is near-uniform
-       averages; SA degrades while PA still finds the one relevant token. LIN is at chance
-       as in (b).
-   PA's Bayes accuracy is the best over prompts p = Gamma q/|q|^2 of 1 - Bayes error of the
-   attention feature (pattn_head_risk_theory, docs/theory.md oracles): a trained PA cannot beat it
-   with such a prompt, and should come close.
-   Every model gets the same protocol (restarts below), so a failure is the model's, not the
-   optimiser's. Default run ~7 s on 2 cores (3 seeds, 800 training samples; SA's T x (d x d)
-   gradient is most of it); --full (or PATTN_FULL=1): 10 seeds, 4000 training samples, longer
-   training. */
+       y (k - rho J)/T v* with J ~ Bin(T-k, eps) symmetric about k/rho, so the mean token has
+       the same law for both labels: LIN is at chance for any head and any amount of data.
+   (c) context-correlated distractors, a = dist_q = 0.5, eps = 1, rho = 0.5: LPA weighs each
+       token by its score, linearly, and a distractor's label term is -a rho times a relevant
+       token's for any prompt and head; k = a rho (T - k) makes f's law the same for both
+       labels: LPA is at chance. Softmax weighs the two groups by e^Gamma against e^(a Gamma).
+   (d) tiny zeta (k = 1 of 20) with cancelling distractors: LIN at chance as in (b).
+   (e) noise queries: zeta = 0.1 and eps = 0.2 (cancelling), so the first token is a plain
+       noise token in 72% of samples. Such a query scores the relevant keys by
+       (q + y v*)'W z_1, whose sign is random: SA-query puts its weight on the relevant
+       tokens in only part of those samples, whatever W is, and plateaus far below PA.
+       SA-mean averages all T queries and keeps the ones that find the relevant tokens: it
+       closes the gap with data.
+   Learning curves: n_train = 100 .. 4000 (--full: .. 30000), the same protocol for every
+   model (restarts below), nested training sets, one large test set per seed.
+   PA's Bayes limit is the best over prompts p = Gamma q/|q|^2 of 1 - Bayes error of the
+   attention feature (pattn_head_risk_theory).
+   Output: out/expressivity_curves.csv (scenario,model,n_train,test_acc,test_acc_se), one row
+   per point; out/expressivity.csv (the largest n, a row per scenario); out/expressivity.gp
+   (a panel per scenario). Default run ~1 min on 2 cores (3 seeds); --full (or PATTN_FULL=1):
+   4 seeds up to 30000 samples, about 20 minutes. */
 #define PATTN_IMPLEMENTATION
 #include "prompt_attn.h"
 #include <math.h>
@@ -40,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NMODEL 4
+#define NMODEL 5
 #define TEST0 ((uint64_t)1 << 40) /* test samples' global indices, disjoint from training */
 #define CK(call) do { pattn_status st_ = (call); if (st_ != PATTN_OK) { \
     fprintf(stderr, "\nexpressivity: %s failed: %s\n", #call, pattn_status_str(st_)); exit(1); } } while (0)
@@ -50,12 +48,17 @@ typedef struct scenario {
     double zeta, rho, eps, a;
 } scenario;
 
-static const scenario SCEN[4] = {
+#define NSCEN 5
+static const scenario SCEN[NSCEN] = {
     {"a", "plain, zeta = 0.25", 0.25, 0.0, 0.0, 0.0},
     {"b", "cancelling distractors", 0.20, 0.5, 0.5, 0.0},
     {"c", "context-correlated distractors", 0.20, 0.5, 1.0, 0.5},
     {"d", "tiny zeta with distractors", 0.05, 1.0 / 9.5, 0.5, 0.0},
+    {"e", "noise queries, cancelling", 0.10, 0.1 / (0.2 * 0.9), 0.2, 0.0},
 };
+/* models in the order of the tables: the library's ids and the names the CSV uses */
+static const pattn_model MODELS[NMODEL] = {PATTN_PA, PATTN_LPA, PATTN_SA, PATTN_SA_QUERY, PATTN_LIN};
+static const char *MNAME[NMODEL] = {"PA", "LPA", "SA-mean", "SA-query", "LIN"};
 
 /* Train one model: RESTARTS random small starts, each trained for PILOT iterations; the one
    with the lowest training loss is trained on to `iters`. (From a small start the prompt's
@@ -75,7 +78,7 @@ static double fit(pattn_model mdl, const pattn_cmm *m, const float *X, const flo
     pattn_batch_out bo;
     pattn_history hist;
     if (!buf) { fprintf(stderr, "expressivity: out of memory\n"); exit(1); }
-    P.d = d; P.p = buf; P.v = buf + d; P.W = mdl == PATTN_SA ? buf + 2 * d : NULL;
+    P.d = d; P.p = buf; P.v = buf + d; P.W = mdl == PATTN_SA || mdl == PATTN_SA_QUERY ? buf + 2 * d : NULL;
     memset(&o, 0, sizeof o);
     o.model = mdl;
     o.loss = PATTN_LOSS_LOGISTIC;
@@ -135,94 +138,121 @@ static pattn_cmm scenario_model(int c)
 
 int main(int argc, char **argv)
 {
+    static const int NS_DEMO[] = {100, 300, 1000, 4000}, NS_FULL[] = {100, 300, 1000, 3000, 10000, 30000};
     int full = (argc > 1 && !strcmp(argv[1], "--full")) || (getenv("PATTN_FULL") && !strcmp(getenv("PATTN_FULL"), "1"));
-    int seeds = full ? 10 : 3, ntr = full ? 4000 : 800, nte = full ? 20000 : 5000;
-    int iters = full ? 500 : 300, d = 16, T = 20, s, c, k, job, njobs, done = 0;
-    double acc[4][NMODEL][10], gam[4][10], bayes[4], gbest[4];
+    const int *NS = full ? NS_FULL : NS_DEMO;
+    int nn = full ? 6 : 4, seeds = full ? 4 : 3, nte = full ? 20000 : 5000;
+    int iters = 300, d = 16, T = 20, s, c, k, b, job, njobs, done = 0;
+    static double acc[NSCEN][NMODEL][6][10], gam[NSCEN][10];
+    double bayes[NSCEN], gbest[NSCEN], mean[NMODEL][6], se[NMODEL][6];
     FILE *csv, *gp;
+    const char *only = getenv("EXPR_ONLY"); /* a scenario tag, to study one */
 
-    for (c = 0; c < 4; ++c) {
+    for (c = 0; c < NSCEN; ++c) {
         pattn_cmm m = scenario_model(c);
         bayes[c] = pa_bayes(&m, &gbest[c]);
     }
-    /* The (scenario, seed, model) runs are independent: one thread each, the longest (SA)
-       first. The library's own loops then run single-threaded inside each job, which for
-       batches this small beats forking threads every training step. */
-    njobs = 4 * seeds * NMODEL;
+    /* The (scenario, model, n, seed) runs are independent: one thread each, the longest
+       (SA-mean, largest n) first. The library's own loops then run single-threaded inside
+       each job, which for batches this small beats forking threads every training step. */
+    njobs = NSCEN * NMODEL * nn * seeds;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
     for (job = 0; job < njobs; ++job) {
-        int jk = (PATTN_SA + job / (4 * seeds)) % NMODEL, jc = job % 4, js = (job / 4) % seeds;
+        int jb = nn - 1 - job / (NSCEN * NMODEL * seeds), rest = job % (NSCEN * NMODEL * seeds);
+        int jk = (2 + rest / (NSCEN * seeds)) % NMODEL, jc = rest % NSCEN, js = (rest / NSCEN) % seeds;
         pattn_cmm m = scenario_model(jc);
         uint64_t seed = 1000 * (uint64_t)jc + (uint64_t)js;
-        float *X = (float *)malloc((size_t)ntr * T * d * sizeof(float)), *y = (float *)malloc((size_t)ntr * sizeof(float));
-        float *Xt = (float *)malloc((size_t)nte * T * d * sizeof(float)), *yt = (float *)malloc((size_t)nte * sizeof(float));
+        int n = NS[jb];
+        float *X, *y, *Xt, *yt;
+        if (only && strcmp(only, SCEN[jc].tag)) continue;
+        X = (float *)malloc((size_t)n * T * d * sizeof(float)); y = (float *)malloc((size_t)n * sizeof(float));
+        Xt = (float *)malloc((size_t)nte * T * d * sizeof(float)); yt = (float *)malloc((size_t)nte * sizeof(float));
         if (!X || !y || !Xt || !yt) { fprintf(stderr, "expressivity: out of memory\n"); exit(1); }
-        /* training and test sets: one stream per seed, disjoint sample indices */
-        CK(pattn_cmm_sample(&m, NULL, seed, 0, ntr, X, y, NULL));
+        /* nested training sets (the first n samples of the seed's stream), one test set */
+        CK(pattn_cmm_sample(&m, NULL, seed, 0, n, X, y, NULL));
         CK(pattn_cmm_sample(&m, NULL, seed, TEST0, nte, Xt, yt, NULL));
-        acc[jc][jk][js] = fit((pattn_model)jk, &m, X, y, ntr, Xt, yt, nte, iters, seed + 77,
-                              jk == PATTN_PA ? &gam[jc][js] : NULL);
+        acc[jc][jk][jb][js] = fit(MODELS[jk], &m, X, y, n, Xt, yt, nte, iters, seed + 77,
+                                  jk == 0 && jb == nn - 1 ? &gam[jc][js] : NULL);
         free(X); free(y); free(Xt); free(yt);
 #ifdef _OPENMP
 #pragma omp critical
 #endif
-        fprintf(stderr, "\rexpressivity: %3d/%d trainings done", ++done, njobs);
+        fprintf(stderr, "\rexpressivity: %4d/%d trainings done", ++done, njobs);
     }
     fprintf(stderr, "\r%60s\r", "");
 
-    printf("Test accuracy (mean +- SE over %d seeds; %d training, %d test samples; d = %d, T = %d)\n",
-           seeds, ntr, nte, d, T);
-    printf("%-36s %-15s %-15s %-15s %-15s %-8s %s\n", "scenario", "PA", "LPA", "SA", "LIN", "PA Bayes", "PA's p.q");
-    csv = fopen("out/expressivity.csv", "w");
+    csv = fopen("out/expressivity_curves.csv", "w");
     if (!csv) { fprintf(stderr, "expressivity: cannot write out/ (run from the repository root)\n"); return 1; }
-    fprintf(csv, "scenario,PA,PA_se,LPA,LPA_se,SA,SA_se,LIN,LIN_se,PA_bayes,PA_gamma\n");
-    for (c = 0; c < 4; ++c) {
-        char label[64];
+    fprintf(csv, "scenario,model,n_train,test_acc,test_acc_se\n");
+    printf("Learning curves: test accuracy (%%, mean +- SE over %d seeds; %d test samples; d = %d, T = %d)\n", seeds, nte, d, T);
+    for (c = 0; c < NSCEN; ++c) {
+        if (only && strcmp(only, SCEN[c].tag)) continue;
+        printf("\n(%s) %s: zeta %.2f, rho %.3f, eps %.2f, a %.1f; PA's Bayes limit %.2f%%\n%8s", SCEN[c].tag, SCEN[c].what,
+               SCEN[c].zeta, SCEN[c].rho, SCEN[c].eps, SCEN[c].a, 100 * bayes[c], "n_train");
+        for (k = 0; k < NMODEL; ++k) printf("  %-15s", MNAME[k]);
+        printf("\n");
+        for (k = 0; k < NMODEL; ++k)
+            for (b = 0; b < nn; ++b) {
+                double mu = 0, v = 0;
+                for (s = 0; s < seeds; ++s) mu += acc[c][k][b][s] / seeds;
+                for (s = 0; s < seeds; ++s) v += (acc[c][k][b][s] - mu) * (acc[c][k][b][s] - mu) / (seeds - 1);
+                mean[k][b] = mu;
+                se[k][b] = sqrt(v / seeds);
+                /* one model's curve on consecutive rows, so that a plot draws it as a line */
+                fprintf(csv, "\"(%s)\",%s,%d,%.6f,%.6f\n", SCEN[c].tag, MNAME[k], NS[b], mu, se[k][b]);
+            }
+        for (b = 0; b < nn; ++b) {
+            printf("%8d", NS[b]);
+            for (k = 0; k < NMODEL; ++k) printf("  %6.2f +- %5.2f", 100 * mean[k][b], 100 * se[k][b]);
+            printf("\n");
+        }
+    }
+    fclose(csv);
+
+    /* the largest n, one row per scenario (as before the curves existed) */
+    csv = fopen("out/expressivity.csv", "w");
+    if (!csv) { fprintf(stderr, "expressivity: cannot write out/expressivity.csv\n"); return 1; }
+    fprintf(csv, "scenario,n_train");
+    for (k = 0; k < NMODEL; ++k) fprintf(csv, ",%s,%s_se", MNAME[k], MNAME[k]);
+    fprintf(csv, ",PA_bayes,PA_gamma\n");
+    for (c = 0; c < NSCEN; ++c) {
         double gm = 0;
-        snprintf(label, sizeof label, "(%s) %s", SCEN[c].tag, SCEN[c].what);
-        printf("%-36s", label);
-        fprintf(csv, "\"(%s)\"", SCEN[c].tag);
+        if (only && strcmp(only, SCEN[c].tag)) continue;
+        fprintf(csv, "\"(%s)\",%d", SCEN[c].tag, NS[nn - 1]);
         for (k = 0; k < NMODEL; ++k) {
             double mu = 0, v = 0;
-            for (s = 0; s < seeds; ++s) mu += acc[c][k][s] / seeds;
-            for (s = 0; s < seeds; ++s) v += (acc[c][k][s] - mu) * (acc[c][k][s] - mu) / (seeds - 1);
-            printf(" %6.2f%% +-%5.2f", 100 * mu, 100 * sqrt(v / seeds));
+            for (s = 0; s < seeds; ++s) mu += acc[c][k][nn - 1][s] / seeds;
+            for (s = 0; s < seeds; ++s) v += (acc[c][k][nn - 1][s] - mu) * (acc[c][k][nn - 1][s] - mu) / (seeds - 1);
             fprintf(csv, ",%.6f,%.6f", mu, sqrt(v / seeds));
         }
         for (s = 0; s < seeds; ++s) gm += gam[c][s] / seeds;
-        printf(" %7.2f%%  %+6.2f\n", 100 * bayes[c], gm);
         fprintf(csv, ",%.6f,%.4f\n", bayes[c], gm);
     }
     fclose(csv);
-    printf("PA's Bayes accuracy: best over prompts Gamma q/|q|^2 of the theory's Bayes error of the\n"
-           "attention feature (best Gamma: %g, %g, %g, %g); p.q: the margin PA's prompt learned.\n",
-           gbest[0], gbest[1], gbest[2], gbest[3]);
+    printf("PA's Bayes limit: the best over prompts Gamma q/|q|^2 of the theory's Bayes accuracy of the\n"
+           "attention feature (best Gamma: %g, %g, %g, %g, %g).\n", gbest[0], gbest[1], gbest[2], gbest[3], gbest[4]);
 
     gp = fopen("out/expressivity.gp", "w");
     if (!gp) { fprintf(stderr, "expressivity: cannot write out/expressivity.gp\n"); return 1; }
-    fprintf(gp, "# cd out && gnuplot expressivity.gp  ->  expressivity.svg (written by examples/expressivity.c)\n"
-                "set terminal svg size 900,420 enhanced font 'sans,12' background rgb 'white'\n"
+    fprintf(gp, "# cd out && gnuplot expressivity.gp  ->  expressivity.svg (written by examples/figures/expressivity.c)\n"
+                "set terminal svg size 1500,420 font 'sans,11' background rgb 'white'\n"
                 "set output 'expressivity.svg'\n"
-                "set encoding utf8\n"
                 "set datafile separator ','\n"
-                "set title 'Test accuracy of the four models (mean ± SE over %d seeds)'\n"
-                "set ylabel 'test accuracy (%%)'\n"
-                "set yrange [40:102]\n"
-                "set grid ytics\n"
-                "set key outside right\n"
-                "set boxwidth 0.16\n"
-                "set style fill solid 0.7 border -1\n"
-                "set xtics ('(a) plain' 0, '(b) cancelling' 1, '(c) context-correlated' 2, '(d) tiny ζ' 3)\n"
-                "set xrange [-0.6:3.6]\n"
-                "plot 'expressivity.csv' every ::1 u ($0-0.3):(100*$2):(100*$3) w boxerrorbars lc 1 t 'PA', \\\n"
-                "     '' every ::1 u ($0-0.1):(100*$4):(100*$5) w boxerrorbars lc 2 t 'LPA', \\\n"
-                "     '' every ::1 u ($0+0.1):(100*$6):(100*$7) w boxerrorbars lc 3 t 'SA', \\\n"
-                "     '' every ::1 u ($0+0.3):(100*$8):(100*$9) w boxerrorbars lc 4 t 'LIN', \\\n"
-                "     '' every ::1 u ($0-0.3):(100*$10) w points pt 7 ps 1 lc black t 'PA Bayes', \\\n"
-                "     50 w l dt 2 lc rgb 'gray' t 'chance'\n", seeds);
+                "set multiplot layout 1,%d title 'Learning curves: test accuracy against training samples (mean and SE over %d seeds)'\n"
+                "set logscale x\nset grid\nset yrange [40:102]\nset xlabel 'training samples'\nset key bottom right font ',9'\n",
+            NSCEN, seeds);
+    for (c = 0; c < NSCEN; ++c) {
+        fprintf(gp, "set title '(%s) %s'\n%s", SCEN[c].tag, SCEN[c].what, c == 0 ? "set ylabel 'test accuracy (%)'\n" : "unset ylabel\n");
+        fprintf(gp, "plot ");
+        for (k = 0; k < NMODEL; ++k)
+            fprintf(gp, "'expressivity_curves.csv' u ((strcol(1) eq '\"(%s)\"' || strcol(1) eq '(%s)') && strcol(2) eq '%s' ? $3 : 1/0):(100*$4):(100*$5) "
+                        "w yerrorlines pt %d lw 2 t '%s', ", SCEN[c].tag, SCEN[c].tag, MNAME[k], 5 + 2 * k, MNAME[k]);
+        fprintf(gp, "%.4f w l dt 2 lc rgb 'black' t 'PA Bayes', 50 w l dt 3 lc rgb 'gray' t 'chance'\n", 100 * bayes[c]);
+    }
+    fprintf(gp, "unset multiplot\n");
     fclose(gp);
-    printf("wrote out/expressivity.csv, out/expressivity.gp\n");
+    printf("wrote out/expressivity_curves.csv, out/expressivity.csv, out/expressivity.gp\n");
     return 0;
 }

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: {
         pattn_params P;
         pattn_batch_out oa, ob;
-        pattn_model m = (pattn_model)(fz_u8(&f) % 4);
+        pattn_model m = (pattn_model)(fz_u8(&f) % 5);
         pattn_loss l = (pattn_loss)(fz_u8(&f) % 2);
         float *ga = (float *)fz_buf((size_t)d * d * 4), *gb = (float *)fz_buf((size_t)d * d * 4);
         pattn_status sa, sb;

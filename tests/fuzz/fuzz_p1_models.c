@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz f = {data, size, 0};
     int op = fz_u8(&f) % 6, n = fz_size(&f), T = fz_size(&f), d = fz_size(&f), ovf = 0, skip = 0;
-    pattn_model mdl = (pattn_model)(fz_u8(&f) % 5);
+    pattn_model mdl = (pattn_model)(fz_u8(&f) % 6);
     size_t bX, bd, bdd, bn, bnd, bnT;
     float *X, *y, *p, *v, *W, *o1, *o2, *o3, *o4;
     uint8_t *mask;
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         out.f = fz_u8(&f) & 1 ? o3 : NULL; out.h = fz_u8(&f) & 1 ? o4 : NULL;
         out.gv = fz_u8(&f) & 1 ? o1 : NULL; out.gW = fz_u8(&f) & 1 ? o2 : NULL;
         out.gp = fz_u8(&f) & 1 ? (float *)fz_buf(bd) : NULL;
-        st = pattn_model_batch(mdl, &P, (pattn_loss)(fz_u8(&f) % 3), X, fz_u8(&f) < 230 ? y : NULL, n, T, &out, NULL, 0);
+        st = pattn_model_batch(mdl, &P, (pattn_loss)(fz_u8(&f) % 4), X, fz_u8(&f) < 230 ? y : NULL, n, T, &out, NULL, 0);
         FZ_STATUS("pattn_model_batch", st, FZ_OUT(out.f, bn), FZ_OUT(out.h, bnd), FZ_OUT(out.gv, bd), FZ_OUT(out.gW, bdd), FZ_OUT(out.gp, bd));
         free(out.gp);
         break;

@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             o.opt.steps = fz_u8(&f) % 20; o.opt.lr = fz_d(&f); o.opt.lr_final = fz_u8(&f) & 1 ? fz_d(&f) : 0.0;
             o.opt.optimizer = (pattn_optimizer)(fz_u8(&f) % 3); o.opt.schedule = (pattn_schedule)(fz_u8(&f) % 4);
             o.opt.weight_decay = fz_u8(&f) & 1 ? fz_d(&f) : 0.0; o.opt.beta1 = fz_u8(&f) & 1 ? fz_d(&f) : 0.0;
-            o.model = (pattn_model)(fz_u8(&f) % 5); o.loss = (pattn_loss)(fz_u8(&f) % 4);
+            o.model = (pattn_model)(fz_u8(&f) % 6); o.loss = (pattn_loss)(fz_u8(&f) % 4);
             o.train = fz_u8(&f) % 8; o.batch = fz_size(&f);
             P.d = d; P.p = p; P.v = v; P.W = fz_u8(&f) & 1 ? W : NULL;
             st = pattn_train(&o, &P, X, y, n, T, fz_u8(&f) & 1 ? &h : NULL);
