@@ -20,9 +20,9 @@ EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c)) \
 ifeq ($(ZLIB_H),)
 EXAMPLES := $(filter-out $(B)/fashion_context,$(EXAMPLES))
 endif
-BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(wildcard bench/*.c))
+BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(filter-out bench/sizes.c,$(wildcard bench/*.c)))
 
-.PHONY: all test sanitize cxx strict multi-tu examples bench demo demo-full clean deps install uninstall platforms fuzz
+.PHONY: all test sanitize cxx strict multi-tu examples bench bench-sizes demo demo-full clean deps install uninstall platforms fuzz
 
 all: test examples
 
@@ -122,13 +122,18 @@ BENCH_SCALAR = $(B)/bench_w1_pa_grad_scalar $(B)/bench_w4_softmax_scalar $(B)/be
 # the AVX2 build without its run-time AVX-512 kernels, for every workload
 $(B)/bench_%_no512: bench/%.c bench/bench.h $(HDR) | $(B)
 	$(CC) $(WARN) -O3 -I. -I$(STB_INC) $(AVX) -DPATTN_NO_AVX512 $(OMP) -o $@ $< $(LIBS)
-BENCH_NO512 = $(patsubst bench/%.c,$(B)/bench_%_no512,$(filter-out bench/machine.c,$(wildcard bench/*.c)))
+BENCH_NO512 = $(patsubst bench/%.c,$(B)/bench_%_no512,$(filter-out bench/machine.c bench/sizes.c,$(wildcard bench/*.c)))
 # every workload built with no SIMD flags at all: the run-time dispatch picks AVX2
 $(B)/bench_%_dispatch: bench/%.c bench/bench.h $(HDR) | $(B)
 	$(CC) $(WARN) -O3 -I. -I$(STB_INC) $(OMP) -o $@ $< $(LIBS)
-BENCH_DISPATCH = $(patsubst bench/%.c,$(B)/bench_%_dispatch,$(filter-out bench/machine.c,$(wildcard bench/*.c)))
+BENCH_DISPATCH = $(patsubst bench/%.c,$(B)/bench_%_dispatch,$(filter-out bench/machine.c bench/sizes.c,$(wildcard bench/*.c)))
 bench: $(BENCHES) $(BENCH_SCALAR) $(BENCH_NO512) $(BENCH_DISPATCH)
 	@sh bench/run.sh $(B)
+# W1 and W2 over a grid of sample shapes T x d, 1 and 2 threads, against a read roofline
+# measured in the same process: build/bench_sizes.csv and build/bench_sizes.svg
+bench-sizes: $(B)/bench_sizes
+	@cd $(B) && OMP_PROC_BIND=$${OMP_PROC_BIND:-close} ./bench_sizes
+	@if command -v gnuplot >/dev/null 2>&1; then cd $(B) && gnuplot bench_sizes.gp && echo "wrote $(B)/bench_sizes.svg"; fi
 
 demo:
 	@sh examples/demo.sh

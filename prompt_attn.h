@@ -5752,7 +5752,7 @@ static size_t pattn__p1_scratch(pattn_model m, int T, int d, int *ok)
          : m == PATTN_SA_QUERY ? pattn__zadd(pattn__p1_round16((size_t)d), pa, ok) : pa;
 }
 
-/* f of one sample; H = df/dv; G (PA/LPA, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
+/* f of one sample; H = df/dv; G (PA/LPA/SA-query, may be NULL) = df/d(Wp). pe = W p; nx and nx2:
    the next two samples, for prefetching (X itself when there are none). */
 static float pattn__p1_fwd(pattn_model m, const float *X, int T, int d, const float *pe,
                            const float *v, const float *W, float *sc, float *H, float *G,
