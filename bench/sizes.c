@@ -158,7 +158,7 @@ int main(void)
                 "set terminal svg size 900,500 font 'sans,12' background rgb 'white'\n"
                 "set output 'bench_sizes.svg'\nset datafile separator ','\n"
                 "set title 'Throughput against sample size (%s)'\n"
-                "set logscale x 2\nset xlabel 'bytes per sample (T d 4)'\nset ylabel 'GB/s'\nset grid\nset key outside right\n"
+                "set logscale x 4\nset format x '%%.0s%%cB'\nset xlabel 'bytes per sample (T d 4)'\nset ylabel 'GB/s'\nset grid\nset key outside right\n"
                 "set yrange [0:*]\n"
                 "plot for [w in 'w1 w2'] for [t=1:%d] 'bench_sizes.csv' u ((strcol(1) eq w && $4 == t) ? $2*$3*4 : 1/0):6 "
                 "w p pt (w eq 'w1' ? 7 : 5) ps 1 t sprintf('%%s, %%d thread(s)', w eq 'w1' ? 'W1 batch kernel' : 'W2 generator', t), \\\n"
