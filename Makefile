@@ -20,9 +20,11 @@ EXAMPLES = $(patsubst examples/%.c,$(B)/%,$(wildcard examples/*.c)) \
 ifeq ($(ZLIB_H),)
 EXAMPLES := $(filter-out $(B)/fashion_context,$(EXAMPLES))
 endif
+# sweep_mpi needs MPI's compiler wrapper: built by `make sweep-mpi` only
+EXAMPLES := $(filter-out $(B)/sweep_mpi,$(EXAMPLES))
 BENCHES  = $(patsubst bench/%.c,$(B)/bench_%,$(filter-out bench/sizes.c,$(wildcard bench/*.c)))
 
-.PHONY: all test sanitize cxx strict multi-tu examples bench bench-sizes demo demo-full clean deps install uninstall platforms fuzz
+.PHONY: all test sanitize cxx strict multi-tu examples bench bench-sizes sweep-mpi demo demo-full clean deps install uninstall platforms fuzz
 
 all: test examples
 
@@ -134,6 +136,19 @@ bench: $(BENCHES) $(BENCH_SCALAR) $(BENCH_NO512) $(BENCH_DISPATCH)
 bench-sizes: $(B)/bench_sizes
 	@cd $(B) && OMP_PROC_BIND=$${OMP_PROC_BIND:-close} ./bench_sizes
 	@if command -v gnuplot >/dev/null 2>&1; then cd $(B) && gnuplot bench_sizes.gp && echo "wrote $(B)/bench_sizes.svg"; fi
+
+# -- the head-risk sweep over MPI ranks (Open MPI: libopenmpi-dev, openmpi-bin). NP=1 is the
+#    single-process run; every NP writes the same out/sweep_mpi.csv. As root, Open MPI's
+#    mpirun wants --allow-run-as-root (and --oversubscribe for more ranks than cores).
+NP      ?= 2
+MPICC   ?= mpicc
+MPIRUN  ?= mpirun
+MPIFLAGS = $(shell [ "$$(id -u)" = 0 ] && echo --allow-run-as-root) --oversubscribe
+$(B)/sweep_mpi: examples/sweep_mpi.c $(HDR) | $(B)
+	$(MPICC) $(BASE) -O3 $(AVX) -o $@ $< $(LIBS)
+sweep-mpi: $(B)/sweep_mpi
+	@mkdir -p out
+	$(MPIRUN) $(MPIFLAGS) -np $(NP) $(B)/sweep_mpi
 
 demo:
 	@sh examples/demo.sh

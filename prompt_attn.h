@@ -176,6 +176,7 @@
      2.0.0  (unreleased) pattn_traj3 runs paper 1's three-step algorithm as written: three
             subsets of n samples (X holds 3n), a fresh step 3; the anchored and refitted
             step 3 and no splitting as options; PATTN_LOSS_CORRELATION; a debiasing hook.
+            PATTN_SA_QUERY, self-attention read at the first token, beside the mean-pooled SA.
             Hardening: overflow-checked sizes, long-sequence accuracy, extreme magnitudes in
             the theory, fuzzing.
      1.0.0  the drop-in release: stb_ds confined to the implementation (stbds_ names only,
