@@ -3122,7 +3122,10 @@ static double pattn__lin_obj(int n, const double *pi, const double *b, double u,
 PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *b,
                                          int *u_best, double *t_best)
 {
-    enum { NGRID = 2000 };
+    /* the coarse grid thins above 2048 atoms, so that its cost stays near 4 million terms: a
+       law of that many atoms is a fine discretisation of a smooth one (T = INT_MAX gives half
+       a million), and 2000 points over it would take minutes */
+    int NGRID = n <= 2048 ? 2000 : (int)(4096000L / n < 64 ? 64 : 4096000L / n);
     int i, ui, bu = 1;
     double bmax = 0.0, X, best = HUGE_VAL, bt = 0.0;
     if (!pattn__law_ok(__func__, n, pi, b)) return PATTN__NAN;
@@ -3145,7 +3148,8 @@ PATTN_DEF double pattn_best_linear_error(int n, const double *pi, const double *
         x2 = ta + ig * (tb - ta);
         f1 = pattn__lin_obj(n, pi, b, u, x1);
         f2 = pattn__lin_obj(n, pi, b, u, x2);
-        for (it = 0; it < 200 && tb - ta > 1e-12 * (1.0 + tb); ++it) {
+        /* to 1e-12 relative, or 1e-15 of the search range when atoms lie far out (huge b) */
+        for (it = 0; it < 200 && tb - ta > 1e-12 * (1.0 + tb) && tb - ta > 1e-15 * X; ++it) {
             if (f1 <= f2) {
                 tb = x2; x2 = x1; f2 = f1;
                 x1 = tb - ig * (tb - ta);
