@@ -1105,6 +1105,7 @@ static void check_pop(const char *what, const double *mean, const double *se, co
     double worst = 0, sep = 0;
     for (j = 0; j < d; ++j) {
         double z = fabs(mean[j] - want[j]) / (se[j] + 1e-7);
+        /* + 1e-7: the float rounding of a chunk mean, for coordinates whose SE is 0 */
         ok &= fabs(mean[j] - want[j]) <= 5 * se[j] + 1e-7;
         if (z > worst) { worst = z; jw = j; }
         if (want_c1only) sep = fmax(sep, fabs(want[j] - want_c1only[j]) / (se[j] + 1e-7));

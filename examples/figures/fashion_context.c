@@ -241,16 +241,12 @@ static double train_lib(pattn_model m, int steps, const float *X, const float *y
         /* mean over samples and queries of softmax(X W x_t) on the marked tile */
         double tot = 0;
         float wx[D], sc[64];
-        int i, t, u, k, j;
+        int i, t, u;
         for (i = 0; i < nt; ++i) {
             const float *Xi = Xt + (size_t)i * T * D;
             for (t = 0; t < T; ++t) {
-                for (j = 0; j < D; ++j) {
-                    double s = 0;
-                    for (k = 0; k < D; ++k) s += W[j * D + k] * Xi[t * D + k];
-                    wx[j] = (float)s;
-                }
-                for (u = 0; u < T; ++u) sc[u] = pattn_dot_f32(Xi + u * D, wx, D);
+                pattn_matvec_f32(W, D, D, Xi + t * D, wx); /* W x_t */
+                pattn_matvec_f32(Xi, T, D, wx, sc);        /* scores x_u' W x_t */
                 pattn_softmax_f32(sc, sc, T);
                 for (u = 0; u < T; ++u) tot += mt[(size_t)i * T + u] ? sc[u] : 0.0;
             }
@@ -399,7 +395,7 @@ static void attention_svg(const char *path, const split *te, const int *items, c
         const float *Xi = X + (size_t)c * T * D;
         char *b;
         int x0 = gap + c * (W + gap), y0 = 30;
-        for (t = 0; t < T; ++t) a[t] = pattn_dot_f32(Xi + t * D, p, D);
+        pattn_matvec_f32(Xi, T, D, p, a);
         pattn_softmax_f32(a, a, T);
         memset(img, 0, (size_t)px * px);
         for (t = 0; t < T; ++t) {
