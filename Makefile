@@ -131,8 +131,9 @@ $(B)/bench_%_dispatch: bench/%.c bench/bench.h $(HDR) | $(B)
 BENCH_DISPATCH = $(patsubst bench/%.c,$(B)/bench_%_dispatch,$(filter-out bench/machine.c bench/sizes.c,$(wildcard bench/*.c)))
 bench: $(BENCHES) $(BENCH_SCALAR) $(BENCH_NO512) $(BENCH_DISPATCH)
 	@sh bench/run.sh $(B)
-# W1 and W2 over a grid of sample shapes T x d, 1 and 2 threads, against a read roofline
-# measured in the same process: build/bench_sizes.csv and build/bench_sizes.svg
+# W1 and W2 over a grid of sample shapes T x d and W3 over context lengths n x d, 1 and 2
+# threads, against read and write rooflines measured in the same process:
+# build/bench_sizes.csv and build/bench_sizes.svg
 bench-sizes: $(B)/bench_sizes
 	@cd $(B) && OMP_PROC_BIND=$${OMP_PROC_BIND:-close} ./bench_sizes
 	@if command -v gnuplot >/dev/null 2>&1; then cd $(B) && gnuplot bench_sizes.gp && echo "wrote $(B)/bench_sizes.svg"; fi

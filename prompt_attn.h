@@ -2264,7 +2264,9 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__optim_ok PATTN__R(pattn__optim_ok)
 #define pattn__optim_resolve PATTN__R(pattn__optim_resolve)
 #define pattn__p1_below32 PATTN__R(pattn__p1_below32)
+#define pattn__p1_blk PATTN__R(pattn__p1_blk)
 #define pattn__p1_block PATTN__R(pattn__p1_block)
+#define pattn__p1_few PATTN__R(pattn__p1_few)
 #define pattn__p1_cmm_ok PATTN__R(pattn__p1_cmm_ok)
 #define pattn__p1_cmm_one PATTN__R(pattn__p1_cmm_one)
 #define pattn__p1_cmm_qv PATTN__R(pattn__p1_cmm_qv)
@@ -2280,6 +2282,7 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__p1_layout PATTN__R(pattn__p1_layout)
 #define pattn__p1_layout_of PATTN__R(pattn__p1_layout_of)
 #define pattn__p1_lin_one PATTN__R(pattn__p1_lin_one)
+#define pattn__p1_lb PATTN__R(pattn__p1_lb)
 #define pattn__p1_loss PATTN__R(pattn__p1_loss)
 #define pattn__loss_ok PATTN__R(pattn__loss_ok)
 #define pattn__traj_step PATTN__R(pattn__traj_step)
@@ -2289,7 +2292,10 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__p1_mul_shift PATTN__R(pattn__p1_mul_shift)
 #define pattn__p1_next_batch PATTN__R(pattn__p1_next_batch)
 #define pattn__p1_noise_rows_512 PATTN__R(pattn__p1_noise_rows_512)
+#define pattn__p1_pa_few PATTN__R(pattn__p1_pa_few)
 #define pattn__p1_pa_one PATTN__R(pattn__p1_pa_one)
+#define pattn__p1_pa_soft PATTN__R(pattn__p1_pa_soft)
+#define pattn__p1_pa_stream PATTN__R(pattn__p1_pa_stream)
 #define pattn__p1_pad8 PATTN__R(pattn__p1_pad8)
 #define pattn__p1_params_ok PATTN__R(pattn__p1_params_ok)
 #define pattn__p1_pinv_solve PATTN__R(pattn__p1_pinv_solve)
@@ -5235,11 +5241,30 @@ PATTN__KDEF float pattn_pa_forward_backward_f32(const float *X, int T, int d, co
 /* ==== paper 1 models: PA, LPA, SA, LIN ========================================== */
 
 /* Samples per block: the unit of partial gradient sums (added in block order, so results do
-   not depend on the thread count). Blocks per group: partials held at once, which bounds the
-   workspace independently of n; each group ends in a barrier, so groups are made large (a
-   barrier costs a whole time slice when another process holds a core). SA's partials carry
-   a d x d gradient, hence its smaller groups. */
+   not depend on the thread count). 64 samples up to 2^14 floats a sample; larger samples
+   take fewer, so that a block stays near 2^20 floats and a batch of a few long samples still
+   splits over the threads. A function of the shape alone, never of the thread count.
+   Blocks per group: partials held at once, which bounds the workspace independently of n;
+   each group ends in a barrier, so groups are made large (a barrier costs a whole time slice
+   when another process holds a core). SA's partials carry a d x d gradient, hence its
+   smaller groups. */
 #define PATTN__P1_BLK 64
+PATTN__INLINE long pattn__p1_blk(int T, int d)
+{
+    double td = (double)T * (double)d;
+    long b = td <= 16384.0 ? PATTN__P1_BLK : (long)(1048576.0 / td);
+    return b < 1 ? 1 : b;
+}
+/* Samples whose losses are taken together: a logistic loss is a chain of some hundred
+   dependent double operations, which at small sizes cost more than the sample's attention;
+   eight independent chains overlap. Their H and G wait in the thread's slot meanwhile
+   (2d floats each). SA keeps one, as its backward pass reads the sample's scratch. */
+#define PATTN__P1_LB 8
+PATTN__INLINE int pattn__p1_lb(pattn_model m, int d) { return m == PATTN_SA || d > 512 ? 1 : PATTN__P1_LB; }
+/* PA samples of at most this many floats go PATTN__P1_LB at a time through one score pass
+   (pattn__p1_pa_few): below it, a sample's fixed costs outweigh its arithmetic. */
+#define PATTN__P1_FEW 512
+PATTN__INLINE int pattn__p1_few(pattn_model m, int T, int d) { return m == PATTN_PA && (double)T * (double)d <= PATTN__P1_FEW; }
 #define PATTN__P1_GROUP 256
 #define PATTN__P1_GROUP_SA 32
 
@@ -5306,24 +5331,27 @@ static void pattn__p1_xt1(const float *X, int T, int d, const float *a, float *H
 PATTN__T512 static int pattn__p1_xt2_512(const float *X, int T, int d, const float *a, const float *b, float *H,
                                          float *G, const float *nx)
 {
-    int j = 0, t, k;
+    int j = 0, t;
+    /* four named accumulator pairs, not an array: at -O2 GCC keeps an array of vectors in
+       memory, which costs a load and a store per FMA */
     for (; j + 64 <= d; j += 64) {
-        pattn__f16 h[4], g[4];
-        for (k = 0; k < 4; ++k) h[k] = g[k] = pattn__f16_zero();
+        pattn__f16 h0 = pattn__f16_zero(), h1 = h0, h2 = h0, h3 = h0, g0 = h0, g1 = h0, g2 = h0, g3 = h0, x0, x1, x2, x3;
         for (t = 0; t < T; ++t) {
-            const float *x = X + (size_t)t * (size_t)d + j;
+            const float *x = X + (size_t)t * (size_t)d + j, *nr = nx + (size_t)t * (size_t)d + j;
             pattn__f16 va = pattn__f16_set1(a[t]), vb = pattn__f16_set1(b[t]);
-            for (k = 0; k < 4; ++k) {
-                pattn__f16 xk = pattn__f16_load(x + 16 * k);
-                PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j + 16 * k);
-                h[k] = pattn__f16_fma(va, xk, h[k]);
-                g[k] = pattn__f16_fma(vb, xk, g[k]);
-            }
+            x0 = pattn__f16_load(x); x1 = pattn__f16_load(x + 16);
+            x2 = pattn__f16_load(x + 32); x3 = pattn__f16_load(x + 48);
+            PATTN__P1_PREFETCH(nr); PATTN__P1_PREFETCH(nr + 16);
+            PATTN__P1_PREFETCH(nr + 32); PATTN__P1_PREFETCH(nr + 48);
+            h0 = pattn__f16_fma(va, x0, h0); g0 = pattn__f16_fma(vb, x0, g0);
+            h1 = pattn__f16_fma(va, x1, h1); g1 = pattn__f16_fma(vb, x1, g1);
+            h2 = pattn__f16_fma(va, x2, h2); g2 = pattn__f16_fma(vb, x2, g2);
+            h3 = pattn__f16_fma(va, x3, h3); g3 = pattn__f16_fma(vb, x3, g3);
         }
-        for (k = 0; k < 4; ++k) {
-            pattn__f16_store(H + j + 16 * k, h[k]);
-            pattn__f16_store(G + j + 16 * k, g[k]);
-        }
+        pattn__f16_store(H + j, h0); pattn__f16_store(H + j + 16, h1);
+        pattn__f16_store(H + j + 32, h2); pattn__f16_store(H + j + 48, h3);
+        pattn__f16_store(G + j, g0); pattn__f16_store(G + j + 16, g1);
+        pattn__f16_store(G + j + 32, g2); pattn__f16_store(G + j + 48, g3);
     }
     for (; j + 16 <= d; j += 16) {
         pattn__f16 h0 = pattn__f16_zero(), g0 = h0;
@@ -5486,28 +5514,32 @@ PATTN__INLINE pattn__f8 pattn__p1_scores4(const float *X, int d, const float *p,
 PATTN__T512 static int pattn__p1_scores_512(const float *X, int T, int d, const float *p, const float *v, float *s,
                                             float *u, const float *nx)
 {
-    int t = 0, j, k, t8 = T - T % 8;
+    int t = 0, j, t8 = T - T % 8;
+    size_t dd = (size_t)d;
     if (d % 8) return 0;
     for (; t < t8; t += 8) {
-        const float *x = X + (size_t)t * (size_t)d;
-        pattn__f16 sz[4], uz[4];
+        const float *x = X + (size_t)t * dd;
+        /* rows k and k + 4 share a register; named accumulators, as in pattn__p1_xt2_512 */
+        pattn__f16 s0 = pattn__f16_zero(), s1 = s0, s2 = s0, s3 = s0, u0 = s0, u1 = s0, u2 = s0, u3 = s0, vp, vv, xz;
         pattn__f8 lo, hi;
-        for (k = 0; k < 4; ++k) sz[k] = uz[k] = pattn__f16_zero();
         if (nx)
-            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * (size_t)d + j);
+            for (j = 0; j < 8 * d; j += 16) PATTN__P1_PREFETCH(nx + (size_t)t * dd + j);
         for (j = 0; j < d; j += 8) {
-            pattn__f16 vp = pattn__f16_dup8(p + j), vv = pattn__f16_dup8(v + j);
-            for (k = 0; k < 4; ++k) {
-                pattn__f16 xz = pattn__f16_join(pattn__f8_load(x + (size_t)k * (size_t)d + j),
-                                                pattn__f8_load(x + (size_t)(k + 4) * (size_t)d + j));
-                sz[k] = pattn__f16_fma(xz, vp, sz[k]);
-                uz[k] = pattn__f16_fma(xz, vv, uz[k]);
-            }
+            vp = pattn__f16_dup8(p + j);
+            vv = pattn__f16_dup8(v + j);
+            xz = pattn__f16_join(pattn__f8_load(x + j), pattn__f8_load(x + 4 * dd + j));
+            s0 = pattn__f16_fma(xz, vp, s0); u0 = pattn__f16_fma(xz, vv, u0);
+            xz = pattn__f16_join(pattn__f8_load(x + dd + j), pattn__f8_load(x + 5 * dd + j));
+            s1 = pattn__f16_fma(xz, vp, s1); u1 = pattn__f16_fma(xz, vv, u1);
+            xz = pattn__f16_join(pattn__f8_load(x + 2 * dd + j), pattn__f8_load(x + 6 * dd + j));
+            s2 = pattn__f16_fma(xz, vp, s2); u2 = pattn__f16_fma(xz, vv, u2);
+            xz = pattn__f16_join(pattn__f8_load(x + 3 * dd + j), pattn__f8_load(x + 7 * dd + j));
+            s3 = pattn__f16_fma(xz, vp, s3); u3 = pattn__f16_fma(xz, vv, u3);
         }
-        pattn__f8_halves(pattn__f8_hsum8(pattn__f16_lo(sz[0]), pattn__f16_lo(sz[1]), pattn__f16_lo(sz[2]), pattn__f16_lo(sz[3]),
-                                         pattn__f16_lo(uz[0]), pattn__f16_lo(uz[1]), pattn__f16_lo(uz[2]), pattn__f16_lo(uz[3])),
-                         pattn__f8_hsum8(pattn__f16_hi(sz[0]), pattn__f16_hi(sz[1]), pattn__f16_hi(sz[2]), pattn__f16_hi(sz[3]),
-                                         pattn__f16_hi(uz[0]), pattn__f16_hi(uz[1]), pattn__f16_hi(uz[2]), pattn__f16_hi(uz[3])),
+        pattn__f8_halves(pattn__f8_hsum8(pattn__f16_lo(s0), pattn__f16_lo(s1), pattn__f16_lo(s2), pattn__f16_lo(s3),
+                                         pattn__f16_lo(u0), pattn__f16_lo(u1), pattn__f16_lo(u2), pattn__f16_lo(u3)),
+                         pattn__f8_hsum8(pattn__f16_hi(s0), pattn__f16_hi(s1), pattn__f16_hi(s2), pattn__f16_hi(s3),
+                                         pattn__f16_hi(u0), pattn__f16_hi(u1), pattn__f16_hi(u2), pattn__f16_hi(u3)),
                          &lo, &hi);
         pattn__f8_store(s + t, lo);
         pattn__f8_store(u + t, hi);
@@ -5571,22 +5603,15 @@ static void pattn__p1_softmax(float *x, int n)
     pattn__scale(n, 1.0f / pattn__f8_hsum(sum), x);
 }
 
-/* PA on one sample, p already W p. Two passes over the (L1-resident) sample rather than one
-   online-softmax pass: the first computes the scores s = Xp and u = Xv, so the T exponentials
-   are taken 8 at a time and f is known before the second pass, which then accumulates
-   h = X'a and G = X'(a o (u - f)) = df/d(Wp) directly, with no rescaling.
-   sc: 2T floats. v NULL: features only (returns 0). */
-static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, const float *v,
-                              float *sc, float *H, float *G, const float *nx, const float *nx2)
+/* The softmax of one sample's T scores s, in place: s becomes the weights a = softmax(s), and
+   with want_g, u becomes a o (u - f). Returns f = a'u (0 when u is NULL); zout (may be
+   NULL) gets the float sum of the exponentials when T <= PATTN__P1_TBLK. */
+static float pattn__p1_pa_soft(float *s, float *u, int T, int want_g, float *zout)
 {
-    float *s = sc, *u = sc + T, mx, invZ, f;
-    double zd = 0.0, fd = 0.0, *dw = (double *)(void *)(sc + 2 * (size_t)T);
+    float mx, invZ, f;
+    double zd = 0.0, fd = 0.0;
     pattn__f8 vm, vz = pattn__f8_zero(), vf = pattn__f8_zero(), e, vi, vfv;
-    int t, i = 0;
-    if (v)
-        pattn__p1_scores2(X, T, d, p, v, s, u, nx);
-    else
-        for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
+    int i = 0;
     mx = pattn__max(s, T);
     if (mx > FLT_MAX || mx < -FLT_MAX) { /* only an infinite maximum needs the clamp */
         pattn__clamp_scores(s, T);
@@ -5597,7 +5622,7 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load(s + i), vm));
         pattn__f8_store(s + i, e);
         vz = pattn__f8_add(vz, e);
-        if (v) vf = pattn__f8_fma(e, pattn__f8_load(u + i), vf);
+        if (u) vf = pattn__f8_fma(e, pattn__f8_load(u + i), vf);
         if (T > PATTN__P1_TBLK && ((i + 8) & (PATTN__P1_TBLK - 1)) == 0) { /* long samples: fold into double */
             zd += (double)pattn__f8_hsum(vz);
             fd += (double)pattn__f8_hsum(vf);
@@ -5608,31 +5633,138 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
         e = pattn__f8_exp(pattn__f8_sub(pattn__f8_load_part(s + i, T - i, -INFINITY), vm));
         pattn__f8_store_part(s + i, T - i, e);
         vz = pattn__f8_add(vz, e);
-        if (v) vf = pattn__f8_fma(e, pattn__f8_load_part(u + i, T - i, 0.0f), vf);
+        if (u) vf = pattn__f8_fma(e, pattn__f8_load_part(u + i, T - i, 0.0f), vf);
     }
     if (T <= PATTN__P1_TBLK) {
-        invZ = 1.0f / pattn__f8_hsum(vz);
-        f = v ? pattn__f8_hsum(vf) * invZ : 0.0f;
+        float z = pattn__f8_hsum(vz);
+        if (zout) *zout = z;
+        invZ = 1.0f / z;
+        f = u ? pattn__f8_hsum(vf) * invZ : 0.0f;
     } else {
         zd += (double)pattn__f8_hsum(vz);
         fd += (double)pattn__f8_hsum(vf);
         invZ = (float)(1.0 / zd);
-        f = v ? (float)(fd / zd) : 0.0f;
+        f = u ? (float)(fd / zd) : 0.0f;
     }
     vi = pattn__f8_set1(invZ);
     vfv = pattn__f8_set1(f);
     for (i = 0; i + 8 <= T; i += 8) {
         pattn__f8 a = pattn__f8_mul(pattn__f8_load(s + i), vi);
         pattn__f8_store(s + i, a);
-        if (G) pattn__f8_store(u + i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load(u + i), vfv)));
+        if (want_g) pattn__f8_store(u + i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load(u + i), vfv)));
     }
     if (i < T) {
         pattn__f8 a = pattn__f8_mul(pattn__f8_load_part(s + i, T - i, 0.0f), vi);
         pattn__f8_store_part(s + i, T - i, a);
-        if (G) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
+        if (want_g) pattn__f8_store_part(u + i, T - i, pattn__f8_mul(a, pattn__f8_sub(pattn__f8_load_part(u + i, T - i, 0.0f), vfv)));
     }
+    return f;
+}
+
+/* Samples of more than PATTN__P1_STREAM floats outgrow the caches between two passes, so
+   they take one pass over memory: chunks of about PATTN__P1_CHUNK floats (L1-resident
+   between their two sweeps) each get pattn__p1_pa_one's softmax and sums, normalised within
+   the chunk and centred on the chunk's own f, and are folded into double totals with the
+   online softmax's rescaling. A function of T and d alone picks the form, so the bits never
+   depend on the machine. */
+#ifndef PATTN__P1_STREAM
+#define PATTN__P1_STREAM 32768
+#endif
+#ifndef PATTN__P1_CHUNK
+#define PATTN__P1_CHUNK 8192
+#endif
+
+/* dw: PATTN__P1_DW(d) doubles; sc: 2T floats */
+static float pattn__p1_pa_stream(const float *X, int T, int d, const float *p, const float *v, float *sc,
+                                 float *H, float *G, const float *nx, double *dw)
+{
+    size_t dd = (size_t)d;
+    int tc = PATTN__P1_CHUNK / d, t0, t, j, n, first = 1;
+    double *Hd = dw, *Gd = dw + dd, Z = 0.0, F = 0.0, c0 = 0.0, fd;
+    float *s = sc, *u, *Hc = (float *)(void *)(dw + 2 * dd), *Gc = Hc + dd, mc, M = 0.0f, zc, fc;
+    tc = tc < 8 ? 8 : tc - tc % 8;
+    if (tc > T) tc = T; /* sc holds 2T floats */
+    u = sc + tc;
+    memset(Hd, 0, 2 * dd * sizeof(double));
+    for (t0 = 0; t0 < T; t0 += tc) {
+        const float *Xc = X + (size_t)t0 * dd, *pf;
+        double Wc;
+        n = T - t0 < tc ? T - t0 : tc;
+        /* prefetch the next chunk while this one is scored, or the next sample's first */
+        pf = t0 + 2 * tc <= T ? Xc + (size_t)tc * dd : (t0 + tc >= T ? nx : NULL);
+        if (v)
+            pattn__p1_scores2(Xc, n, d, p, v, s, u, pf);
+        else
+            for (t = 0; t < n; ++t) s[t] = pattn__dot(Xc + (size_t)t * dd, p, d);
+        mc = pattn__max(s, n);
+        if (mc > FLT_MAX || mc < -FLT_MAX) { pattn__clamp_scores(s, n); mc = pattn__max(s, n); }
+        fc = pattn__p1_pa_soft(s, v ? u : NULL, n, G != NULL, &zc);
+        if (G) pattn__p1_xt2(Xc, n, d, s, u, Hc, Gc, Xc);
+        else pattn__p1_xt1(Xc, n, d, s, Hc, 0);
+        /* this chunk's weight e^(mc - M) zc, rescaling the totals when the maximum moves */
+        if (first || mc > M) {
+            double r = first ? 1.0 : pattn__exp_d((double)M - (double)mc);
+            Z *= r; F *= r;
+            for (j = 0; j < d; ++j) { Hd[j] *= r; Gd[j] *= r; }
+            if (first) c0 = (double)fc;
+            M = mc;
+            first = 0;
+            Wc = (double)zc;
+        } else {
+            Wc = pattn__exp_d((double)mc - (double)M) * (double)zc;
+        }
+        Z += Wc;
+        F += Wc * (double)fc;
+        for (j = 0; j < d; ++j) {
+            Hd[j] += Wc * (double)Hc[j];
+            if (G) Gd[j] += Wc * ((double)Gc[j] + ((double)fc - c0) * (double)Hc[j]);
+        }
+    }
+    /* G was summed centred on c0 (the first chunk's f): re-centre on f */
+    fd = F / Z;
+    for (j = 0; j < d; ++j) {
+        if (H) H[j] = (float)(Hd[j] / Z);
+        if (G) G[j] = (float)((Gd[j] - (fd - c0) * Hd[j]) / Z);
+    }
+    return v ? (float)fd : 0.0f;
+}
+
+/* PA on one sample, p already W p. Two passes over the (L1-resident) sample rather than one
+   online-softmax pass: the first computes the scores s = Xp and u = Xv, so the T exponentials
+   are taken 8 at a time and f is known before the second pass, which then accumulates
+   h = X'a and G = X'(a o (u - f)) = df/d(Wp) directly, with no rescaling.
+   sc: 2T floats. v NULL: features only (returns 0). */
+static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, const float *v,
+                              float *sc, float *H, float *G, const float *nx, const float *nx2)
+{
+    float *s = sc, *u = sc + T, f;
+    double *dw = (double *)(void *)(sc + 2 * (size_t)T);
+    int t;
+    if ((double)T * (double)d > PATTN__P1_STREAM) return pattn__p1_pa_stream(X, T, d, p, v, sc, H, G, nx, dw);
+    if (v)
+        pattn__p1_scores2(X, T, d, p, v, s, u, nx);
+    else
+        for (t = 0; t < T; ++t) s[t] = pattn__dot(X + (size_t)t * (size_t)d, p, d);
+    f = pattn__p1_pa_soft(s, v ? u : NULL, T, G != NULL, NULL);
     pattn__p1_xtl(X, T, d, s, u, H, G, nx2, dw);
     return f;
+}
+
+/* PA on nl consecutive short samples at once: one score pass over their nl T rows (a row's
+   scores do not depend on where it falls), then each sample's softmax and sums as in
+   pattn__p1_pa_one, so each gets that function's bits. sc: 2 nl T floats; H, G: nl rows
+   of d (Hrow, Grow apart; G may be NULL). */
+static void pattn__p1_pa_few(const float *X, int nl, int T, int d, const float *p, const float *v, float *sc,
+                             float *H, size_t Hrow, float *G, float *f, const float *nx, const float *nx2)
+{
+    size_t rows = (size_t)nl * (size_t)T, Td = (size_t)T * (size_t)d;
+    float *s = sc, *u = sc + rows;
+    int k;
+    pattn__p1_scores2(X, (int)rows, d, p, v, s, u, nx);
+    for (k = 0; k < nl; ++k) f[k] = pattn__p1_pa_soft(s + (size_t)k * T, u + (size_t)k * T, T, G != NULL, NULL);
+    for (k = 0; k < nl; ++k)
+        pattn__p1_xtl(X + (size_t)k * Td, T, d, s + (size_t)k * T, u + (size_t)k * T, H + (size_t)k * Hrow,
+                      G ? G + (size_t)k * (size_t)d : NULL, nx2, NULL);
 }
 
 /* LPA on one sample (p already W p): f = s'u/T, h = X's/T, df/d(Wp) = X'u/T. */
@@ -5913,7 +6045,7 @@ static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d, int n, 
 {
     pattn__p1_layout L;
     size_t dd;
-    long nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
+    long blk = pattn__p1_blk(T, d), nb = ((long)n + blk - 1) / blk;
     L.ok = pattn__fits(T, d, 1, sizeof(float));
     dd = pattn__zmul((size_t)d, (size_t)d, &L.ok);
     L.group = m == PATTN_SA || m == PATTN_SA_QUERY ? PATTN__P1_GROUP_SA : PATTN__P1_GROUP;
@@ -5921,7 +6053,9 @@ static pattn__p1_layout pattn__p1_layout_of(pattn_model m, int T, int d, int n, 
     L.nacc = pattn__zadd(2 * (size_t)d, (m == PATTN_SA || m == PATTN_SA_QUERY) && want_gW ? dd : 0, &L.ok);
     L.pstride = pattn__p1_round16(L.nacc);
     while (L.group > 2 && (double)L.group * (double)L.pstride > (double)(1L << 24)) L.group /= 2;
-    L.slot = pattn__p1_round16(pattn__zadd(2 * (size_t)d, pattn__p1_scratch(m, T, d, &L.ok), &L.ok));
+    L.slot = pattn__p1_round16(pattn__zadd(pattn__zmul(2 * (size_t)pattn__p1_lb(m, d), (size_t)d, &L.ok),
+                                           pattn__p1_scratch(m, T, d, &L.ok), &L.ok));
+    if (pattn__p1_few(m, T, d)) L.slot += 2 * (size_t)PATTN__P1_LB * (size_t)T; /* the scores of PATTN__P1_LB samples */
     L.fixed_bytes = pattn__zadd(
         pattn__zmul(pattn__zadd(L.nacc, 2 * (size_t)L.group, &L.ok), sizeof(double), &L.ok),
         pattn__zmul(pattn__zadd(pattn__p1_round16((size_t)d),
@@ -5950,36 +6084,56 @@ typedef struct pattn__p1_ctx {
     float *fout, *hout;
 } pattn__p1_ctx;
 
-/* one block of samples: its partial gradient sums (float) and loss/hits (double) */
+/* one block of samples: its partial gradient sums (float) and loss/hits (double). The
+   samples go PATTN__P1_LB at a time through the forward pass, then their losses, then
+   their gradient terms, each in sample order, so the bits are those of one at a time. */
 static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *part, double *dp,
                             size_t pstride)
 {
-    int d = c->d, T = c->T;
-    long i, i0 = b * PATTN__P1_BLK, i1 = i0 + PATTN__P1_BLK < c->n ? i0 + PATTN__P1_BLK : c->n;
-    float *Hs = slot, *G = c->need_g ? slot + d : NULL, *sc = slot + 2 * (size_t)d;
+    int d = c->d, T = c->T, lb = pattn__p1_lb(c->m, d), few = pattn__p1_few(c->m, T, d), k, nl;
+    long blk = pattn__p1_blk(T, d), i, i0 = b * blk, i1 = i0 + blk < c->n ? i0 + blk : c->n;
+    size_t Td = (size_t)T * (size_t)d;
+    float *Hs = slot, *Gs = c->need_g ? slot + (size_t)lb * (size_t)d : NULL;
+    float *sc = slot + 2 * (size_t)lb * (size_t)d, fk[PATTN__P1_LB];
     float *pgp = part, *pgv = part + d, *pgW = part + 2 * (size_t)d;
+    double dl[PATTN__P1_LB];
     memset(part, 0, pstride * sizeof(float));
     dp[0] = dp[1] = 0.0;
-    for (i = i0; i < i1; ++i) {
-        const float *Xi = c->X + (size_t)i * (size_t)T * (size_t)d;
-        float *H = c->hout ? c->hout + (size_t)i * (size_t)d : Hs, f, coef;
-        double dl;
-        /* memory-bound at scale: the first pass prefetches the next sample, the second
-           the one after it, so the loads stay spread over the whole sample's work */
-        f = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, G,
-                          i + 1 < c->n ? Xi + (size_t)T * (size_t)d : NULL,
-                          i + 2 < c->n ? Xi + 2 * (size_t)T * (size_t)d : Xi);
-        if (c->fout) c->fout[i] = f;
+    for (i = i0; i < i1; i += nl) {
+        nl = i1 - i < lb ? (int)(i1 - i) : lb;
+        if (few) {
+            const float *Xi = c->X + (size_t)i * Td;
+            pattn__p1_pa_few(Xi, nl, T, d, c->pe, c->v, sc, c->hout ? c->hout + (size_t)i * (size_t)d : Hs, (size_t)d, Gs,
+                             fk, i + 2 * nl <= c->n ? Xi + (size_t)nl * Td : NULL, Xi);
+            if (c->fout) memcpy(c->fout + i, fk, (size_t)nl * sizeof(float));
+        }
+        for (k = 0; k < nl && !few; ++k) {
+            long s = i + k;
+            const float *Xi = c->X + (size_t)s * Td;
+            float *H = c->hout ? c->hout + (size_t)s * (size_t)d : Hs + (size_t)k * (size_t)d;
+            /* memory-bound at scale: the first pass prefetches the next sample, the second
+               the one after it, so the loads stay spread over the whole sample's work */
+            fk[k] = pattn__p1_fwd(c->m, Xi, T, d, c->pe, c->v, c->W, sc, H, Gs ? Gs + (size_t)k * (size_t)d : NULL,
+                                  s + 1 < c->n ? Xi + Td : NULL, s + 2 < c->n ? Xi + 2 * Td : Xi);
+            if (c->fout) c->fout[s] = fk[k];
+        }
         if (!c->y) continue;
-        dp[0] += pattn__p1_loss(c->loss, (double)f, (double)c->y[i], &dl);
-        dp[1] += pattn__p1_correct((double)f, (double)c->y[i]);
-        coef = (float)dl;
-        if (c->want_gv) pattn__axpy(d, coef, H, pgv);
-        if (G) pattn__axpy(d, coef, G, pgp);
-        if (c->want_gW && c->m == PATTN_SA) pattn__p1_sa_bwd(Xi, T, d, sc, coef, pgW);
-        if (c->want_gW && c->m == PATTN_SA_QUERY) { /* coef G x_1' */
-            int r;
-            for (r = 0; r < d; ++r) pattn__axpy(d, coef * G[r], Xi, pgW + (size_t)r * (size_t)d);
+        for (k = 0; k < nl; ++k) {
+            dp[0] += pattn__p1_loss(c->loss, (double)fk[k], (double)c->y[i + k], &dl[k]);
+            dp[1] += pattn__p1_correct((double)fk[k], (double)c->y[i + k]);
+        }
+        for (k = 0; k < nl; ++k) {
+            const float *Xi = c->X + (size_t)(i + k) * Td;
+            const float *H = c->hout ? c->hout + (size_t)(i + k) * (size_t)d : Hs + (size_t)k * (size_t)d;
+            const float *G = Gs ? Gs + (size_t)k * (size_t)d : NULL;
+            float coef = (float)dl[k];
+            if (c->want_gv) pattn__axpy(d, coef, H, pgv);
+            if (G) pattn__axpy(d, coef, G, pgp);
+            if (c->want_gW && c->m == PATTN_SA) pattn__p1_sa_bwd(Xi, T, d, sc, coef, pgW);
+            if (c->want_gW && c->m == PATTN_SA_QUERY) { /* coef G x_1' */
+                int r;
+                for (r = 0; r < d; ++r) pattn__axpy(d, coef * G[r], Xi, pgW + (size_t)r * (size_t)d);
+            }
         }
     }
 }
@@ -6039,7 +6193,7 @@ PATTN__KDEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P,
     c.X = X; c.y = y; c.pe = pe; c.v = P->v; c.W = P->W;
     c.fout = out->f; c.hout = out->h;
 
-    nb = ((long)n + PATTN__P1_BLK - 1) / PATTN__P1_BLK;
+    nb = ((long)n + pattn__p1_blk(T, d) - 1) / pattn__p1_blk(T, d);
     nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : m == PATTN_SA_QUERY ? 1.0 + (double)d / T : 1.0), nb);
     for (g0 = 0; g0 < nb; g0 += L.group) {
         long gb = nb - g0 < L.group ? nb - g0 : L.group;

@@ -11,6 +11,14 @@
    floats a batch); its fraction is against a streaming write of the same buffer (memset),
    and is a compute figure more than a memory one: every float is a Gaussian draw.
 
+   W3 is one Adam step of in-context regression (fresh prompts drawn inside the step, two
+   tasks) over a grid of context lengths n and dimensions d, for the reduced model (task
+   prompts, JT) and the full LinearAttn (prompt + heads, DEC). In the CSV its T column is n,
+   a sample is one prompt of (n + 1)(d + 1) floats (context, labels, query, target), each
+   step draws about 2^21 of them, and ns_per_sample is the step time over the prompts. Its
+   fraction is against the write roofline, like W2's: a step writes its prompts once and
+   then reads them from cache; the full model's work grows as n (d + 1)^2 per prompt.
+
    Output: one `bench=` line per point, build/bench_sizes.csv
    (workload,T,d,threads,ns_per_sample,gbs,roofline_fraction) and build/bench_sizes.gp
    (GB/s against bytes per sample, with the rooflines). Medians of BENCH_REPEATS runs. */
@@ -31,6 +39,7 @@ typedef struct {
     size_t work_bytes, floats;
     double sink;
     pattn_cmm m;
+    pattn_icl_trainer *tr;
 } ctx_t;
 
 static void run_w1(void *q)
@@ -45,6 +54,49 @@ static void run_w2(void *q)
 {
     ctx_t *c = (ctx_t *)q;
     if (pattn_cmm_sample(&c->m, NULL, 7, 0, c->n, c->X, c->y, NULL) != PATTN_OK) abort();
+}
+
+static void run_w3(void *q)
+{
+    ctx_t *c = (ctx_t *)q;
+    if (pattn_icl_trainer_step(c->tr, NULL) != PATTN_OK) abort();
+}
+
+/* W3 at (n, d): the benchmarks' two-task mixture (weights 0.3/0.7, means 1.4*1 and -0.6*1,
+   covariances I and 2I) at dimension d; a step's batch per task keeps about 2^20 floats of
+   prompts. Returns the median seconds per step, or -1 if the setup fails. */
+static double time_w3(ctx_t *c, int type, int n, int d, int *prompts)
+{
+    double pi[2] = {0.3, 0.7}, *mu = (double *)calloc((size_t)(2 * d + 2 * d * d), sizeof(double)), *cov, sec = -1;
+    pattn_icl_mix mix;
+    pattn_icl_gen *g = NULL;
+    pattn_icl_model *mdl = NULL;
+    pattn_icl_train_opts o;
+    int i, per = (int)(((size_t)1 << 20) / ((size_t)(n + 1) * (size_t)(d + 1)));
+    if (!mu) return -1;
+    cov = mu + 2 * d;
+    for (i = 0; i < d; ++i) {
+        mu[i] = 1.4; mu[d + i] = -0.6;
+        cov[i * d + i] = 1.0; cov[d * d + i * d + i] = 2.0;
+    }
+    memset(&mix, 0, sizeof mix);
+    mix.d = d; mix.K = 2; mix.pi = pi; mix.mu = mu; mix.cov_beta = cov;
+    memset(&o, 0, sizeof o);
+    o.regime = type == PATTN_ICL_FULL ? PATTN_ICL_DEC : PATTN_ICL_JT;
+    o.batch = per < 8 ? 8 : per;
+    o.opt.steps = 1000000; o.opt.lr = 1e-4; o.opt.seed = 3;
+    o.opt.schedule = PATTN_SCHED_CONSTANT; o.scaling = PATTN_LR_UNIFORM;
+    c->tr = NULL;
+    if (pattn_icl_gen_create(&mix, &g) == PATTN_OK &&
+        pattn_icl_model_create(&g->mix, type, type == PATTN_ICL_FULL ? 1 : 0, &mdl) == PATTN_OK &&
+        pattn_icl_model_init(mdl, n, 1) == PATTN_OK && pattn_icl_trainer_create(g, mdl, n, &o, &c->tr) == PATTN_OK)
+        sec = bench_time(run_w3, c).median;
+    *prompts = 2 * o.batch;
+    pattn_icl_trainer_free(c->tr);
+    pattn_icl_model_free(mdl);
+    pattn_icl_gen_free(g);
+    free(mu);
+    return sec;
 }
 
 /* one pass over c->floats floats with 32 independent accumulators per thread */
@@ -151,6 +203,28 @@ int main(void)
                     fflush(csv);
                 }
         }
+    {
+        static const int NS[] = {10, 50, 200, 1000}, D3[] = {5, 10, 40, 100};
+        static const char *wl[2] = {"w3", "w3full"};
+        int ty;
+        for (ty = 0; ty < 2; ++ty)
+            for (a = 0; a < (int)(sizeof NS / sizeof NS[0]); ++a)
+                for (b = 0; b < (int)(sizeof D3 / sizeof D3[0]); ++b)
+                    for (th = 1; th <= top; ++th) {
+                        int n = NS[a], d = D3[b], prompts = 0;
+                        double sec, bytes, gbs, ns;
+                        bench_set_threads(th);
+                        sec = time_w3(&c, ty ? PATTN_ICL_FULL : PATTN_ICL_REDUCED, n, d, &prompts);
+                        if (sec <= 0) { fprintf(stderr, "bench-sizes: W3 setup failed at n=%d d=%d\n", n, d); return 1; }
+                        bytes = (double)prompts * (n + 1) * (d + 1) * 4.0;
+                        gbs = bytes / sec * 1e-9;
+                        ns = sec / prompts * 1e9;
+                        snprintf(name, sizeof name, "sizes_%s_n%d_d%d_%dt", wl[ty], n, d, th);
+                        bench_print(name, ns, "ns/sample");
+                        fprintf(csv, "%s,%d,%d,%d,%.2f,%.3f,%.3f\n", wl[ty], n, d, th, ns, gbs, gbs / roof_w[th]);
+                        fflush(csv);
+                    }
+    }
     fclose(csv);
     gp = fopen("bench_sizes.gp", "w");
     if (!gp) { fprintf(stderr, "bench-sizes: cannot write build/bench_sizes.gp\n"); return 1; }
@@ -158,10 +232,12 @@ int main(void)
                 "set terminal svg size 900,500 font 'sans,12' background rgb 'white'\n"
                 "set output 'bench_sizes.svg'\nset datafile separator ','\n"
                 "set title 'Throughput against sample size (%s)'\n"
-                "set logscale x 4\nset format x '%%.0s%%cB'\nset xlabel 'bytes per sample (T d 4)'\nset ylabel 'GB/s'\nset grid\nset key outside right\n"
+                "set logscale x 4\nset format x '%%.0s%%cB'\nset xlabel 'bytes per sample (W1, W2: 4 T d; W3: 4 (n+1)(d+1))'\nset ylabel 'GB/s'\nset grid\nset key outside right\n"
                 "set yrange [0:*]\n"
-                "plot for [w in 'w1 w2'] for [t=1:%d] 'bench_sizes.csv' u ((strcol(1) eq w && $4 == t) ? $2*$3*4 : 1/0):6 "
-                "w p pt (w eq 'w1' ? 7 : 5) ps 1 t sprintf('%%s, %%d thread(s)', w eq 'w1' ? 'W1 batch kernel' : 'W2 generator', t), \\\n"
+                "lab(w) = w eq 'w1' ? 'W1 batch kernel' : w eq 'w2' ? 'W2 generator' : w eq 'w3' ? 'W3 ICL step, reduced' : 'W3 ICL step, full'\n"
+                "bytes(w) = (w eq 'w3' || w eq 'w3full') ? ($2 + 1) * ($3 + 1) * 4 : $2 * $3 * 4\n"
+                "plot for [w in 'w1 w2 w3 w3full'] for [t=1:%d] 'bench_sizes.csv' u ((strcol(1) eq w && $4 == t) ? bytes(w) : 1/0):6 "
+                "w p pt (w eq 'w1' ? 7 : w eq 'w2' ? 5 : w eq 'w3' ? 9 : 11) ps 1 t sprintf('%%s, %%d thread(s)', lab(w), t), \\\n"
                 "  %.2f w l dt 2 lc rgb 'black' t 'read roofline, 1 thread'%s",
             pattn_simd_path(), top, roof_r[1], top >= 2 ? ", \\\n" : "\n");
     if (top >= 2) fprintf(gp, "  %.2f w l dt 3 lc rgb 'black' t 'read roofline, 2 threads'\n", roof_r[2]);

@@ -433,11 +433,17 @@ static double ref_pa(const float *X, int T, int d, const float *p, const float *
 
 static void test_pa_kernels(void)
 {
-    /* (T, d, input scale, prompt scale): tails of every kind, a near one-hot softmax,
-       a spread of ~1000 in the scores, T = 1, d = 1, large magnitudes */
-    static const struct { int T, d; double xs, ps; } cs[] = {
-        {1, 1, 1, 1}, {1, 8, 1, 1}, {3, 5, 1, 1}, {17, 33, 1, 1}, {32, 64, 1, 1}, {20, 200, 0.5, 0.3},
-        {9, 13, 1, 30}, {40, 16, 1, 250}, {64, 7, 100, 0.5}, {8, 40, 1e-3, 1e3}, {100, 3, 2, 0.01}};
+    /* (T, d, input scale, prompt scale, ramp): tails of every kind, a near one-hot softmax,
+       a spread of ~1000 in the scores, T = 1, d = 1, large magnitudes. Then samples of more
+       than 32768 floats, which the library takes in one pass of chunks: many chunks, a
+       chunk of 8 long rows, one chunk shorter than 8 rows, T beyond the 4096-token blocks,
+       and ramps (token t scaled by 0.2 + 2t/T, or the reverse), which put the largest
+       scores in the last chunks, so the running maximum keeps moving, or in the first. */
+    static const struct { int T, d; double xs, ps; int ramp; } cs[] = {
+        {1, 1, 1, 1, 0}, {1, 8, 1, 1, 0}, {3, 5, 1, 1, 0}, {17, 33, 1, 1, 0}, {32, 64, 1, 1, 0}, {20, 200, 0.5, 0.3, 0},
+        {9, 13, 1, 30, 0}, {40, 16, 1, 250, 0}, {64, 7, 100, 0.5, 0}, {8, 40, 1e-3, 1e3, 0}, {100, 3, 2, 0.01, 0},
+        {600, 64, 1, 0.3, 0}, {40, 1000, 1, 0.05, 0}, {3, 12000, 1, 0.01, 0}, {5000, 8, 1, 0.5, 0},
+        {2500, 16, 1, 3, 0}, {2500, 16, 1, 2, 1}, {700, 64, 1, 1, 1}, {700, 64, 1, 1, -1}};
     pattn_rng r;
     double worst_f = 0, worst_h = 0, worst_g = 0, worst_bf = 0, worst_bh = 0, worst_bg = 0;
     size_t c;
@@ -452,6 +458,13 @@ static void test_pa_kernels(void)
             fill_normal(&r, X, (size_t)T * d, cs[c].xs);
             fill_normal(&r, p, (size_t)d, cs[c].ps);
             fill_normal(&r, v, (size_t)d, 1.0);
+            if (cs[c].ramp) {
+                int t, j;
+                for (t = 0; t < T; ++t) {
+                    float k = (float)(0.2 + 2.0 * (cs[c].ramp > 0 ? t : T - 1 - t) / T);
+                    for (j = 0; j < d; ++j) X[(size_t)t * d + j] *= k;
+                }
+            }
             fr = ref_pa(X, T, d, p, v, hr, gr, &umax);
             xmax = max_abs_f(X, (size_t)T * d);
             /* errors relative to the natural scales: max|u_t| for f, max|x| for h, their
