@@ -2283,6 +2283,7 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__p1_layout_of PATTN__R(pattn__p1_layout_of)
 #define pattn__p1_lin_one PATTN__R(pattn__p1_lin_one)
 #define pattn__p1_lb PATTN__R(pattn__p1_lb)
+#define pattn__p1_logit4 PATTN__R(pattn__p1_logit4)
 #define pattn__p1_loss PATTN__R(pattn__p1_loss)
 #define pattn__loss_ok PATTN__R(pattn__loss_ok)
 #define pattn__traj_step PATTN__R(pattn__traj_step)
@@ -5318,10 +5319,12 @@ static void pattn__p1_xt1(const float *X, int T, int d, const float *a, float *H
 }
 
 /* A cache hint: no effect on any result. */
+#ifndef PATTN__P1_PREFETCH
 #if defined(__GNUC__) || defined(__clang__)
 #define PATTN__P1_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
 #else
 #define PATTN__P1_PREFETCH(p) ((void)(p))
+#endif
 #endif
 
 #if PATTN__AVX512
@@ -5956,6 +5959,66 @@ PATTN__KDEF double pattn_loss_value(pattn_loss l, double f, double y, double *dl
     return f;
 }
 
+/* Four logistic losses at once. For small samples the loss, in double with the library's
+   own exp and log, is a large share of a sample's cost, so the AVX2 path takes four lanes of
+   pattn__p1_loss's operations in its order: pattn__exp_d of -|m|, then pattn__log1p_d of e,
+   whose 1 + e lies in [1, 2], where frexp is one comparison. Each lane gets the scalar bits
+   (contraction is off here, and floor, conversion and the power of two are exact). Only when
+   every |m| is at most 690, which keeps exp_d off its range branches (and excludes NaN);
+   returns 0 otherwise, and the caller takes the scalar code. */
+static int pattn__p1_logit4(const float *f, const float *y, double *loss, double *dl)
+{
+#if PATTN__AVX2
+    const __m256d one = _mm256_set1_pd(1.0), zero = _mm256_setzero_pd(), sgn = _mm256_set1_pd(-0.0);
+    const __m256d ln2_hi = _mm256_set1_pd(6.93147180369123816490e-01), ln2_lo = _mm256_set1_pd(1.90821492927058770002e-10);
+    __m256d vf = _mm256_cvtps_pd(_mm_loadu_ps(f)), ny = _mm256_xor_pd(_mm256_cvtps_pd(_mm_loadu_ps(y)), sgn);
+    __m256d m = _mm256_mul_pd(ny, vf), x = _mm256_or_pd(m, sgn), k, r, p, e, u, sg, mm, fm, sm, z, q, kd, lg, l1p, pos;
+    __m128i ki;
+    if (_mm256_movemask_pd(_mm256_cmp_pd(_mm256_andnot_pd(sgn, m), _mm256_set1_pd(690.0), _CMP_LE_OQ)) != 15) return 0;
+    /* e = pattn__exp_d(x), x = -|m| */
+    k = _mm256_floor_pd(_mm256_add_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.44269504088896338700)), _mm256_set1_pd(0.5)));
+    r = _mm256_sub_pd(_mm256_sub_pd(x, _mm256_mul_pd(k, ln2_hi)), _mm256_mul_pd(k, ln2_lo));
+#define PATTN__L4(c) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(c))
+    p = _mm256_set1_pd(1.0 / 6227020800.0);
+    PATTN__L4(1.0 / 479001600.0); PATTN__L4(1.0 / 39916800.0); PATTN__L4(1.0 / 3628800.0);
+    PATTN__L4(1.0 / 362880.0); PATTN__L4(1.0 / 40320.0); PATTN__L4(1.0 / 5040.0); PATTN__L4(1.0 / 720.0);
+    PATTN__L4(1.0 / 120.0); PATTN__L4(1.0 / 24.0); PATTN__L4(1.0 / 6.0); PATTN__L4(0.5);
+#undef PATTN__L4
+    p = _mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(p, r), r), r), one);
+    ki = _mm_add_epi32(_mm256_cvtpd_epi32(k), _mm_set1_epi32(1023));
+    e = _mm256_mul_pd(p, _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_cvtepi32_epi64(ki), 52)));
+    /* sigmoid(m) and dl = -y sigmoid(m) */
+    pos = _mm256_cmp_pd(m, zero, _CMP_GT_OQ);
+    u = _mm256_add_pd(one, e);
+    sg = _mm256_div_pd(_mm256_blendv_pd(e, one, pos), u);
+    _mm256_storeu_pd(dl, _mm256_mul_pd(ny, sg));
+    /* pattn__log1p_d(e): log u + (e - (u - 1))/u, log u by pattn__log_d with k = 0 or 1 */
+    mm = _mm256_mul_pd(u, _mm256_set1_pd(0.5));
+    kd = _mm256_cmp_pd(mm, _mm256_set1_pd(0.70710678118654752440), _CMP_LT_OQ);
+    mm = _mm256_blendv_pd(mm, u, kd);
+    kd = _mm256_andnot_pd(kd, one);
+    fm = _mm256_sub_pd(mm, one);
+    sm = _mm256_div_pd(fm, _mm256_add_pd(mm, one));
+    z = _mm256_mul_pd(sm, sm);
+#define PATTN__L4(c) q = _mm256_add_pd(_mm256_mul_pd(q, z), _mm256_set1_pd(c))
+    q = _mm256_set1_pd(1.0 / 23);
+    PATTN__L4(1.0 / 21); PATTN__L4(1.0 / 19); PATTN__L4(1.0 / 17); PATTN__L4(1.0 / 15); PATTN__L4(1.0 / 13);
+    PATTN__L4(1.0 / 11); PATTN__L4(1.0 / 9); PATTN__L4(1.0 / 7); PATTN__L4(1.0 / 5); PATTN__L4(1.0 / 3);
+#undef PATTN__L4
+    lg = _mm256_add_pd(_mm256_mul_pd(kd, ln2_hi),
+                       _mm256_add_pd(_mm256_sub_pd(fm, _mm256_mul_pd(sm, fm)),
+                                     _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(2.0), sm), z), q),
+                                                   _mm256_mul_pd(kd, ln2_lo))));
+    l1p = _mm256_add_pd(lg, _mm256_div_pd(_mm256_sub_pd(e, _mm256_sub_pd(u, one)), u));
+    l1p = _mm256_blendv_pd(l1p, e, _mm256_cmp_pd(u, one, _CMP_EQ_OQ));
+    _mm256_storeu_pd(loss, _mm256_add_pd(_mm256_and_pd(pos, m), l1p));
+    return 1;
+#else
+    (void)f; (void)y; (void)loss; (void)dl;
+    return 0;
+#endif
+}
+
 PATTN__INLINE int pattn__p1_correct(double f, double y) { return (f > 0 && y > 0) || (f < 0 && y < 0); }
 
 static int pattn__p1_model_ok(pattn_model m)
@@ -6096,7 +6159,7 @@ static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *
     float *Hs = slot, *Gs = c->need_g ? slot + (size_t)lb * (size_t)d : NULL;
     float *sc = slot + 2 * (size_t)lb * (size_t)d, fk[PATTN__P1_LB];
     float *pgp = part, *pgv = part + d, *pgW = part + 2 * (size_t)d;
-    double dl[PATTN__P1_LB];
+    double dl[PATTN__P1_LB], lv[PATTN__P1_LB];
     memset(part, 0, pstride * sizeof(float));
     dp[0] = dp[1] = 0.0;
     for (i = i0; i < i1; i += nl) {
@@ -6118,8 +6181,13 @@ static void pattn__p1_block(const pattn__p1_ctx *c, long b, float *slot, float *
             if (c->fout) c->fout[s] = fk[k];
         }
         if (!c->y) continue;
+        for (k = 0; k < nl; k += 4) { /* losses four at a time where they can be, then summed in order */
+            int j, k1 = k + 4 < nl ? k + 4 : nl;
+            if (c->loss == PATTN_LOSS_LOGISTIC && k1 - k == 4 && pattn__p1_logit4(fk + k, c->y + i + k, lv + k, dl + k)) continue;
+            for (j = k; j < k1; ++j) lv[j] = pattn__p1_loss(c->loss, (double)fk[j], (double)c->y[i + j], &dl[j]);
+        }
         for (k = 0; k < nl; ++k) {
-            dp[0] += pattn__p1_loss(c->loss, (double)fk[k], (double)c->y[i + k], &dl[k]);
+            dp[0] += lv[k];
             dp[1] += pattn__p1_correct((double)fk[k], (double)c->y[i + k]);
         }
         for (k = 0; k < nl; ++k) {

@@ -11,6 +11,11 @@
    floats a batch); its fraction is against a streaming write of the same buffer (memset),
    and is a compute figure more than a memory one: every float is a Gaussian draw.
 
+   w1cache is W1 again on a batch of 256 KB that stays in L2 across calls (shapes up to
+   T d = 2^16 floats): the kernel's speed with memory out of the way, i.e. its compute
+   ceiling on this core. Where it is not well above the read roofline, W1 cannot reach the
+   roofline from memory either; its fraction is against the read roofline too.
+
    W3 is one Adam step of in-context regression (fresh prompts drawn inside the step, two
    tasks) over a grid of context lengths n and dimensions d, for the reduced model (task
    prompts, JT) and the full LinearAttn (prompt + heads, DEC). In the CSV its T column is n,
@@ -21,7 +26,8 @@
 
    Output: one `bench=` line per point, build/bench_sizes.csv
    (workload,T,d,threads,ns_per_sample,gbs,roofline_fraction) and build/bench_sizes.gp
-   (GB/s against bytes per sample, with the rooflines). Medians of BENCH_REPEATS runs. */
+   (GB/s against bytes per sample, with the rooflines). Each point is the median of BENCH_REPEATS runs; the whole grid is swept
+   BENCH_SIZES_PASSES times (default 5), and the CSV holds each point's median over the passes. */
 #define PATTN_IMPLEMENTATION
 #include "prompt_attn.h"
 #include "bench.h"
@@ -29,10 +35,16 @@
 
 #define W1_FLOATS ((size_t)1 << 24)
 #define W2_FLOATS ((size_t)1 << 22)
+/* w1cache: W1 on a batch of 2^16 floats (256 KB) that stays in L2 between W1C_REPS calls */
+#define W1C_FLOATS ((size_t)1 << 16)
+#define W1C_REPS 32
+#define MAX_PASSES 15
+#define MAX_POINTS 256
+static const char *const WNAME[4] = {"", "w1", "w2", "w1cache"};
 
 typedef struct {
     float *X, *y, *p, *v, *gp, *gv;
-    int n, T, d;
+    int n, T, d, reps;
     pattn_params P;
     pattn_batch_out out;
     void *work;
@@ -45,9 +57,11 @@ typedef struct {
 static void run_w1(void *q)
 {
     ctx_t *c = (ctx_t *)q;
-    if (pattn_model_batch(PATTN_PA, &c->P, PATTN_LOSS_LOGISTIC, c->X, c->y, c->n, c->T, &c->out, c->work,
-                          c->work_bytes) != PATTN_OK)
-        abort();
+    int k;
+    for (k = 0; k < c->reps; ++k)
+        if (pattn_model_batch(PATTN_PA, &c->P, PATTN_LOSS_LOGISTIC, c->X, c->y, c->n, c->T, &c->out, c->work,
+                              c->work_bytes) != PATTN_OK)
+            abort();
 }
 
 static void run_w2(void *q)
@@ -130,14 +144,43 @@ static void run_write(void *q)
     for (b = 0; b < nb; ++b) memset(c->X + (size_t)b * 65536, 0, 65536 * sizeof(float));
 }
 
+/* One point of the grid: its figures from every pass, the median reported. */
+typedef struct {
+    const char *wl;
+    int T, d, th;
+    double ns[MAX_PASSES], gbs[MAX_PASSES], frac[MAX_PASSES];
+} point_t;
+
+static double median_of(const double *x, int n)
+{
+    double t[MAX_PASSES];
+    int i;
+    for (i = 0; i < n; ++i) t[i] = x[i];
+    qsort(t, (size_t)n, sizeof t[0], bench_cmp);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void record(point_t *pt, int pass, const char *wl, int T, int d, int th, double ns, double gbs, double frac)
+{
+    char name[96];
+    pt->wl = wl; pt->T = T; pt->d = d; pt->th = th;
+    pt->ns[pass] = ns; pt->gbs[pass] = gbs; pt->frac[pass] = frac;
+    snprintf(name, sizeof name, "sizes_%s_T%d_d%d_%dt_pass%d", wl, T, d, th, pass + 1);
+    bench_print(name, ns, "ns/sample");
+}
+
 int main(void)
 {
     static const int TS[] = {8, 32, 128, 512, 2048, 4096}, DS[] = {16, 64, 256};
+    static const int NS[] = {10, 50, 200, 1000}, D3[] = {5, 10, 40, 100};
     static ctx_t c;
-    int a, b, th, top = bench_max_threads() < 2 ? bench_max_threads() : 2;
-    double roof_r[3], roof_w[3];
+    static point_t pts[MAX_POINTS];
+    int a, b, th, top = bench_max_threads() < 2 ? bench_max_threads() : 2, pass, np = 0, passes = 5, i;
+    double roof_r[3][MAX_PASSES], roof_w[3][MAX_PASSES], rr[3], rw[3];
+    const char *env = getenv("BENCH_SIZES_PASSES");
     FILE *csv, *gp;
     char name[96];
+    if (env && atoi(env) >= 1) passes = atoi(env) < MAX_PASSES ? atoi(env) : MAX_PASSES;
     bench_header("sizes");
     c.X = (float *)bench_alloc(sizeof(float) * W1_FLOATS);
     c.y = (float *)bench_alloc(sizeof(float) * W1_FLOATS / 128);
@@ -152,95 +195,123 @@ int main(void)
         for (a = 0; a < 256; ++a) c.p[a] *= 0.125f;
         for (a = 0; a < (int)(W1_FLOATS / 128); ++a) c.y[a] = (pattn_rng_u64(&r) >> 63) ? 1.0f : -1.0f;
     }
+    /* Whole passes over the grid, each with its own roofline probe: on a shared machine the
+       bandwidth on offer drifts over minutes, so each fraction is taken against the probe of
+       its own pass, and every figure reported is the median over the passes. */
+    for (pass = 0; pass < passes; ++pass) {
+        printf("# pass %d of %d\n", pass + 1, passes);
+        for (th = 1; th <= top; ++th) {
+            bench_stat s;
+            bench_set_threads(th);
+            c.floats = W1_FLOATS;
+            s = bench_time(run_read, &c);
+            roof_r[th][pass] = W1_FLOATS * 4.0 / s.median * 1e-9;
+            c.floats = W2_FLOATS;
+            s = bench_time(run_write, &c);
+            roof_w[th][pass] = W2_FLOATS * 4.0 / s.median * 1e-9;
+        }
+        np = 0;
+        for (a = 0; a < (int)(sizeof TS / sizeof TS[0]); ++a)
+            for (b = 0; b < (int)(sizeof DS / sizeof DS[0]); ++b) {
+                int T = TS[a], d = DS[b], w;
+                for (w = 1; w <= 3; ++w)
+                    for (th = 1; th <= (w == 3 ? 1 : top); ++th) { /* w1cache: one core's ceiling */
+                        bench_stat s;
+                        double bytes, gbs;
+                        bench_set_threads(th);
+                        c.T = T; c.d = d;
+                        c.n = (int)((w == 1 ? W1_FLOATS : w == 2 ? W2_FLOATS : W1C_FLOATS) / ((size_t)T * d));
+                        c.reps = w == 3 ? W1C_REPS : 1;
+                        if (c.n < 1) continue;
+                        if (w != 2) {
+                            c.P.d = d; c.P.p = c.p; c.P.v = c.v; c.P.W = NULL;
+                            memset(&c.out, 0, sizeof c.out);
+                            c.out.gp = c.gp; c.out.gv = c.gv;
+                            c.work_bytes = pattn_model_work_size(PATTN_PA, T, d);
+                            c.work = bench_alloc(c.work_bytes);
+                            s = bench_time(run_w1, &c);
+                            free(c.work);
+                        } else {
+                            memset(&c.m, 0, sizeof c.m);
+                            c.m.d = d; c.m.T = T; c.m.zeta = 0.25; c.m.sigma = 1.0; c.m.q_norm = 3.0; c.m.v_norm = 2.0;
+                            s = bench_time(run_w2, &c);
+                        }
+                        bytes = (double)c.n * c.reps * T * d * 4.0;
+                        gbs = bytes / s.median * 1e-9;
+                        record(&pts[np++], pass, WNAME[w], T, d, th, s.median / ((double)c.n * c.reps) * 1e9, gbs,
+                               gbs / (w == 2 ? roof_w[th][pass] : roof_r[th][pass]));
+                    }
+            }
+        {
+            static const char *wl[2] = {"w3", "w3full"};
+            int ty;
+            for (ty = 0; ty < 2; ++ty)
+                for (a = 0; a < (int)(sizeof NS / sizeof NS[0]); ++a)
+                    for (b = 0; b < (int)(sizeof D3 / sizeof D3[0]); ++b)
+                        for (th = 1; th <= top; ++th) {
+                            int n = NS[a], d = D3[b], prompts = 0;
+                            double sec, gbs;
+                            bench_set_threads(th);
+                            sec = time_w3(&c, ty ? PATTN_ICL_FULL : PATTN_ICL_REDUCED, n, d, &prompts);
+                            if (sec <= 0) { fprintf(stderr, "bench-sizes: W3 setup failed at n=%d d=%d\n", n, d); return 1; }
+                            gbs = (double)prompts * (n + 1) * (d + 1) * 4.0 / sec * 1e-9;
+                            record(&pts[np++], pass, wl[ty], n, d, th, sec / prompts * 1e9, gbs, gbs / roof_w[th][pass]);
+                        }
+        }
+    }
     for (th = 1; th <= top; ++th) {
-        bench_stat s;
-        bench_set_threads(th);
-        c.floats = W1_FLOATS;
-        s = bench_time(run_read, &c);
-        roof_r[th] = W1_FLOATS * 4.0 / s.median * 1e-9;
+        rr[th] = median_of(roof_r[th], passes);
+        rw[th] = median_of(roof_w[th], passes);
         snprintf(name, sizeof name, "sizes_roofline_read_%dt", th);
-        bench_print(name, roof_r[th], "GB/s");
-        c.floats = W2_FLOATS;
-        s = bench_time(run_write, &c);
-        roof_w[th] = W2_FLOATS * 4.0 / s.median * 1e-9;
+        bench_print(name, rr[th], "GB/s");
         snprintf(name, sizeof name, "sizes_roofline_write_%dt", th);
-        bench_print(name, roof_w[th], "GB/s");
+        bench_print(name, rw[th], "GB/s");
     }
     csv = fopen("bench_sizes.csv", "w");
     if (!csv) { fprintf(stderr, "bench-sizes: cannot write build/bench_sizes.csv\n"); return 1; }
     fprintf(csv, "workload,T,d,threads,ns_per_sample,gbs,roofline_fraction\n");
-    for (a = 0; a < (int)(sizeof TS / sizeof TS[0]); ++a)
-        for (b = 0; b < (int)(sizeof DS / sizeof DS[0]); ++b) {
-            int T = TS[a], d = DS[b], w;
-            for (w = 1; w <= 2; ++w)
-                for (th = 1; th <= top; ++th) {
-                    bench_stat s;
-                    double bytes, gbs, frac, ns;
-                    bench_set_threads(th);
-                    c.T = T; c.d = d;
-                    c.n = (int)((w == 1 ? W1_FLOATS : W2_FLOATS) / ((size_t)T * d));
-                    if (c.n < 1) continue;
-                    if (w == 1) {
-                        c.P.d = d; c.P.p = c.p; c.P.v = c.v; c.P.W = NULL;
-                        memset(&c.out, 0, sizeof c.out);
-                        c.out.gp = c.gp; c.out.gv = c.gv;
-                        c.work_bytes = pattn_model_work_size(PATTN_PA, T, d);
-                        c.work = bench_alloc(c.work_bytes);
-                        s = bench_time(run_w1, &c);
-                        free(c.work);
-                    } else {
-                        memset(&c.m, 0, sizeof c.m);
-                        c.m.d = d; c.m.T = T; c.m.zeta = 0.25; c.m.sigma = 1.0; c.m.q_norm = 3.0; c.m.v_norm = 2.0;
-                        s = bench_time(run_w2, &c);
-                    }
-                    bytes = (double)c.n * T * d * 4.0;
-                    gbs = bytes / s.median * 1e-9;
-                    ns = s.median / c.n * 1e9;
-                    frac = gbs / (w == 1 ? roof_r[th] : roof_w[th]);
-                    snprintf(name, sizeof name, "sizes_w%d_T%d_d%d_%dt", w, T, d, th);
-                    bench_print(name, ns, "ns/sample");
-                    fprintf(csv, "w%d,%d,%d,%d,%.2f,%.3f,%.3f\n", w, T, d, th, ns, gbs, frac);
-                    fflush(csv);
-                }
-        }
     {
-        static const int NS[] = {10, 50, 200, 1000}, D3[] = {5, 10, 40, 100};
-        static const char *wl[2] = {"w3", "w3full"};
-        int ty;
-        for (ty = 0; ty < 2; ++ty)
-            for (a = 0; a < (int)(sizeof NS / sizeof NS[0]); ++a)
-                for (b = 0; b < (int)(sizeof D3 / sizeof D3[0]); ++b)
-                    for (th = 1; th <= top; ++th) {
-                        int n = NS[a], d = D3[b], prompts = 0;
-                        double sec, bytes, gbs, ns;
-                        bench_set_threads(th);
-                        sec = time_w3(&c, ty ? PATTN_ICL_FULL : PATTN_ICL_REDUCED, n, d, &prompts);
-                        if (sec <= 0) { fprintf(stderr, "bench-sizes: W3 setup failed at n=%d d=%d\n", n, d); return 1; }
-                        bytes = (double)prompts * (n + 1) * (d + 1) * 4.0;
-                        gbs = bytes / sec * 1e-9;
-                        ns = sec / prompts * 1e9;
-                        snprintf(name, sizeof name, "sizes_%s_n%d_d%d_%dt", wl[ty], n, d, th);
-                        bench_print(name, ns, "ns/sample");
-                        fprintf(csv, "%s,%d,%d,%d,%.2f,%.3f,%.3f\n", wl[ty], n, d, th, ns, gbs, gbs / roof_w[th]);
-                        fflush(csv);
-                    }
+        double lo = 1e300;
+        const point_t *lp = NULL;
+        for (i = 0; i < np; ++i) {
+            const point_t *q = &pts[i];
+            double fr = median_of(q->frac, passes);
+            snprintf(name, sizeof name, "sizes_%s_T%d_d%d_%dt", q->wl, q->T, q->d, q->th);
+            bench_print(name, median_of(q->ns, passes), "ns/sample");
+            fprintf(csv, "%s,%d,%d,%d,%.2f,%.3f,%.3f\n", q->wl, q->T, q->d, q->th, median_of(q->ns, passes),
+                    median_of(q->gbs, passes), fr);
+            if (!strcmp(q->wl, "w1") && fr < lo) { lo = fr; lp = q; }
+        }
+        if (lp) printf("# smallest W1 roofline fraction: %.3f at T=%d d=%d, %d thread(s) (median of %d passes)\n", lo, lp->T, lp->d, lp->th, passes);
     }
     fclose(csv);
     gp = fopen("bench_sizes.gp", "w");
     if (!gp) { fprintf(stderr, "bench-sizes: cannot write build/bench_sizes.gp\n"); return 1; }
+    /* left: W1 per d and thread count, its in-L2 ceiling, the read rooflines; right: the
+       compute-bound generators (W2, W3) in GB/s of samples produced */
     fprintf(gp, "# cd build && gnuplot bench_sizes.gp -> bench_sizes.svg (written by bench/sizes.c)\n"
-                "set terminal svg size 900,500 font 'sans,12' background rgb 'white'\n"
+                "set terminal svg size 1200,640 font 'sans,12' background rgb 'white'\n"
                 "set output 'bench_sizes.svg'\nset datafile separator ','\n"
-                "set title 'Throughput against sample size (%s)'\n"
-                "set logscale x 4\nset format x '%%.0s%%cB'\nset xlabel 'bytes per sample (W1, W2: 4 T d; W3: 4 (n+1)(d+1))'\nset ylabel 'GB/s'\nset grid\nset key outside right\n"
+                "set multiplot layout 1,2 title 'Throughput against sample size (%s, median of %d pass(es))'\n"
+                "set logscale x 4\nset format x '%%.0s%%cB'\nset ylabel 'GB/s'\nset grid\nset key outside below horizontal maxrows 4 font ',10'\n"
                 "set yrange [0:*]\n"
-                "lab(w) = w eq 'w1' ? 'W1 batch kernel' : w eq 'w2' ? 'W2 generator' : w eq 'w3' ? 'W3 ICL step, reduced' : 'W3 ICL step, full'\n"
-                "bytes(w) = (w eq 'w3' || w eq 'w3full') ? ($2 + 1) * ($3 + 1) * 4 : $2 * $3 * 4\n"
-                "plot for [w in 'w1 w2 w3 w3full'] for [t=1:%d] 'bench_sizes.csv' u ((strcol(1) eq w && $4 == t) ? bytes(w) : 1/0):6 "
-                "w p pt (w eq 'w1' ? 7 : w eq 'w2' ? 5 : w eq 'w3' ? 9 : 11) ps 1 t sprintf('%%s, %%d thread(s)', lab(w), t), \\\n"
+                "set title 'W1: prompt-attention batch kernel, forward + backward'\n"
+                "set xlabel 'bytes of X per sample (4 T d)'\n"
+                "plot for [dd in '16 64 256'] for [t=1:%d] 'bench_sizes.csv' u ((strcol(1) eq 'w1' && $3 == dd + 0 && $4 == t) ? $2*$3*4 : 1/0):6 "
+                "w p pt (dd eq '16' ? 7 : dd eq '64' ? 5 : 9) ps 1.2 lc t t sprintf('d = %%s, %%d thread(s)', dd, t), \\\n"
+                "  for [dd in '16 64 256'] 'bench_sizes.csv' u ((strcol(1) eq 'w1cache' && $3 == dd + 0) ? $2*$3*4 : 1/0):6 "
+                "w p pt (dd eq '16' ? 6 : dd eq '64' ? 4 : 8) ps 1.2 lc 3 t sprintf('d = %%s, batch in L2, 1 thread', dd), \\\n"
                 "  %.2f w l dt 2 lc rgb 'black' t 'read roofline, 1 thread'%s",
-            pattn_simd_path(), top, roof_r[1], top >= 2 ? ", \\\n" : "\n");
-    if (top >= 2) fprintf(gp, "  %.2f w l dt 3 lc rgb 'black' t 'read roofline, 2 threads'\n", roof_r[2]);
+            pattn_simd_path(), passes, top, rr[1], top >= 2 ? ", \\\n" : "\n");
+    if (top >= 2) fprintf(gp, "  %.2f w l dt 3 lc rgb 'black' t 'read roofline, 2 threads'\n", rr[2]);
+    fprintf(gp, "set title 'W2 generator and W3 ICL step: samples produced'\n"
+                "set xlabel 'bytes per sample (W2: 4 T d; W3: 4 (n+1)(d+1))'\n"
+                "lab(w) = w eq 'w2' ? 'W2 generator' : w eq 'w3' ? 'W3 step, reduced' : 'W3 step, full'\n"
+                "bytes(w) = w eq 'w2' ? $2 * $3 * 4 : ($2 + 1) * ($3 + 1) * 4\n"
+                "plot for [w in 'w2 w3 w3full'] for [t=1:%d] 'bench_sizes.csv' u ((strcol(1) eq w && $4 == t) ? bytes(w) : 1/0):6 "
+                "w p pt (w eq 'w2' ? 5 : w eq 'w3' ? 9 : 11) ps 1.2 lc t t sprintf('%%s, %%d thread(s)', lab(w), t)\n"
+                "unset multiplot\n",
+            top);
     fclose(gp);
     printf("# wrote build/bench_sizes.csv and build/bench_sizes.gp\n");
     free(c.X); free(c.y); free(c.p);

@@ -431,6 +431,50 @@ static double ref_pa(const float *X, int T, int d, const float *p, const float *
     return f;
 }
 
+/* The logistic loss over a wide range of predictions, on small PA samples that go several at
+   a time through the batch kernel (whose AVX2 path takes their losses four at a time): sample
+   i is scaled by a factor from 1e-4 to 400, one is all zero (f = 0), so |y f| runs from 0 to
+   beyond 690, where the four-lane form hands its group back to the scalar one. The loss
+   must be the per-sample losses summed; the dump compares every build's bits. */
+static void test_logistic_range(void)
+{
+    enum { n = 64, T = 4, d = 12 };
+    float X[n * T * d], y[n], p[d], v[d], fo[n], gv[d], gp[d];
+    pattn_params P;
+    pattn_batch_out o;
+    pattn_rng r;
+    double ls = 0.0, big = 0.0, small = 1e300;
+    int i, j, nbig = 0;
+    pattn_rng_seed(&r, 91);
+    pattn_rng_normal_f32(&r, X, n * T * d);
+    pattn_rng_normal_f32(&r, p, d);
+    pattn_rng_normal_f32(&r, v, d);
+    for (i = 0; i < n; ++i) {
+        float sc = i == 5 ? 0.0f : (float)(1e-4 * pow(4e6, (double)((i * 37) % n) / (n - 1)));
+        for (j = 0; j < T * d; ++j) X[i * T * d + j] *= sc;
+        y[i] = (pattn_rng_u64(&r) >> 63) ? 1.0f : -1.0f;
+    }
+    for (j = 0; j < d; ++j) p[j] *= 0.01f;
+    memset(&P, 0, sizeof P);
+    P.d = d; P.p = p; P.v = v;
+    memset(&o, 0, sizeof o);
+    o.f = fo; o.gv = gv; o.gp = gp;
+    PT_CHECK(pattn_model_batch(PATTN_PA, &P, PATTN_LOSS_LOGISTIC, X, y, n, T, &o, NULL, 0) == PATTN_OK, "logistic range: batch");
+    for (i = 0; i < n; ++i) {
+        double a = fabs((double)fo[i]);
+        ls += pattn_loss_value(PATTN_LOSS_LOGISTIC, fo[i], y[i], NULL);
+        if (a > big) big = a;
+        if (a < small) small = a;
+        nbig += a > 690.0;
+    }
+    PT_CHECKF(small == 0.0 && big > 690.0 && nbig >= 1 && nbig <= n / 2, "logistic range: |f| spans 0 to %.3g (%d beyond 690)", big, nbig);
+    PT_NEAR(o.loss, ls / n, 1e-13, 0);
+    pt_dump("p1 logistic range", fo, sizeof fo);
+    pt_dump("p1 logistic range gv", gv, sizeof gv);
+    pt_dump("p1 logistic range gp", gp, sizeof gp);
+    pt_dump("p1 logistic range loss", &o.loss, sizeof o.loss);
+}
+
 static void test_pa_kernels(void)
 {
     /* (T, d, input scale, prompt scale, ramp): tails of every kind, a near one-hot softmax,
@@ -1575,6 +1619,7 @@ void suite_p1_models(void)
     test_batch_loss_gradients(11, 6, 1);
     test_batch_vs_samples();
     test_pa_kernels();
+    test_logistic_range();
     test_generator_stats();
     test_generator_user_vectors();
     test_generator_reproducible();
