@@ -2284,6 +2284,7 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__p1_lin_one PATTN__R(pattn__p1_lin_one)
 #define pattn__p1_lb PATTN__R(pattn__p1_lb)
 #define pattn__p1_logit4 PATTN__R(pattn__p1_logit4)
+#define pattn__p1_xt2x2 PATTN__R(pattn__p1_xt2x2)
 #define pattn__p1_loss PATTN__R(pattn__p1_loss)
 #define pattn__loss_ok PATTN__R(pattn__loss_ok)
 #define pattn__traj_step PATTN__R(pattn__traj_step)
@@ -5429,6 +5430,55 @@ static void pattn__p1_xt2(const float *X, int T, int d, const float *a, const fl
    single pass and keep their bits. dw: PATTN__P1_DW(d) doubles of scratch. */
 #define PATTN__P1_TBLK 4096
 #define PATTN__P1_DW(d) (3 * (size_t)(d))
+/* pattn__p1_xt2 on two samples A and B of the same shape at once, their chains interleaved:
+   for short narrow samples (pattn__p1_pa_few, d < 64), whose one or two accumulators a
+   column chunk would otherwise wait on each other's FMA latency. Each column is one chain
+   over t from +0, here as there, so the chunking is free and each sample gets
+   pattn__p1_xt2's bits. nx, nx2: samples whose rows are prefetched. */
+static void pattn__p1_xt2x2(const float *XA, const float *XB, int T, int d, const float *aA, const float *bA,
+                            const float *aB, const float *bB, float *HA, float *GA, float *HB, float *GB,
+                            const float *nx, const float *nx2)
+{
+    size_t dd = (size_t)d;
+    int j = 0, t;
+    for (; j + 16 <= d; j += 16) {
+        pattn__f8 hA0 = pattn__f8_zero(), hA1 = hA0, gA0 = hA0, gA1 = hA0, hB0 = hA0, hB1 = hA0, gB0 = hA0, gB1 = hA0;
+        for (t = 0; t < T; ++t) {
+            const float *xa = XA + (size_t)t * dd + j, *xb = XB + (size_t)t * dd + j;
+            pattn__f8 vaA = pattn__f8_set1(aA[t]), vbA = pattn__f8_set1(bA[t]);
+            pattn__f8 vaB = pattn__f8_set1(aB[t]), vbB = pattn__f8_set1(bB[t]);
+            pattn__f8 xa0 = pattn__f8_load(xa), xa1 = pattn__f8_load(xa + 8);
+            pattn__f8 xb0 = pattn__f8_load(xb), xb1 = pattn__f8_load(xb + 8);
+            PATTN__P1_PREFETCH(nx + (size_t)t * dd + j);
+            PATTN__P1_PREFETCH(nx2 + (size_t)t * dd + j);
+            hA0 = pattn__f8_fma(vaA, xa0, hA0); gA0 = pattn__f8_fma(vbA, xa0, gA0);
+            hA1 = pattn__f8_fma(vaA, xa1, hA1); gA1 = pattn__f8_fma(vbA, xa1, gA1);
+            hB0 = pattn__f8_fma(vaB, xb0, hB0); gB0 = pattn__f8_fma(vbB, xb0, gB0);
+            hB1 = pattn__f8_fma(vaB, xb1, hB1); gB1 = pattn__f8_fma(vbB, xb1, gB1);
+        }
+        pattn__f8_store(HA + j, hA0); pattn__f8_store(HA + j + 8, hA1);
+        pattn__f8_store(GA + j, gA0); pattn__f8_store(GA + j + 8, gA1);
+        pattn__f8_store(HB + j, hB0); pattn__f8_store(HB + j + 8, hB1);
+        pattn__f8_store(GB + j, gB0); pattn__f8_store(GB + j + 8, gB1);
+    }
+    for (; j < d; j += 8) { /* 8 columns, or the last 1 to 7 */
+        int rem = d - j < 8 ? d - j : 8;
+        pattn__f8 hA = pattn__f8_zero(), gA = hA, hB = hA, gB = hA;
+        for (t = 0; t < T; ++t) {
+            pattn__f8 xa = pattn__f8_load_part(XA + (size_t)t * dd + j, rem, 0.0f);
+            pattn__f8 xb = pattn__f8_load_part(XB + (size_t)t * dd + j, rem, 0.0f);
+            if (!(j & 15)) {
+                PATTN__P1_PREFETCH(nx + (size_t)t * dd + j);
+                PATTN__P1_PREFETCH(nx2 + (size_t)t * dd + j);
+            }
+            hA = pattn__f8_fma(pattn__f8_set1(aA[t]), xa, hA); gA = pattn__f8_fma(pattn__f8_set1(bA[t]), xa, gA);
+            hB = pattn__f8_fma(pattn__f8_set1(aB[t]), xb, hB); gB = pattn__f8_fma(pattn__f8_set1(bB[t]), xb, gB);
+        }
+        pattn__f8_store_part(HA + j, rem, hA); pattn__f8_store_part(GA + j, rem, gA);
+        pattn__f8_store_part(HB + j, rem, hB); pattn__f8_store_part(GB + j, rem, gB);
+    }
+}
+
 static void pattn__p1_xtl(const float *X, int T, int d, const float *a, const float *b, float *H,
                           float *G, const float *nx, double *dw)
 {
@@ -5765,9 +5815,17 @@ static void pattn__p1_pa_few(const float *X, int nl, int T, int d, const float *
     int k;
     pattn__p1_scores2(X, (int)rows, d, p, v, s, u, nx);
     for (k = 0; k < nl; ++k) f[k] = pattn__p1_pa_soft(s + (size_t)k * T, u + (size_t)k * T, T, G != NULL, NULL);
-    for (k = 0; k < nl; ++k)
+    for (k = 0; k < nl; ++k) {
+        if (G && d < 64 && k + 1 < nl) { /* narrow short samples: two chains' latency at once */
+            pattn__p1_xt2x2(X + (size_t)k * Td, X + (size_t)(k + 1) * Td, T, d, s + (size_t)k * T, u + (size_t)k * T,
+                            s + (size_t)(k + 1) * T, u + (size_t)(k + 1) * T, H + (size_t)k * Hrow, G + (size_t)k * (size_t)d,
+                            H + (size_t)(k + 1) * Hrow, G + (size_t)(k + 1) * (size_t)d, nx2, nx2);
+            ++k;
+            continue;
+        }
         pattn__p1_xtl(X + (size_t)k * Td, T, d, s + (size_t)k * T, u + (size_t)k * T, H + (size_t)k * Hrow,
                       G ? G + (size_t)k * (size_t)d : NULL, nx2, NULL);
+    }
 }
 
 /* LPA on one sample (p already W p): f = s'u/T, h = X's/T, df/d(Wp) = X'u/T. */
