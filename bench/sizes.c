@@ -11,10 +11,11 @@
    floats a batch); its fraction is against a streaming write of the same buffer (memset),
    and is a compute figure more than a memory one: every float is a Gaussian draw.
 
-   w1cache is W1 again on a batch of 256 KB that stays in L2 across calls (shapes up to
-   T d = 2^16 floats): the kernel's speed with memory out of the way, i.e. its compute
-   ceiling on this core. Where it is not well above the read roofline, W1 cannot reach the
-   roofline from memory either; its fraction is against the read roofline too.
+   w1cache is W1 again, on 1 thread, on a batch of 512 KB that stays in L2 across calls
+   (shapes up to T d = 2^17 floats): the kernel's speed with memory out of the way, its
+   compute ceiling on this core (a little under it where the batch is a few samples, as each
+   call's fixed cost counts). Where it is not well above the read roofline, W1 cannot reach
+   the roofline from memory either. Its fraction is against the read roofline too.
 
    W3 is one Adam step of in-context regression (fresh prompts drawn inside the step, two
    tasks) over a grid of context lengths n and dimensions d, for the reduced model (task
@@ -35,9 +36,9 @@
 
 #define W1_FLOATS ((size_t)1 << 24)
 #define W2_FLOATS ((size_t)1 << 22)
-/* w1cache: W1 on a batch of 2^16 floats (256 KB) that stays in L2 between W1C_REPS calls */
-#define W1C_FLOATS ((size_t)1 << 16)
-#define W1C_REPS 32
+/* w1cache: W1 on a batch of 2^17 floats (512 KB) that stays in L2 between W1C_REPS calls */
+#define W1C_FLOATS ((size_t)1 << 17)
+#define W1C_REPS 16
 #define MAX_PASSES 15
 #define MAX_POINTS 256
 static const char *const WNAME[4] = {"", "w1", "w2", "w1cache"};
