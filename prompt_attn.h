@@ -465,11 +465,15 @@ typedef struct pattn_batch_out {
    workspace, down to the one-thread size, runs on fewer threads. */
 PATTN_DEF size_t pattn_model_work_size(pattn_model m, int T, int d);
 
-/* Forward + backward over n samples (X: n*T*d, y: n or NULL for prediction only), fused per
-   sample while it sits in L1: one sweep for the scores Xp and Xv, the softmax and f, then one
-   sweep accumulating h and df/dp (prefetching the next sample); no allocation when work is
-   given. OpenMP over fixed blocks of 64 samples whose partial gradients are added in block
-   order, so results depend neither on the thread count nor on the SIMD path. Gradients are
+/* Forward + backward over n samples (X: n*T*d, y: n or NULL for prediction only), in a form
+   that T*d alone picks. A sample of up to 32768 floats takes two sweeps while it sits in
+   cache: the scores Xp and Xv, the softmax and f, then h and df/dp (prefetching the samples
+   ahead); PA samples of up to 512 floats go eight at a time through the first sweep. A
+   larger sample takes one pass over memory, in chunks folded by an online softmax. No
+   allocation when work is given. OpenMP over fixed blocks of samples (64; fewer above 16384
+   floats a sample, so that a few large samples still spread over the threads) whose partial
+   gradients are added in block order, so results depend neither on the thread count nor on
+   the SIMD path. Gradients are
    means over the batch; loss and acc are accumulated in double. work: at least the
    one-thread size of pattn_model_work_size, aligned for double (as malloc returns), or NULL
    to let the call allocate (PATTN_MALLOC). EINVAL as pattn_model_eval, plus: NULL out,
@@ -2210,6 +2214,7 @@ PATTN_DEF pattn_status pattn_icl_mix_check(const pattn_icl_mix *m) { return patt
 #define pattn__icl_axpy8 PATTN__R(pattn__icl_axpy8)
 #define pattn__icl_block PATTN__R(pattn__icl_block)
 #define pattn__icl_comb8 PATTN__R(pattn__icl_comb8)
+#define pattn__icl_comb8x PATTN__R(pattn__icl_comb8x)
 #define pattn__icl_copy_pad PATTN__R(pattn__icl_copy_pad)
 #define pattn__icl_ctx PATTN__R(pattn__icl_ctx)
 #define pattn__icl_ctx_free PATTN__R(pattn__icl_ctx_free)
@@ -7750,15 +7755,38 @@ PATTN__INLINE void pattn__icl_axpy8(int len8, float a, const float *x, float *y)
     for (j = 0; j < len8; j += 8) pattn__f8_store(y + j, pattn__f8_fma(va, pattn__f8_load(x + j), pattn__f8_load(y + j)));
 }
 
-/* out[0 .. len8) = sum_a c[a] M[a*ld ..], a < rows: the chunk sum stays in a register */
-PATTN__INLINE void pattn__icl_comb8(int rows, const float *c, const float *M, int ld, int len8, float *out)
+/* out = c0 y0 + sum_a c[a] M_a over len8 floats (M_a the rows of M, ld apart; y0 NULL: no
+   first term), each lane summed in the order of a. Thirty-two lanes at a time: with one
+   accumulator, each step of a long sum would wait for the previous FMA. */
+static void pattn__icl_comb8x(int rows, const float *c, const float *M, int ld, int len8, float *out, float c0,
+                              const float *y0)
 {
-    int a, j;
-    for (j = 0; j < len8; j += 8) {
-        pattn__f8 acc = pattn__f8_zero();
+    int a, j = 0;
+    for (; j + 32 <= len8; j += 32) {
+        pattn__f8 a0 = pattn__f8_zero(), a1 = a0, a2 = a0, a3 = a0;
+        if (y0) {
+            pattn__f8 v0 = pattn__f8_set1(c0);
+            a0 = pattn__f8_mul(v0, pattn__f8_load(y0 + j)); a1 = pattn__f8_mul(v0, pattn__f8_load(y0 + j + 8));
+            a2 = pattn__f8_mul(v0, pattn__f8_load(y0 + j + 16)); a3 = pattn__f8_mul(v0, pattn__f8_load(y0 + j + 24));
+        }
+        for (a = 0; a < rows; ++a) {
+            const float *m = M + (size_t)a * ld + j;
+            pattn__f8 va = pattn__f8_set1(c[a]);
+            a0 = pattn__f8_fma(va, pattn__f8_load(m), a0); a1 = pattn__f8_fma(va, pattn__f8_load(m + 8), a1);
+            a2 = pattn__f8_fma(va, pattn__f8_load(m + 16), a2); a3 = pattn__f8_fma(va, pattn__f8_load(m + 24), a3);
+        }
+        pattn__f8_store(out + j, a0); pattn__f8_store(out + j + 8, a1);
+        pattn__f8_store(out + j + 16, a2); pattn__f8_store(out + j + 24, a3);
+    }
+    for (; j < len8; j += 8) {
+        pattn__f8 acc = y0 ? pattn__f8_mul(pattn__f8_set1(c0), pattn__f8_load(y0 + j)) : pattn__f8_zero();
         for (a = 0; a < rows; ++a) acc = pattn__f8_fma(pattn__f8_set1(c[a]), pattn__f8_load(M + (size_t)a * ld + j), acc);
         pattn__f8_store(out + j, acc);
     }
+}
+PATTN__INLINE void pattn__icl_comb8(int rows, const float *c, const float *M, int ld, int len8, float *out)
+{
+    pattn__icl_comb8x(rows, c, M, ld, len8, out, 0.0f, NULL);
 }
 
 PATTN__KDEF void pattn_icl_gen_free(pattn_icl_gen *g)
@@ -8237,20 +8265,12 @@ static void pattn__icl_block(const pattn_icl_gen *g, const pattn__icl_fast *f, i
             const float *Vk = f->V + (size_t)k * D8, *cP = f->cP + (size_t)k * D8;
             /* yhat = r' (A V_k) with r = Q'[x;0] and A V_k = Z'(Z V_k) + the prompts' share */
             pattn__icl_comb8(d, xq, f->Q, D8, D8, r);
-            for (j = 0; j < n8; j += 8) {
-                pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(Vk[d]), pattn__f8_load(y + j));
-                for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(Vk[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
-                pattn__f8_store(u + j, acc);
-            }
+            pattn__icl_comb8x(d, Vk, X, n8, n8, u, Vk[d], y);
             pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, u, n8, cv);
             pattn__icl_axpy8(D8, 1.0f, cP, cv);
             yh = pattn__icl_dot8(r, cv, D8);
             if (st) { /* A r = Z'(Z r) + sum_j p_j (p_j'r) */
-                for (j = 0; j < n8; j += 8) {
-                    pattn__f8 acc = pattn__f8_mul(pattn__f8_set1(r[d]), pattn__f8_load(y + j));
-                    for (c = 0; c < d; ++c) acc = pattn__f8_fma(pattn__f8_set1(r[c]), pattn__f8_load(X + (size_t)c * n8 + j), acc);
-                    pattn__f8_store(w + j, acc);
-                }
+                pattn__icl_comb8x(d, r, X, n8, n8, w, r[d], y);
                 pattn__icl_dots(X, (size_t)n8, d, y, 1, s.zero, w, n8, ar);
                 for (j = 0; j < f->m; ++j) {
                     const float *p = f->P + ((size_t)k * f->m + j) * D8;
