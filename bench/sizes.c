@@ -283,7 +283,7 @@ int main(void)
                     median_of(q->gbs, passes), fr);
             if (!strcmp(q->wl, "w1") && fr < lo) { lo = fr; lp = q; }
         }
-        if (lp) printf("# smallest W1 roofline fraction: %.3f at T=%d d=%d, %d thread(s) (median of %d passes)\n", lo, lp->T, lp->d, lp->th, passes);
+        if (lp) printf("# smallest W1 roofline fraction: %.3f at T=%d d=%d, %d thread(s) (median of %d pass%s)\n", lo, lp->T, lp->d, lp->th, passes, passes == 1 ? "" : "es");
     }
     fclose(csv);
     gp = fopen("bench_sizes.gp", "w");
@@ -293,7 +293,7 @@ int main(void)
     fprintf(gp, "# cd build && gnuplot bench_sizes.gp -> bench_sizes.svg (written by bench/sizes.c)\n"
                 "set terminal svg size 1200,640 font 'sans,12' background rgb 'white'\n"
                 "set output 'bench_sizes.svg'\nset datafile separator ','\n"
-                "set multiplot layout 1,2 title 'Throughput against sample size (%s, median of %d pass(es))'\n"
+                "set multiplot layout 1,2 title 'Throughput against sample size (%s, median of %d pass%s)'\n"
                 "set logscale x 4\nset format x '%%.0s%%cB'\nset ylabel 'GB/s'\nset grid\nset key outside below horizontal maxrows 4 font ',10'\n"
                 "set yrange [0:*]\n"
                 "set title 'W1: prompt-attention batch kernel, forward + backward'\n"
@@ -303,7 +303,7 @@ int main(void)
                 "  for [dd in '16 64 256'] 'bench_sizes.csv' u ((strcol(1) eq 'w1cache' && $3 == dd + 0) ? $2*$3*4 : 1/0):6 "
                 "w p pt (dd eq '16' ? 6 : dd eq '64' ? 4 : 8) ps 1.2 lc 3 t sprintf('d = %%s, batch in L2, 1 thread', dd), \\\n"
                 "  %.2f w l dt 2 lc rgb 'black' t 'read roofline, 1 thread'%s",
-            pattn_simd_path(), passes, top, rr[1], top >= 2 ? ", \\\n" : "\n");
+            pattn_simd_path(), passes, passes == 1 ? "" : "es", top, rr[1], top >= 2 ? ", \\\n" : "\n");
     if (top >= 2) fprintf(gp, "  %.2f w l dt 3 lc rgb 'black' t 'read roofline, 2 threads'\n", rr[2]);
     fprintf(gp, "set title 'W2 generator and W3 ICL step: samples produced'\n"
                 "set xlabel 'bytes per sample (W2: 4 T d; W3: 4 (n+1)(d+1))'\n"
