@@ -5487,14 +5487,18 @@ static void pattn__p1_xt2x2(const float *XA, const float *XB, int T, int d, cons
 static void pattn__p1_xtl(const float *X, int T, int d, const float *a, const float *b, float *H,
                           float *G, const float *nx, double *dw)
 {
-    double *hd = dw, *gd = dw + d;
-    float *tf = (float *)(void *)(dw + 2 * (size_t)d), *tg = tf + d;
+    double *hd, *gd;
+    float *tf, *tg;
     int t0, j;
-    if (T <= PATTN__P1_TBLK) {
+    if (T <= PATTN__P1_TBLK) { /* dw is not needed (and may be NULL) */
         if (G) pattn__p1_xt2(X, T, d, a, b, H, G, nx);
         else pattn__p1_xt1(X, T, d, a, H, 0);
         return;
     }
+    hd = dw;
+    gd = dw + d;
+    tf = (float *)(void *)(dw + 2 * (size_t)d);
+    tg = tf + d;
     memset(hd, 0, 2 * (size_t)d * sizeof(double));
     for (t0 = 0; t0 < T; t0 += PATTN__P1_TBLK) {
         int n = T - t0 < PATTN__P1_TBLK ? T - t0 : PATTN__P1_TBLK;
