@@ -8,7 +8,7 @@ export OMP_PROC_BIND=${OMP_PROC_BIND:-close}
 all="$dir/bench_all.out"
 : > "$all"
 for b in "$dir"/bench_*; do
-    case "$b" in *_scalar|*_no512|*_dispatch|*.out) continue ;; esac
+    case "$b" in *_scalar|*_no512|*_dispatch|*.out|*/bench_sizes*) continue ;; esac # bench-sizes is its own target
     [ -x "$b" ] || continue
     "$b" | tee -a "$all"
     if [ -x "${b}_no512" ]; then
