@@ -5666,9 +5666,10 @@ static void pattn__p1_softmax(float *x, int n)
 }
 
 /* The softmax of one sample's T scores s, in place: s becomes the weights a = softmax(s), and
-   with want_g, u becomes a o (u - f). Returns f = a'u (0 when u is NULL); zout (may be
-   NULL) gets the float sum of the exponentials when T <= PATTN__P1_TBLK. */
-static float pattn__p1_pa_soft(float *s, float *u, int T, int want_g, float *zout)
+   with want_g, u becomes a o (u - f). Returns f = a'u (0 when u is NULL); zm (may be NULL)
+   gets the float sum of the exponentials and the (clamped) maximum score when
+   T <= PATTN__P1_TBLK, which the one-pass form folds chunks with. */
+static float pattn__p1_pa_soft(float *s, float *u, int T, int want_g, float *zm)
 {
     float mx, invZ, f;
     double zd = 0.0, fd = 0.0;
@@ -5699,7 +5700,10 @@ static float pattn__p1_pa_soft(float *s, float *u, int T, int want_g, float *zou
     }
     if (T <= PATTN__P1_TBLK) {
         float z = pattn__f8_hsum(vz);
-        if (zout) *zout = z;
+        if (zm) {
+            zm[0] = z;
+            zm[1] = mx;
+        }
         invZ = 1.0f / z;
         f = u ? pattn__f8_hsum(vf) * invZ : 0.0f;
     } else {
@@ -5725,7 +5729,7 @@ static float pattn__p1_pa_soft(float *s, float *u, int T, int want_g, float *zou
 
 /* Samples of more than PATTN__P1_STREAM floats outgrow the caches between two passes, so
    they take one pass over memory: chunks of about PATTN__P1_CHUNK floats (L1-resident
-   between their two sweeps) each get pattn__p1_pa_one's softmax and sums, normalised within
+   between their two sweeps) each get pattn__p1_pa_soft's softmax and the sums, normalised within
    the chunk and centred on the chunk's own f, and are folded into double totals with the
    online softmax's rescaling. A function of T and d alone picks the form, so the bits never
    depend on the machine. */
@@ -5743,8 +5747,8 @@ static float pattn__p1_pa_stream(const float *X, int T, int d, const float *p, c
     size_t dd = (size_t)d;
     int tc = PATTN__P1_CHUNK / d, t0, t, j, n, first = 1;
     double *Hd = dw, *Gd = dw + dd, Z = 0.0, F = 0.0, c0 = 0.0, fd;
-    float *s = sc, *u, *Hc = (float *)(void *)(dw + 2 * dd), *Gc = Hc + dd, mc, M = 0.0f, zc, fc;
-    tc = tc < 8 ? 8 : tc - tc % 8;
+    float *s = sc, *u, *Hc = (float *)(void *)(dw + 2 * dd), *Gc = Hc + dd, zm[2], M = 0.0f, mc, zc, fc;
+    tc = tc < 8 ? 8 : tc > PATTN__P1_TBLK ? PATTN__P1_TBLK : tc - tc % 8; /* pa_soft folds a chunk in float up to a block */
     if (tc > T) tc = T; /* sc holds 2T floats */
     u = sc + tc;
     memset(Hd, 0, 2 * dd * sizeof(double));
@@ -5758,9 +5762,9 @@ static float pattn__p1_pa_stream(const float *X, int T, int d, const float *p, c
             pattn__p1_scores2(Xc, n, d, p, v, s, u, pf);
         else
             for (t = 0; t < n; ++t) s[t] = pattn__dot(Xc + (size_t)t * dd, p, d);
-        mc = pattn__max(s, n);
-        if (mc > FLT_MAX || mc < -FLT_MAX) { pattn__clamp_scores(s, n); mc = pattn__max(s, n); }
-        fc = pattn__p1_pa_soft(s, v ? u : NULL, n, G != NULL, &zc);
+        fc = pattn__p1_pa_soft(s, v ? u : NULL, n, G != NULL, zm);
+        zc = zm[0];
+        mc = zm[1];
         if (G) pattn__p1_xt2(Xc, n, d, s, u, Hc, Gc, Xc);
         else pattn__p1_xt1(Xc, n, d, s, Hc, 0);
         /* this chunk's weight e^(mc - M) zc, rescaling the totals when the maximum moves */
@@ -5814,8 +5818,8 @@ static float pattn__p1_pa_one(const float *X, int T, int d, const float *p, cons
 
 /* PA on nl consecutive short samples at once: one score pass over their nl T rows (a row's
    scores do not depend on where it falls), then each sample's softmax and sums as in
-   pattn__p1_pa_one, so each gets that function's bits. sc: 2 nl T floats; H, G: nl rows
-   of d (Hrow, Grow apart; G may be NULL). */
+   pattn__p1_pa_one, so each gets that function's bits. sc: 2 nl T floats; H: nl rows of d,
+   Hrow apart; G (may be NULL): nl rows of d, d apart. */
 static void pattn__p1_pa_few(const float *X, int nl, int T, int d, const float *p, const float *v, float *sc,
                              float *H, size_t Hrow, float *G, float *f, const float *nx, const float *nx2)
 {
@@ -6328,7 +6332,7 @@ PATTN__KDEF pattn_status pattn_model_batch(pattn_model m, const pattn_params *P,
     c.X = X; c.y = y; c.pe = pe; c.v = P->v; c.W = P->W;
     c.fout = out->f; c.hout = out->h;
 
-    nb = ((long)n + pattn__p1_blk(T, d) - 1) / pattn__p1_blk(T, d);
+    nb = ((long)n + pattn__p1_blk(T, d) - 1) / pattn__p1_blk(T, d); /* as pattn__p1_layout_of */
     nth = pattn__p1_threads(nth, (double)n * T * d * (m == PATTN_SA ? 1.0 + (double)(T + d) / 8.0 : m == PATTN_SA_QUERY ? 1.0 + (double)d / T : 1.0), nb);
     for (g0 = 0; g0 < nb; g0 += L.group) {
         long gb = nb - g0 < L.group ? nb - g0 : L.group;

@@ -1,8 +1,8 @@
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, posix_memalign */
 /* bench-sizes: the batch kernel (W1: prompt-attention forward + backward, logistic loss,
    pattn_model_batch) and the generator (W2: pattn_cmm_sample) over a grid of sample shapes
-   T x d, on 1 and 2 threads, against a read-bandwidth roofline measured in the same process
-   over the same bytes.
+   T x d, and the in-context regression step (W3) over n x d, on 1 and 2 threads, against
+   read and write rooflines measured in the same process over the same bytes.
 
    Each W1 batch holds 2^24 floats of X (64 MB, beyond the caches), so the kernel's figure is
    the bytes of X it reads per second. The roofline probe sums the same buffer with 32
@@ -23,12 +23,14 @@
    a sample is one prompt of (n + 1)(d + 1) floats (context, labels, query, target), each
    step draws about 2^21 of them, and ns_per_sample is the step time over the prompts. Its
    fraction is against the write roofline, like W2's: a step writes its prompts once and
-   then reads them from cache; the full model's work grows as n (d + 1)^2 per prompt.
+   then reads them from cache. The full model passes over a prompt's tokens four times to
+   the reduced model's once.
 
    Output: one `bench=` line per point, build/bench_sizes.csv
    (workload,T,d,threads,ns_per_sample,gbs,roofline_fraction) and build/bench_sizes.gp
-   (GB/s against bytes per sample, with the rooflines). Each point is the median of BENCH_REPEATS runs; the whole grid is swept
-   BENCH_SIZES_PASSES times (default 5), and the CSV holds each point's median over the passes. */
+   (GB/s against bytes per sample, with the rooflines). Each point is the median of
+   BENCH_REPEATS runs; the whole grid is swept BENCH_SIZES_PASSES times (default 5, at most
+   MAX_PASSES), and the CSV holds each point's median over the passes. */
 #define PATTN_IMPLEMENTATION
 #include "prompt_attn.h"
 #include "bench.h"

@@ -482,12 +482,14 @@ static void test_pa_kernels(void)
        than 32768 floats, which the library takes in one pass of chunks: many chunks, a
        chunk of 8 long rows, one chunk shorter than 8 rows, T beyond the 4096-token blocks,
        and ramps (token t scaled by 0.2 + 2t/T, or the reverse), which put the largest
-       scores in the last chunks, so the running maximum keeps moving, or in the first. */
+       scores in the last chunks, so the running maximum keeps moving, or in the first; and
+       d = 1 and 2, whose chunks would be longer than a 4096-token block. */
     static const struct { int T, d; double xs, ps; int ramp; } cs[] = {
         {1, 1, 1, 1, 0}, {1, 8, 1, 1, 0}, {3, 5, 1, 1, 0}, {17, 33, 1, 1, 0}, {32, 64, 1, 1, 0}, {20, 200, 0.5, 0.3, 0},
         {9, 13, 1, 30, 0}, {40, 16, 1, 250, 0}, {64, 7, 100, 0.5, 0}, {8, 40, 1e-3, 1e3, 0}, {100, 3, 2, 0.01, 0},
         {600, 64, 1, 0.3, 0}, {40, 1000, 1, 0.05, 0}, {3, 12000, 1, 0.01, 0}, {5000, 8, 1, 0.5, 0},
-        {2500, 16, 1, 3, 0}, {2500, 16, 1, 2, 1}, {700, 64, 1, 1, 1}, {700, 64, 1, 1, -1}};
+        {2500, 16, 1, 3, 0}, {2500, 16, 1, 2, 1}, {700, 64, 1, 1, 1}, {700, 64, 1, 1, -1},
+        {40000, 1, 1, 1, 0}, {20000, 2, 1, 1, 1}};
     pattn_rng r;
     double worst_f = 0, worst_h = 0, worst_g = 0, worst_bf = 0, worst_bh = 0, worst_bg = 0;
     size_t c;
